@@ -1,0 +1,169 @@
+import { Construct } from 'constructs';
+import { k8s } from 'cdk8s-plus-28';
+import type { PostgresComponent } from '../spec/schema';
+import type { Resolved, ResolvedStack } from '../spec/presets';
+import { POSTGRES_PORT, postgresLogins, secretNames, type PostgresLogin } from '../spec/relations';
+import { labelsFor, meta, selectorFor } from './labels';
+import { execProbe, podTemplate, quantity } from './pod';
+
+export interface PostgresProps {
+  readonly stack: ResolvedStack;
+  readonly component: Resolved<PostgresComponent>;
+}
+
+export const POSTGRES_IMAGE = 'postgres:16.4';
+/**
+ * The official image's postgres user is 999; any uid works because its entrypoint fakes the passwd
+ * entry initdb needs with nss_wrapper, writing into /tmp. 10999 keeps linters' uid >= 10000 rule.
+ */
+export const POSTGRES_UID = 10999;
+const DATA_DIR = '/var/lib/postgresql/data';
+/** initdb refuses a mount point that holds lost+found, and local-path volumes are 0777: use a subdirectory. */
+export const PGDATA = `${DATA_DIR}/pgdata`;
+const SUPERUSER_DIR = '/run/secrets/postgres';
+const LOGINS_DIR = '/run/stackport/logins';
+
+/**
+ * PostgreSQL as a StatefulSet with a claim template. Headless Service for the pod's stable name and
+ * a client Service; superuser password from a Secret file (`POSTGRES_PASSWORD_FILE`); an init
+ * script generated from the spec creates each database, its owner and the read-only roles the
+ * relations ask for; `pg_isready` probes (readiness over TCP, so the socket-only init server is not
+ * ready); a memory-backed /dev/shm; emptyDirs for the socket directory and /tmp under a read-only
+ * root. Claims are retained when the set is deleted or scaled down. With `external`, nothing runs
+ * here and clients connect to the external host.
+ */
+export class Postgres extends Construct {
+  readonly statefulSet?: k8s.KubeStatefulSet;
+  readonly service?: k8s.KubeService;
+  readonly initScripts?: k8s.KubeConfigMap;
+
+  constructor(scope: Construct, id: string, props: PostgresProps) {
+    super(scope, id);
+    const { stack, component: c } = props;
+    if (c.external) return;
+    const name = c.name;
+    const image = c.image ?? POSTGRES_IMAGE;
+    const labels = labelsFor(stack, name, 'database', image);
+    const selector = selectorFor(stack, name);
+    const logins = postgresLogins(stack.spec, name);
+
+    this.initScripts = new k8s.KubeConfigMap(this, 'init', {
+      metadata: meta(stack, `${name}-init`, labels),
+      data: { '10-stackport-logins.sh': initScript(c, logins) },
+    });
+
+    new k8s.KubeService(this, 'headless', {
+      metadata: meta(stack, `${name}-headless`, labels),
+      spec: { clusterIp: 'None', publishNotReadyAddresses: true, selector, ports: [{ name: 'postgres', port: POSTGRES_PORT, targetPort: k8s.IntOrString.fromString('postgres') }] },
+    });
+    this.service = new k8s.KubeService(this, 'service', {
+      metadata: meta(stack, name, labels),
+      spec: { type: 'ClusterIP', selector, ports: [{ name: 'postgres', port: POSTGRES_PORT, targetPort: k8s.IntOrString.fromString('postgres'), protocol: 'TCP' }] },
+    });
+
+    const ready = ['pg_isready', '-q', '-h', '127.0.0.1', '-p', String(POSTGRES_PORT), '-U', 'postgres', '-d', 'postgres'];
+    const alive = ['pg_isready', '-q', '-h', '/var/run/postgresql', '-p', String(POSTGRES_PORT)];
+    this.statefulSet = new k8s.KubeStatefulSet(this, 'statefulset', {
+      metadata: meta(stack, name, labels),
+      spec: {
+        serviceName: `${name}-headless`,
+        replicas: 1,
+        podManagementPolicy: 'OrderedReady',
+        updateStrategy: { type: 'RollingUpdate' },
+        persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
+        selector: { matchLabels: selector },
+        template: podTemplate({
+          labels,
+          uid: c.runAsUser ?? POSTGRES_UID,
+          imagePullPolicy: stack.imagePullPolicy,
+          writablePaths: ['/tmp', '/var/run/postgresql'],
+          // Fast shutdown in preStop: Kubernetes sends SIGTERM, which postgres treats as "smart" and waits for clients.
+          terminationGracePeriodSeconds: 60,
+          containers: [
+            {
+              name: 'postgres',
+              image,
+              env: [
+                { name: 'POSTGRES_USER', value: 'postgres' },
+                { name: 'POSTGRES_PASSWORD_FILE', value: `${SUPERUSER_DIR}/password` },
+                { name: 'PGDATA', value: PGDATA },
+              ],
+              ports: [{ name: 'postgres', containerPort: POSTGRES_PORT }],
+              resources: c.resources,
+              volumeMounts: [
+                { name: 'data', mountPath: DATA_DIR },
+                { name: 'dshm', mountPath: '/dev/shm' },
+                { name: 'init', mountPath: '/docker-entrypoint-initdb.d', readOnly: true },
+                { name: 'superuser', mountPath: SUPERUSER_DIR, readOnly: true },
+                { name: 'logins', mountPath: LOGINS_DIR, readOnly: true },
+              ],
+              startupProbe: execProbe(alive, 5, 5, 60),
+              readinessProbe: execProbe(ready, 10, 5, 3),
+              livenessProbe: execProbe(alive, 20, 5, 6),
+              lifecycle: { preStop: { exec: { command: ['sh', '-c', 'pg_ctl -D "$PGDATA" -m fast -w -t 50 stop'] } } },
+            },
+          ],
+          volumes: [
+            { name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: quantity(c.sharedMemory ?? '256Mi') } },
+            { name: 'init', configMap: { name: `${name}-init`, defaultMode: 0o555 } },
+            { name: 'superuser', secret: { secretName: secretNames.postgresSuperuser(name), defaultMode: 0o440, items: [{ key: 'password', path: 'password' }] } },
+            {
+              name: 'logins',
+              projected: {
+                defaultMode: 0o440,
+                sources: logins.map((l) => ({ secret: { name: l.secretName, items: [{ key: 'password', path: l.user }] } })),
+              },
+            },
+          ],
+        }),
+        volumeClaimTemplates: [
+          {
+            metadata: { name: 'data', labels: selector },
+            spec: {
+              accessModes: ['ReadWriteOnce'],
+              storageClassName: stack.storageClass,
+              resources: { requests: { storage: quantity(c.storage ?? '5Gi') } },
+            },
+          },
+        ],
+      },
+    });
+  }
+}
+
+/**
+ * Creates the login roles and databases, idempotently (`\gexec` only when missing), reading each
+ * password from its mounted Secret file so no password is in the ConfigMap or the process list.
+ * Read-only roles get CONNECT, USAGE and SELECT, also on tables the owner creates later.
+ */
+export function initScript(c: PostgresComponent, logins: PostgresLogin[]): string {
+  const sql: string[] = [];
+  for (const l of logins) {
+    sql.push(`\\set pw \`cat ${LOGINS_DIR}/${l.user}\``);
+    sql.push(`SELECT 'CREATE ROLE ${l.user} LOGIN' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${l.user}')\\gexec`);
+    sql.push(`ALTER ROLE ${l.user} WITH LOGIN PASSWORD :'pw';`);
+  }
+  sql.push('\\unset pw');
+  for (const db of c.databases) {
+    sql.push(`SELECT 'CREATE DATABASE ${db.name} OWNER ${db.owner}' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '${db.name}')\\gexec`);
+    sql.push(`REVOKE ALL ON DATABASE ${db.name} FROM PUBLIC;`);
+  }
+  for (const l of logins.filter((x) => x.access === 'read-only')) {
+    const owner = c.databases.find((d) => d.name === l.database)!.owner;
+    sql.push(`GRANT CONNECT ON DATABASE ${l.database} TO ${l.user};`);
+    sql.push(`\\connect ${l.database}`);
+    sql.push(`GRANT USAGE ON SCHEMA public TO ${l.user};`);
+    sql.push(`GRANT SELECT ON ALL TABLES IN SCHEMA public TO ${l.user};`);
+    sql.push(`ALTER DEFAULT PRIVILEGES FOR ROLE ${owner} IN SCHEMA public GRANT SELECT ON TABLES TO ${l.user};`);
+    sql.push('\\connect postgres');
+  }
+  return [
+    '#!/bin/bash',
+    '# Generated by stackport from the stack spec: login roles, databases and read-only grants.',
+    'set -euo pipefail',
+    'psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname postgres <<\'EOSQL\'',
+    ...sql,
+    'EOSQL',
+    '',
+  ].join('\n');
+}

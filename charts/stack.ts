@@ -1,0 +1,52 @@
+import { Chart } from 'cdk8s';
+import type { Construct } from 'constructs';
+import type { ResolvedStack } from '../spec/presets';
+import type { Component } from '../spec/schema';
+import type { Resolved } from '../spec/presets';
+import { Migration } from './migration';
+import { StackNamespace } from './namespace';
+import { Pgadmin } from './pgadmin';
+import { Postgres } from './postgres';
+import { PostgresBackup } from './postgres-backup';
+import { Redis } from './redis';
+import { WebService } from './web-service';
+import { Worker } from './worker';
+
+export interface StackChartProps {
+  /** The spec with one environment applied. */
+  readonly stack: ResolvedStack;
+}
+
+/** One environment of a stack: the namespace, then one construct per component. */
+export class StackChart extends Chart {
+  constructor(scope: Construct, id: string, props: StackChartProps) {
+    super(scope, id, { disableResourceNameHashes: true });
+    const { stack } = props;
+    new StackNamespace(this, 'namespace', { stack });
+    for (const component of Object.values(stack.components)) addComponent(this, stack, component);
+  }
+}
+
+function addComponent(chart: Chart, stack: ResolvedStack, c: Resolved<Component>): void {
+  switch (c.kind) {
+    case 'web':
+      new WebService(chart, c.name, { stack, component: c });
+      return;
+    case 'worker':
+      new Worker(chart, c.name, { stack, component: c });
+      return;
+    case 'job':
+      new Migration(chart, c.name, { stack, component: c });
+      return;
+    case 'postgres':
+      new Postgres(chart, c.name, { stack, component: c });
+      if (c.backup?.enabled && !c.external) new PostgresBackup(chart, `${c.name}-backup`, { stack, component: c });
+      return;
+    case 'redis':
+      new Redis(chart, c.name, { stack, component: c });
+      return;
+    case 'pgadmin':
+      new Pgadmin(chart, c.name, { stack, component: c });
+      return;
+  }
+}

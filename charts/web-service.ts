@@ -1,0 +1,103 @@
+import { Construct } from 'constructs';
+import { k8s } from 'cdk8s-plus-28';
+import type { WebComponent } from '../spec/schema';
+import type { Resolved, ResolvedStack } from '../spec/presets';
+import { labelsFor, meta, selectorFor } from './labels';
+import { httpProbe, podTemplate } from './pod';
+import { appContainer, waitForJobs } from './workload';
+
+export interface WebServiceProps {
+  readonly stack: ResolvedStack;
+  /** The API or the dashboard, with its environment applied. */
+  readonly component: Resolved<WebComponent>;
+}
+
+/** Seconds a sticky client stays on its pod (Streamlit sessions live in the pod's memory). */
+const STICKY_SECONDS = 10800;
+
+/**
+ * An HTTP service (FastAPI API, Streamlit/Dash dashboard): Deployment + ClusterIP Service.
+ * Startup, readiness and liveness probes on the health path; preStop sleep and a termination grace
+ * period so in-flight requests finish; rolling updates that never drop below the desired count.
+ * With more than one replica: HPA, PodDisruptionBudget, spread over nodes, and session affinity
+ * for sticky (dashboard) services.
+ */
+export class WebService extends Construct {
+  readonly deployment: k8s.KubeDeployment;
+  readonly service: k8s.KubeService;
+  readonly autoscaler?: k8s.KubeHorizontalPodAutoscalerV2;
+  readonly disruptionBudget?: k8s.KubePodDisruptionBudget;
+
+  constructor(scope: Construct, id: string, props: WebServiceProps) {
+    super(scope, id);
+    const { stack, component: c } = props;
+    const role = c.role ?? 'api';
+    const labels = labelsFor(stack, c.name, role, c.image);
+    const selector = selectorFor(stack, c.name);
+    const multi = c.replicas > 1;
+    const preStop = c.preStopSleepSeconds ?? 5;
+    const sticky = (c.stickySessions ?? role === 'dashboard') && multi;
+
+    const app = appContainer(stack, c, {
+      ports: [{ name: 'http', containerPort: c.port }],
+      // Startup allows two minutes for imports and model loading; readiness and liveness differ in
+      // period and tolerance so a slow dependency takes the pod out of rotation before it is restarted.
+      startupProbe: httpProbe(c.healthPath, 'http', 5, 2, 24),
+      readinessProbe: httpProbe(c.healthPath, 'http', 10, 2, 3),
+      livenessProbe: httpProbe(c.healthPath, 'http', 20, 5, 3),
+      lifecycle: preStop > 0 ? { preStop: { exec: { command: ['sleep', String(preStop)] } } } : undefined,
+    });
+
+    this.deployment = new k8s.KubeDeployment(this, 'deployment', {
+      metadata: meta(stack, c.name, labels),
+      spec: {
+        // Left to the autoscaler when there is one, so an apply does not reset its decision.
+        replicas: multi ? undefined : c.replicas,
+        revisionHistoryLimit: 5,
+        selector: { matchLabels: selector },
+        strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(0), maxSurge: k8s.IntOrString.fromNumber(1) } },
+        template: podTemplate({
+          labels,
+          containers: [app],
+          initContainers: waitForJobs(stack, c),
+          writablePaths: c.writablePaths,
+          uid: c.runAsUser,
+          imagePullPolicy: stack.imagePullPolicy,
+          terminationGracePeriodSeconds: (c.terminationGracePeriodSeconds ?? 30) + preStop,
+          topologySpread: multi ? selector : undefined,
+        }),
+      },
+    });
+
+    this.service = new k8s.KubeService(this, 'service', {
+      metadata: meta(stack, c.name, labels),
+      spec: {
+        type: 'ClusterIP',
+        selector,
+        ports: [{ name: 'http', port: c.port, targetPort: k8s.IntOrString.fromString('http'), protocol: 'TCP', appProtocol: 'http' }],
+        sessionAffinity: sticky ? 'ClientIP' : 'None',
+        sessionAffinityConfig: sticky ? { clientIp: { timeoutSeconds: STICKY_SECONDS } } : undefined,
+      },
+    });
+
+    if (multi) {
+      this.autoscaler = new k8s.KubeHorizontalPodAutoscalerV2(this, 'hpa', {
+        metadata: meta(stack, c.name, labels),
+        spec: {
+          scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: c.name },
+          minReplicas: c.replicas,
+          maxReplicas: Math.max(c.autoscaling?.maxReplicas ?? c.replicas * 3, c.replicas),
+          metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: c.autoscaling?.cpuUtilization ?? 70 } } }],
+        },
+      });
+      this.disruptionBudget = new k8s.KubePodDisruptionBudget(this, 'pdb', {
+        metadata: meta(stack, c.name, labels),
+        spec: {
+          maxUnavailable: k8s.IntOrString.fromNumber(1),
+          selector: { matchLabels: selector },
+          unhealthyPodEvictionPolicy: 'AlwaysAllow',
+        },
+      });
+    }
+  }
+}

@@ -1,0 +1,84 @@
+import { Construct } from 'constructs';
+import { k8s } from 'cdk8s-plus-28';
+import type { WorkerComponent } from '../spec/schema';
+import type { Resolved, ResolvedStack } from '../spec/presets';
+import { labelsFor, meta, selectorFor } from './labels';
+import { httpProbe, podTemplate } from './pod';
+import { appContainer, waitForJobs } from './workload';
+
+export interface WorkerProps {
+  readonly stack: ResolvedStack;
+  readonly component: Resolved<WorkerComponent>;
+}
+
+/** The command that starts a scheduled worker right now, outside its schedule. */
+export function runNowCommand(stack: ResolvedStack, name: string): string {
+  return `kubectl -n ${stack.namespace} create job --from=cronjob/${name} ${name}-manual-$(date +%s)`;
+}
+
+/**
+ * The data worker (ingestion, retention clean-up, feature pipeline). Scheduled mode: a CronJob that
+ * never overlaps a still-running run (`Forbid`), gives up on runs it missed by more than the
+ * starting deadline, kills runs that exceed the active deadline and keeps a short history; the
+ * `stackport.dev/run-now` annotation holds the command that runs it immediately. Continuous mode:
+ * a Deployment probed on its health port.
+ */
+export class Worker extends Construct {
+  readonly cronJob?: k8s.KubeCronJob;
+  readonly deployment?: k8s.KubeDeployment;
+
+  constructor(scope: Construct, id: string, props: WorkerProps) {
+    super(scope, id);
+    const { stack, component: c } = props;
+    const labels = labelsFor(stack, c.name, 'worker', c.image);
+    const pod = {
+      labels,
+      initContainers: waitForJobs(stack, c),
+      writablePaths: c.writablePaths,
+      uid: c.runAsUser,
+      imagePullPolicy: stack.imagePullPolicy,
+    };
+
+    if (c.mode === 'continuous') {
+      const port = c.healthPort!;
+      const app = appContainer(stack, c, {
+        ports: [{ name: 'health', containerPort: port }],
+        startupProbe: httpProbe(c.healthPath!, 'health', 5, 2, 24),
+        readinessProbe: httpProbe(c.healthPath!, 'health', 10, 2, 3),
+        livenessProbe: httpProbe(c.healthPath!, 'health', 30, 5, 3),
+      });
+      this.deployment = new k8s.KubeDeployment(this, 'deployment', {
+        metadata: meta(stack, c.name, labels),
+        spec: {
+          replicas: c.replicas,
+          revisionHistoryLimit: 5,
+          selector: { matchLabels: selectorFor(stack, c.name) },
+          strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(0), maxSurge: k8s.IntOrString.fromNumber(1) } },
+          template: podTemplate({ ...pod, containers: [app], terminationGracePeriodSeconds: 60 }),
+        },
+      });
+      return;
+    }
+
+    this.cronJob = new k8s.KubeCronJob(this, 'cronjob', {
+      metadata: meta(stack, c.name, labels, { 'stackport.dev/run-now': runNowCommand(stack, c.name) }),
+      spec: {
+        schedule: c.schedule ?? '0 0 * * *',
+        timeZone: c.timeZone ?? 'Etc/UTC',
+        concurrencyPolicy: 'Forbid',
+        startingDeadlineSeconds: c.startingDeadlineSeconds ?? 300,
+        successfulJobsHistoryLimit: c.history?.successful ?? 3,
+        failedJobsHistoryLimit: c.history?.failed ?? 3,
+        suspend: false,
+        jobTemplate: {
+          metadata: { labels },
+          spec: {
+            backoffLimit: c.backoffLimit ?? 2,
+            activeDeadlineSeconds: c.activeDeadlineSeconds ?? 7200,
+            template: podTemplate({ ...pod, containers: [appContainer(stack, c)], restartPolicy: 'Never' }),
+          },
+        },
+      },
+    });
+  }
+}

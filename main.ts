@@ -1,0 +1,51 @@
+/**
+ * Synthesizes a stack spec into `dist/<environment>/`. Used by `npm run synth` and `cdk8s synth`.
+ *
+ *   tsx main.ts [--spec stack.yaml] [--env kind|k3d|prod]... [--out dist]
+ *
+ * Without --spec it renders the reference stack; without --env, every environment.
+ */
+import { parseArgs } from 'node:util';
+import { synthesize } from './charts/synth';
+import { SpecError } from './spec/errors';
+import { loadSpecFile } from './spec/load';
+import { ENVIRONMENTS, type EnvironmentName } from './spec/schema';
+
+function main(argv: string[]): number {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      spec: { type: 'string' },
+      env: { type: 'string', multiple: true },
+      out: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log('usage: tsx main.ts [--spec stack.yaml] [--env kind|k3d|prod]... [--out dist]');
+    return 0;
+  }
+  const environments = (values.env ?? [...ENVIRONMENTS]).flatMap((e) => e.split(','));
+  const unknown = environments.filter((e) => !ENVIRONMENTS.includes(e as EnvironmentName));
+  if (unknown.length > 0) {
+    console.error(`error: --env ${unknown.join(', ')}: expected one of ${ENVIRONMENTS.join(', ')}`);
+    return 2;
+  }
+  const spec = values.spec ? loadSpecFile(values.spec) : require('./spec/reference').referenceStack;
+  const outdir = values.out ?? process.env.CDK8S_OUTDIR ?? 'dist';
+  for (const r of synthesize(spec, outdir, environments as EnvironmentName[], values.spec)) {
+    console.log(`${r.environment.padEnd(5)} ${String(r.objects).padStart(3)} objects  ${r.file}`);
+  }
+  return 0;
+}
+
+try {
+  process.exitCode = main(process.argv.slice(2));
+} catch (e) {
+  if (e instanceof SpecError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    console.error(`error: ${(e as Error).message}`);
+    process.exitCode = 1;
+  } else {
+    throw e;
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * Environment presets: what `kind`, `k3d` and `prod` change on top of a spec. The order is
+ * preset defaults < the component's own fields < the spec's `environments.<env>` overrides.
+ */
+import { SpecError } from './errors';
+import { ENVIRONMENTS, type Component, type EnvironmentName, type Resources, type StackSpec } from './schema';
+import { usesOf } from './relations';
+
+type Kind = Component['kind'];
+type Sized = Kind | 'dashboard' | 'backup' | 'wait';
+
+export interface Preset {
+  /** Local presets (kind, k3d) run pgAdmin and fit a laptop node. */
+  readonly local: boolean;
+  readonly storageClass?: string;
+  readonly imagePullPolicy: 'Always' | 'IfNotPresent' | 'Never';
+  /** Replicas of web components and continuous workers. */
+  readonly replicas: number;
+  readonly backups: boolean;
+  readonly storage: { postgres: string; redis: string; backup: string };
+  readonly resources: Record<Sized, Resources>;
+}
+
+const r = (cpu: string, memory: string, cpuLimit: string, memoryLimit: string, ephemeral = '1Gi'): Resources => ({
+  requests: { cpu, memory, ephemeralStorage: '64Mi' },
+  limits: { cpu: cpuLimit, memory: memoryLimit, ephemeralStorage: ephemeral },
+});
+
+// Laptop sizes: the whole reference stack requests 550m CPU and 1216Mi, inside kind's 1 CPU / 1.5 GiB budget.
+const LOCAL_RESOURCES: Record<Sized, Resources> = {
+  web: r('100m', '192Mi', '1', '512Mi'),
+  dashboard: r('100m', '192Mi', '1', '768Mi'),
+  worker: r('100m', '192Mi', '1', '1Gi'),
+  job: r('50m', '128Mi', '500m', '256Mi'),
+  postgres: r('100m', '256Mi', '1', '1Gi'),
+  redis: r('50m', '64Mi', '250m', '256Mi'),
+  pgadmin: r('50m', '192Mi', '500m', '512Mi'),
+  backup: r('50m', '64Mi', '500m', '256Mi'),
+  wait: r('10m', '64Mi', '200m', '256Mi', '64Mi'),
+};
+
+const PROD_RESOURCES: Record<Sized, Resources> = {
+  web: r('500m', '1Gi', '2', '2Gi'),
+  dashboard: r('250m', '512Mi', '1', '1Gi'),
+  worker: r('500m', '1Gi', '2', '4Gi', '4Gi'),
+  job: r('100m', '256Mi', '1', '512Mi'),
+  postgres: r('1', '2Gi', '2', '4Gi', '2Gi'),
+  redis: r('100m', '256Mi', '500m', '512Mi'),
+  pgadmin: r('50m', '192Mi', '500m', '512Mi'),
+  backup: r('100m', '256Mi', '1', '1Gi', '2Gi'),
+  wait: r('10m', '64Mi', '200m', '256Mi', '64Mi'),
+};
+
+export const PRESETS: Record<EnvironmentName, Preset> = {
+  kind: { local: true, storageClass: 'standard', imagePullPolicy: 'IfNotPresent', replicas: 1, backups: false, storage: { postgres: '2Gi', redis: '512Mi', backup: '2Gi' }, resources: LOCAL_RESOURCES },
+  k3d: { local: true, storageClass: 'local-path', imagePullPolicy: 'IfNotPresent', replicas: 1, backups: false, storage: { postgres: '2Gi', redis: '512Mi', backup: '2Gi' }, resources: LOCAL_RESOURCES },
+  prod: { local: false, imagePullPolicy: 'Always', replicas: 2, backups: true, storage: { postgres: '20Gi', redis: '2Gi', backup: '50Gi' }, resources: PROD_RESOURCES },
+};
+
+/** A component after its environment is applied: every setting the constructs need is decided. */
+export type Resolved<C extends Component = Component> = C & {
+  readonly name: string;
+  readonly resources: Resources;
+  /** Pods of a Deployment (web, continuous worker); 1 for everything else. */
+  readonly replicas: number;
+};
+
+export interface ResolvedStack {
+  readonly name: string;
+  readonly namespace: string;
+  readonly environment: EnvironmentName;
+  readonly preset: Preset;
+  readonly storageClass?: string;
+  readonly imagePullPolicy: 'Always' | 'IfNotPresent' | 'Never';
+  /** The spec with this environment's overrides applied and disabled components removed. */
+  readonly spec: StackSpec;
+  readonly components: Readonly<Record<string, Resolved>>;
+}
+
+/** Applies an environment to a validated spec. Throws SpecError if a disabled component is still used. */
+export function resolveStack(spec: StackSpec, environment: EnvironmentName, source = 'stack spec'): ResolvedStack {
+  if (!ENVIRONMENTS.includes(environment)) {
+    throw new SpecError(source, [{ path: ['environments'], message: `unknown environment "${environment}" (expected ${ENVIRONMENTS.join(', ')})` }]);
+  }
+  const preset = PRESETS[environment];
+  const env = spec.environments?.[environment];
+  const effective: Record<string, Component> = {};
+  for (const [name, c] of Object.entries(spec.components)) {
+    const o = env?.components?.[name];
+    const enabled = o?.enabled ?? (c.kind === 'pgadmin' ? preset.local : true);
+    if (!enabled) continue;
+    effective[name] = applyOverride(c, o, preset);
+  }
+  const effectiveSpec: StackSpec = { ...spec, components: effective };
+  for (const [name, c] of Object.entries(effective)) {
+    usesOf(c).forEach((rel, i) => {
+      if (!effective[rel.to]) {
+        throw new SpecError(source, [{ path: ['components', name, 'uses', i], message: `uses "${rel.to}", which is disabled in environment ${environment}` }]);
+      }
+    });
+    for (const dep of ('after' in c ? c.after : undefined) ?? []) {
+      if (!effective[dep]) throw new SpecError(source, [{ path: ['components', name, 'after'], message: `waits for "${dep}", which is disabled in environment ${environment}` }]);
+    }
+  }
+  const components: Record<string, Resolved> = {};
+  for (const [name, c] of Object.entries(effective)) {
+    components[name] = { ...c, name, resources: c.resources ?? preset.resources[sizeOf(c)], replicas: replicasOf(c, preset) } as Resolved;
+  }
+  return {
+    name: spec.name,
+    namespace: spec.namespace ?? spec.name,
+    environment,
+    preset,
+    storageClass: env?.storageClass ?? preset.storageClass,
+    imagePullPolicy: env?.imagePullPolicy ?? preset.imagePullPolicy,
+    spec: effectiveSpec,
+    components,
+  };
+}
+
+function sizeOf(c: Component): Sized {
+  return c.kind === 'web' && c.role === 'dashboard' ? 'dashboard' : c.kind;
+}
+
+function replicasOf(c: Component, preset: Preset): number {
+  if (c.kind === 'web') return c.replicas ?? preset.replicas;
+  if (c.kind === 'worker' && c.mode === 'continuous') return c.replicas ?? 1;
+  return 1;
+}
+
+function applyOverride(c: Component, o: NonNullable<NonNullable<StackSpec['environments']>[EnvironmentName]>['components'] extends infer M ? M extends Record<string, infer V> ? V | undefined : never : never, preset: Preset): Component {
+  const merged: Record<string, unknown> = { ...c };
+  if (c.kind === 'postgres') {
+    merged.storage = c.storage ?? preset.storage.postgres;
+    merged.backup = { enabled: preset.backups && !c.external, ...c.backup };
+  }
+  if (c.kind === 'redis') merged.storage = c.storage ?? preset.storage.redis;
+  if (!o) return merged as Component;
+  for (const [k, v] of Object.entries(o)) {
+    if (v === undefined || k === 'enabled') continue;
+    if (k === 'env' || k === 'backup') merged[k] = { ...(merged[k] as object | undefined), ...(v as object) };
+    else merged[k] = v;
+  }
+  return merged as Component;
+}

@@ -1,0 +1,137 @@
+/**
+ * Everything that follows from "A uses B": the connection variables A gets, the logins and Secrets
+ * B needs, and the network flow. Declared once in the spec, derived here, nowhere else.
+ */
+import type { Component, PostgresComponent, Relation, StackSpec } from './schema';
+import { defaultEnvName } from './validate';
+
+export interface NormalizedRelation {
+  readonly to: string;
+  readonly database?: string;
+  readonly access?: 'read-write' | 'read-only';
+  readonly redisDb?: number;
+  readonly env?: string;
+}
+
+export function normalizeRelation(r: Relation | string): NormalizedRelation {
+  return typeof r === 'string' ? { to: r } : r;
+}
+
+/** An environment variable: a literal or a key of a Secret. Literals may use `$(VAR)` expansion. */
+export type EnvVar = { name: string; value: string } | { name: string; secret: { name: string; key: string } };
+
+export const POSTGRES_PORT = 5432;
+export const REDIS_PORT = 6379;
+
+export const secretNames = {
+  postgresSuperuser: (pg: string) => `${pg}-superuser`,
+  postgresLogin: (pg: string, user: string) => `${pg}-user-${user.replace(/_/g, '-')}`,
+  redisAuth: (redis: string) => `${redis}-auth`,
+  pgadminLogin: (pgadmin: string) => `${pgadmin}-login`,
+};
+
+export interface PostgresLogin {
+  readonly user: string;
+  readonly database: string;
+  readonly access: 'read-write' | 'read-only';
+  readonly secretName: string;
+}
+
+/** The login roles a PostgreSQL component must have: each database owner, plus one read-only role per database read that way. */
+export function postgresLogins(spec: StackSpec, pgName: string): PostgresLogin[] {
+  const pg = spec.components[pgName] as PostgresComponent;
+  const logins = new Map<string, PostgresLogin>();
+  for (const db of pg.databases) {
+    if (!logins.has(db.owner)) logins.set(db.owner, { user: db.owner, database: db.name, access: 'read-write', secretName: secretNames.postgresLogin(pgName, db.owner) });
+  }
+  for (const c of Object.values(spec.components)) {
+    for (const r of usesOf(c)) {
+      if (r.to !== pgName || r.access !== 'read-only') continue;
+      const database = r.database ?? pg.databases[0].name;
+      const user = `${database}_ro`;
+      logins.set(user, { user, database, access: 'read-only', secretName: secretNames.postgresLogin(pgName, user) });
+    }
+  }
+  return [...logins.values()];
+}
+
+export function usesOf(c: Component): NormalizedRelation[] {
+  return 'uses' in c && c.uses ? c.uses.map(normalizeRelation) : [];
+}
+
+function loginFor(pg: PostgresComponent, r: NormalizedRelation): { user: string; database: string } {
+  const database = r.database ?? pg.databases[0].name;
+  if (r.access === 'read-only') return { user: `${database}_ro`, database };
+  return { user: pg.databases.find((d) => d.name === database)!.owner, database };
+}
+
+/** Where a client reaches a component: its Service, or the external host. */
+export function endpointOf(spec: StackSpec, name: string): { host: string; port: number } {
+  const c = spec.components[name];
+  if (c.kind === 'postgres') return c.external ? { host: c.external.host, port: c.external.port ?? POSTGRES_PORT } : { host: name, port: POSTGRES_PORT };
+  if (c.kind === 'redis') return { host: name, port: REDIS_PORT };
+  if (c.kind === 'web') return { host: name, port: c.port };
+  throw new Error(`${name} (${c.kind}) is not reachable as a service`);
+}
+
+/** The variables a component gets from its relations, in the order Kubernetes must expand them. */
+export function connectionEnv(spec: StackSpec, componentName: string): EnvVar[] {
+  const out: EnvVar[] = [];
+  for (const r of usesOf(spec.components[componentName])) {
+    const target = spec.components[r.to];
+    const urlVar = r.env ?? defaultEnvName(target.kind, r.to);
+    const passwordVar = `${urlVar.replace(/_URL$/, '')}_PASSWORD`;
+    const { host, port } = endpointOf(spec, r.to);
+    if (target.kind === 'postgres') {
+      const { user, database } = loginFor(target, r);
+      out.push({ name: passwordVar, secret: { name: secretNames.postgresLogin(r.to, user), key: 'password' } });
+      out.push({ name: urlVar, value: `postgresql://${user}:$(${passwordVar})@${host}:${port}/${database}` });
+    } else if (target.kind === 'redis') {
+      const db = r.redisDb ?? 0;
+      if (target.password !== false) {
+        out.push({ name: passwordVar, secret: { name: secretNames.redisAuth(r.to), key: 'password' } });
+        out.push({ name: urlVar, value: `redis://:$(${passwordVar})@${host}:${port}/${db}` });
+      } else {
+        out.push({ name: urlVar, value: `redis://${host}:${port}/${db}` });
+      }
+    } else {
+      out.push({ name: urlVar, value: `http://${host}:${port}` });
+    }
+  }
+  return out;
+}
+
+/** A Secret the stack reads but never writes; the secrets command creates it. */
+export interface SecretRequirement {
+  readonly name: string;
+  readonly keys: readonly string[];
+  /** `generated`: a random value is right (passwords); `provided`: the user must supply it (API keys). */
+  readonly source: 'generated' | 'provided';
+  readonly usedBy: readonly string[];
+}
+
+/** Every Secret the enabled components of a stack reference, merged by name. */
+export function requiredSecrets(spec: StackSpec, enabled: (name: string) => boolean = () => true): SecretRequirement[] {
+  const found = new Map<string, { keys: Set<string>; source: 'generated' | 'provided'; usedBy: Set<string> }>();
+  const need = (name: string, key: string, source: 'generated' | 'provided', by: string) => {
+    const entry = found.get(name) ?? { keys: new Set(), source, usedBy: new Set() };
+    entry.keys.add(key);
+    entry.usedBy.add(by);
+    if (source === 'provided') entry.source = 'provided';
+    found.set(name, entry);
+  };
+  for (const [name, c] of Object.entries(spec.components)) {
+    if (!enabled(name)) continue;
+    if (c.kind === 'postgres') {
+      if (!c.external) need(secretNames.postgresSuperuser(name), 'password', 'generated', name);
+      for (const l of postgresLogins(spec, name)) need(l.secretName, 'password', c.external ? 'provided' : 'generated', name);
+    }
+    if (c.kind === 'redis' && c.password !== false) need(secretNames.redisAuth(name), 'password', 'generated', name);
+    if (c.kind === 'pgadmin') need(secretNames.pgadminLogin(name), 'password', 'generated', name);
+    for (const v of connectionEnv(spec, name)) if ('secret' in v) need(v.secret.name, v.secret.key, 'generated', name);
+    if ('secretEnv' in c) for (const ref of Object.values(c.secretEnv ?? {})) need(ref.secret, ref.key, 'provided', name);
+  }
+  return [...found.entries()]
+    .map(([name, e]) => ({ name, keys: [...e.keys].sort(), source: e.source, usedBy: [...e.usedBy].sort() }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+}

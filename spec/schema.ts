@@ -1,0 +1,269 @@
+/**
+ * The stack spec: one validated model of a stack. Every construct, the compose importer and the
+ * CLI read it; nothing else carries component settings. Field docs say what happens by default.
+ */
+import { z } from 'zod';
+
+export const ENVIRONMENTS = ['kind', 'k3d', 'prod'] as const;
+export type EnvironmentName = (typeof ENVIRONMENTS)[number];
+
+const DNS_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const dnsLabel = z
+  .string()
+  .regex(DNS_LABEL, 'must be a DNS label: lower-case letters, digits and "-", starting with a letter, at most 63 characters');
+const envName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name (letters, digits, "_", not starting with a digit)');
+const quantity = z
+  .string()
+  .regex(/^[0-9]+(\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|M|G|T)?$/, 'must be a Kubernetes quantity such as "250m", "512Mi" or "2Gi"');
+const image = z
+  .string()
+  .regex(
+    /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/,
+    'must be a container image reference such as "postgres:16.4" or "ghcr.io/acme/api:1.2.0"',
+  )
+  .refine((s) => /:[\w][\w.-]*$|@sha256:/.test(s.replace(/^[^/]*:[0-9]+\//, '')), 'must pin a tag or digest (a bare name means :latest)')
+  .refine((s) => !/:latest$/.test(s), 'must not use the "latest" tag: pin a version');
+const httpPath = z.string().regex(/^\/[^\s]*$/, 'must be an absolute HTTP path such as "/health"');
+const port = z.number().int().min(1024, 'must be at least 1024 (pods run without NET_BIND_SERVICE)').max(65535);
+const command = z.array(z.string().min(1)).min(1, 'must hold at least one word');
+const cron = z
+  .string()
+  .regex(/^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|(\S+\s+){4}\S+)$/, 'must be a five-field cron expression such as "0 0 * * *"');
+const uid = z.number().int().min(10000, 'must be at least 10000 (kube-score and Checkov reject lower ids)').max(2147483647);
+
+const SECRET_LOOKING = /(PASSWORD|PASSWD|TOKEN|SECRET|_KEY$|^KEY$|APIKEY|CREDENTIAL)/i;
+
+/** A value taken from a Kubernetes Secret: `{ secret, key }` or the short form "secret/key". */
+export const secretRef = z.union([
+  z.strictObject({ secret: dnsLabel, key: z.string().regex(/^[-._a-zA-Z0-9]+$/, 'must be a Secret key') }),
+  z
+    .string()
+    .regex(/^[a-z]([-a-z0-9]*[a-z0-9])?\/[-._a-zA-Z0-9]+$/, 'must be "secret-name/key"')
+    .transform((s) => ({ secret: s.split('/')[0], key: s.split('/')[1] })),
+]);
+
+export const resources = z.strictObject({
+  requests: z.strictObject({ cpu: quantity, memory: quantity, ephemeralStorage: quantity.optional() }),
+  limits: z.strictObject({ cpu: quantity.optional(), memory: quantity, ephemeralStorage: quantity.optional() }),
+});
+
+/** "api uses postgres": connection settings, network flow and ordering all come from this. */
+export const relation = z.union([
+  dnsLabel.transform((to) => ({ to })),
+  z.strictObject({
+    to: dnsLabel,
+    /** PostgreSQL: the database to use. @default the target's first database */
+    database: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'must be a lower-case SQL identifier').optional(),
+    /** PostgreSQL: `read-only` gets a login that can only SELECT. @default read-write */
+    access: z.enum(['read-write', 'read-only']).optional(),
+    /** Redis: the logical database index. @default 0 */
+    redisDb: z.number().int().min(0).max(15).optional(),
+    /** Name of the connection-URL variable. @default DATABASE_URL for PostgreSQL, REDIS_URL for Redis */
+    env: envName.optional(),
+  }),
+]);
+export type RelationInput = z.input<typeof relation>;
+
+const env = z.record(envName, z.string()).superRefine((vars, ctx) => {
+  for (const name of Object.keys(vars)) {
+    if (SECRET_LOOKING.test(name)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [name],
+        message: `looks like a secret; move it to secretEnv (e.g. ${name}: my-secret/${name.toLowerCase().replace(/_/g, '-')})`,
+      });
+    }
+  }
+});
+
+/** Fields every workload (web, worker, job) shares. */
+const workloadFields = {
+  image,
+  command: command.optional(),
+  args: z.array(z.string()).optional(),
+  /** Plain settings. Names that look like secrets are rejected here. */
+  env: env.optional(),
+  /** Variables read from Secrets (API keys such as FRED or FMP). */
+  secretEnv: z.record(envName, secretRef).optional(),
+  /** Components this one talks to. */
+  uses: z.array(relation).optional(),
+  /** One-off jobs that must have completed before this starts (e.g. migrate). */
+  after: z.array(dnsLabel).optional(),
+  /** Directories the process writes to; each gets an emptyDir since the root filesystem is read-only. @default ["/tmp"] */
+  writablePaths: z.array(z.string().regex(/^\/[^\s]*$/, 'must be an absolute path')).optional(),
+  /** Outside endpoints this component calls (outbound HTTPS to data APIs). @default none */
+  egress: z.array(z.strictObject({ cidr: z.string().regex(/^[0-9.]+\/[0-9]{1,2}$/, 'must be an IPv4 CIDR'), ports: z.array(z.number().int().min(1).max(65535)).min(1) })).optional(),
+  runAsUser: uid.optional(),
+  resources: resources.optional(),
+};
+
+export const webComponent = z.strictObject({
+  kind: z.literal('web'),
+  ...workloadFields,
+  /** What the service is, for labels and defaults: `api` or `dashboard`. @default api */
+  role: z.enum(['api', 'dashboard']).optional(),
+  port,
+  /** Readiness, liveness and startup probes use this path. */
+  healthPath: httpPath,
+  /** Prometheus metrics path on the same port. @default not scraped */
+  metricsPath: httpPath.optional(),
+  /** @default 1 (environment presets change it) */
+  replicas: z.number().int().min(1).max(100).optional(),
+  /** Pin a client to one pod (Streamlit keeps session state in memory). @default true for dashboards */
+  stickySessions: z.boolean().optional(),
+  /** Seconds between SIGTERM and SIGKILL. @default 30 */
+  terminationGracePeriodSeconds: z.number().int().min(1).max(3600).optional(),
+  /** Seconds the preStop hook sleeps so endpoints drain before SIGTERM. 0 disables it. @default 5 */
+  preStopSleepSeconds: z.number().int().min(0).max(120).optional(),
+  /** Horizontal autoscaling, used when replicas > 1. */
+  autoscaling: z
+    .strictObject({ maxReplicas: z.number().int().min(1).max(100), cpuUtilization: z.number().int().min(10).max(100).optional() })
+    .optional(),
+});
+
+export const workerComponent = z.strictObject({
+  kind: z.literal('worker'),
+  ...workloadFields,
+  /** `scheduled` runs as a CronJob, `continuous` as a Deployment with a health port. @default scheduled */
+  mode: z.enum(['scheduled', 'continuous']).optional(),
+  /** @default "0 0 * * *" (daily at midnight) */
+  schedule: cron.optional(),
+  /** IANA time zone of the schedule. @default Etc/UTC */
+  timeZone: z.string().regex(/^[A-Za-z_]+(\/[A-Za-z0-9_+-]+)*$/, 'must be an IANA time zone such as "Europe/Berlin"').optional(),
+  /** Seconds after the scheduled time a missed run may still start. @default 300 */
+  startingDeadlineSeconds: z.number().int().min(10).optional(),
+  /** Seconds a run may take before it is killed. @default 7200 */
+  activeDeadlineSeconds: z.number().int().min(1).optional(),
+  /** Retries of a failed run. @default 2 */
+  backoffLimit: z.number().int().min(0).max(20).optional(),
+  /** @default { successful: 3, failed: 3 } */
+  history: z.strictObject({ successful: z.number().int().min(0).max(50), failed: z.number().int().min(0).max(50) }).optional(),
+  /** Continuous mode: number of pods. @default 1 */
+  replicas: z.number().int().min(1).max(100).optional(),
+  /** Continuous mode: port and path of the health endpoint. */
+  healthPort: port.optional(),
+  healthPath: httpPath.optional(),
+  /** Continuous mode: metrics path on the health port. */
+  metricsPath: httpPath.optional(),
+});
+
+export const jobComponent = z.strictObject({
+  kind: z.literal('job'),
+  ...workloadFields,
+  /** @default ["alembic", "upgrade", "head"] */
+  command: command.optional(),
+  /**
+   * Exits 0 once the job's work is in place; components listing this job in `after` run it in an
+   * init container until it succeeds. @default compares `alembic current` with `alembic heads`
+   */
+  completionCheck: command.optional(),
+  /** @default 3 */
+  backoffLimit: z.number().int().min(0).max(20).optional(),
+  /** @default 600 */
+  activeDeadlineSeconds: z.number().int().min(1).optional(),
+  /** Seconds a finished Job is kept, so a later apply runs it again. @default 3600 */
+  ttlSecondsAfterFinished: z.number().int().min(0).optional(),
+});
+
+const sqlIdent = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier');
+
+export const postgresComponent = z.strictObject({
+  kind: z.literal('postgres'),
+  /** @default postgres:16.4 */
+  image: image.optional(),
+  /** Databases created at first start; each owner gets a login role. */
+  databases: z.array(z.strictObject({ name: sqlIdent, owner: sqlIdent })).min(1, 'must list at least one database'),
+  /** @default 5Gi */
+  storage: quantity.optional(),
+  /** Size of the /dev/shm memory volume. @default 256Mi */
+  sharedMemory: quantity.optional(),
+  /** Use a server outside the cluster instead of running one. */
+  external: z.strictObject({ host: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a host name'), port: z.number().int().min(1).max(65535).optional() }).optional(),
+  /** Scheduled pg_dump into its own volume. @default on in prod, off locally */
+  backup: z
+    .strictObject({
+      enabled: z.boolean().optional(),
+      schedule: cron.optional(),
+      /** Dumps kept per database. @default 7 */
+      retain: z.number().int().min(1).max(365).optional(),
+      storage: quantity.optional(),
+    })
+    .optional(),
+  runAsUser: uid.optional(),
+  resources: resources.optional(),
+});
+
+export const redisComponent = z.strictObject({
+  kind: z.literal('redis'),
+  /** @default redis:7.4 */
+  image: image.optional(),
+  /** Require a password read from the `<name>-auth` Secret. @default true */
+  password: z.boolean().optional(),
+  /** @default 1Gi */
+  storage: quantity.optional(),
+  /** Redis `maxmemory`, e.g. "128mb". @default unset */
+  maxMemory: z.string().regex(/^[0-9]+(kb|mb|gb)$/, 'must be a Redis size such as "128mb"').optional(),
+  runAsUser: uid.optional(),
+  resources: resources.optional(),
+});
+
+export const pgadminComponent = z.strictObject({
+  kind: z.literal('pgadmin'),
+  /** @default dpage/pgadmin4:9.10 */
+  image: image.optional(),
+  /** Login e-mail; the password comes from the `<name>-login` Secret. @default admin@example.com */
+  email: z.string().regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, 'must be an e-mail address').optional(),
+  /** The PostgreSQL components to pre-register. @default every in-cluster postgres */
+  servers: z.array(dnsLabel).optional(),
+  runAsUser: uid.optional(),
+  resources: resources.optional(),
+});
+
+export const component = z.discriminatedUnion('kind', [webComponent, workerComponent, jobComponent, postgresComponent, redisComponent, pgadminComponent], {
+  error: (issue) =>
+    issue.code === 'invalid_union' ? 'must have kind web, worker, job, postgres, redis or pgadmin' : undefined,
+});
+
+/** What an environment may change on a component. */
+export const componentOverride = z.strictObject({
+  enabled: z.boolean().optional(),
+  image: image.optional(),
+  replicas: z.number().int().min(1).max(100).optional(),
+  resources: resources.optional(),
+  env: env.optional(),
+  storage: quantity.optional(),
+  autoscaling: webComponent.shape.autoscaling,
+  backup: postgresComponent.shape.backup,
+});
+
+export const environmentOverride = z.strictObject({
+  /** @default preset: standard (kind), local-path (k3d), the cluster default (prod) */
+  storageClass: z.string().min(1).optional(),
+  imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).optional(),
+  components: z.record(dnsLabel, componentOverride).optional(),
+});
+
+export const stackSpec = z.strictObject({
+  /** Names the stack: labels (`app.kubernetes.io/part-of`) and the default namespace. */
+  name: dnsLabel,
+  /** @default the stack name */
+  namespace: dnsLabel.optional(),
+  components: z.record(dnsLabel, component).refine((c) => Object.keys(c).length > 0, 'must hold at least one component'),
+  environments: z.strictObject({ kind: environmentOverride.optional(), k3d: environmentOverride.optional(), prod: environmentOverride.optional() }).optional(),
+});
+
+export type StackSpecInput = z.input<typeof stackSpec>;
+export type StackSpec = z.output<typeof stackSpec>;
+export type Component = z.output<typeof component>;
+export type WebComponent = z.output<typeof webComponent>;
+export type WorkerComponent = z.output<typeof workerComponent>;
+export type JobComponent = z.output<typeof jobComponent>;
+export type PostgresComponent = z.output<typeof postgresComponent>;
+export type RedisComponent = z.output<typeof redisComponent>;
+export type PgadminComponent = z.output<typeof pgadminComponent>;
+export type Resources = z.output<typeof resources>;
+export type SecretRef = z.output<typeof secretRef>;
+export type Relation = z.output<typeof relation>;
+export type ComponentOverride = z.output<typeof componentOverride>;

@@ -1,0 +1,141 @@
+/**
+ * Checks that need the whole spec: relations point at components that can serve them, jobs in
+ * `after` exist and form no cycle, overrides fit the component they change.
+ */
+import type { SpecIssue } from './errors';
+import type { Component, StackSpec } from './schema';
+import { normalizeRelation } from './relations';
+
+type Path = (string | number)[];
+
+export function checkSemantics(spec: StackSpec): SpecIssue[] {
+  const issues: SpecIssue[] = [];
+  const add = (path: Path, message: string) => issues.push({ path, message });
+  const components = spec.components;
+  const names = Object.keys(components);
+
+  for (const [name, c] of Object.entries(components)) {
+    const base: Path = ['components', name];
+    if ('uses' in c && c.uses) checkUses(spec, name, c, base, add);
+    if ('after' in c && c.after) {
+      c.after.forEach((dep, i) => {
+        const target = components[dep];
+        if (!target) add([...base, 'after', i], `refers to "${dep}", which is not a component (have: ${names.join(', ')})`);
+        else if (target.kind !== 'job') add([...base, 'after', i], `"${dep}" is a ${target.kind}; only jobs can be waited for (use "uses" for services)`);
+        else if (dep === name) add([...base, 'after', i], 'a component cannot wait for itself');
+      });
+    }
+    if ('secretEnv' in c && c.secretEnv && c.env) {
+      for (const k of Object.keys(c.secretEnv)) if (k in c.env) add([...base, 'secretEnv', k], `is also set in env; keep one`);
+    }
+    if (c.kind === 'worker') checkWorker(c, base, add);
+    if (c.kind === 'web' && c.autoscaling && c.replicas && c.autoscaling.maxReplicas < c.replicas) {
+      add([...base, 'autoscaling', 'maxReplicas'], `must be at least replicas (${c.replicas})`);
+    }
+    if (c.kind === 'postgres') {
+      if (c.external && c.backup?.enabled) add([...base, 'backup', 'enabled'], 'backups run only for an in-cluster server; back up the external server where it runs');
+      const seen = new Set<string>();
+      c.databases.forEach((db, i) => {
+        if (seen.has(db.name)) add([...base, 'databases', i, 'name'], `database "${db.name}" is listed twice`);
+        seen.add(db.name);
+      });
+    }
+    if (c.kind === 'pgadmin') {
+      c.servers?.forEach((s, i) => {
+        if (components[s]?.kind !== 'postgres') add([...base, 'servers', i], `"${s}" is not a postgres component`);
+      });
+    }
+  }
+  checkCycles(spec, add);
+  checkOverrides(spec, add);
+  return issues;
+}
+
+function checkUses(spec: StackSpec, name: string, c: Component & { uses?: unknown[] }, base: Path, add: (p: Path, m: string) => void) {
+  const envNames = new Map<string, number>();
+  (c.uses ?? []).forEach((raw, i) => {
+    const r = normalizeRelation(raw as never);
+    const path: Path = [...base, 'uses', i];
+    const target = spec.components[r.to];
+    if (!target) return add([...path, 'to'], `refers to "${r.to}", which is not a component (have: ${Object.keys(spec.components).join(', ')})`);
+    if (r.to === name) return add([...path, 'to'], 'a component cannot use itself');
+    if (!['postgres', 'redis', 'web'].includes(target.kind)) {
+      return add([...path, 'to'], `"${r.to}" is a ${target.kind}; components can use postgres, redis or web components${target.kind === 'job' ? ' (wait for jobs with "after")' : ''}`);
+    }
+    if (r.database !== undefined || r.access !== undefined) {
+      if (target.kind !== 'postgres') return add(path, `database and access apply to postgres, but "${r.to}" is ${target.kind}`);
+      if (r.database && !target.databases.some((d) => d.name === r.database)) {
+        add([...path, 'database'], `"${r.database}" is not a database of ${r.to} (have: ${target.databases.map((d) => d.name).join(', ')})`);
+      }
+    }
+    if (r.redisDb !== undefined && target.kind !== 'redis') add([...path, 'redisDb'], `applies to redis, but "${r.to}" is ${target.kind}`);
+    const envName = r.env ?? defaultEnvName(target.kind, r.to);
+    if (envNames.has(envName)) add([...path, 'env'], `${envName} is already set by uses[${envNames.get(envName)}]; give one of them another "env" name`);
+    envNames.set(envName, i);
+    if ('env' in c && (c.env as Record<string, string> | undefined)?.[envName] !== undefined) add([...base, 'env', envName], `is derived from uses[${i}]; remove it from env`);
+  });
+}
+
+/** The variable a relation's connection URL lands in unless `env` says otherwise. */
+export function defaultEnvName(kind: string, to: string): string {
+  if (kind === 'postgres') return 'DATABASE_URL';
+  if (kind === 'redis') return 'REDIS_URL';
+  return `${to.toUpperCase().replace(/-/g, '_')}_URL`;
+}
+
+function checkWorker(c: Extract<Component, { kind: 'worker' }>, base: Path, add: (p: Path, m: string) => void) {
+  const continuous = c.mode === 'continuous';
+  if (continuous) {
+    if (c.healthPort === undefined) add([...base, 'healthPort'], 'is required when mode is continuous (the Deployment needs a health endpoint)');
+    if (c.healthPath === undefined) add([...base, 'healthPath'], 'is required when mode is continuous');
+    for (const f of ['schedule', 'timeZone', 'startingDeadlineSeconds', 'history'] as const) {
+      if (c[f] !== undefined) add([...base, f], 'applies only to mode scheduled');
+    }
+  } else {
+    for (const f of ['healthPort', 'healthPath', 'metricsPath', 'replicas'] as const) if (c[f] !== undefined) add([...base, f], 'applies only to mode continuous');
+  }
+}
+
+function checkCycles(spec: StackSpec, add: (p: Path, m: string) => void) {
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (name: string, trail: string[]): void => {
+    if (state.get(name) === 'done') return;
+    if (state.get(name) === 'visiting') {
+      add(['components', name, 'after'], `forms a cycle: ${[...trail, name].join(' -> ')}`);
+      return;
+    }
+    state.set(name, 'visiting');
+    const c = spec.components[name];
+    for (const dep of (c && 'after' in c ? c.after : undefined) ?? []) if (spec.components[dep]) visit(dep, [...trail, name]);
+    state.set(name, 'done');
+  };
+  Object.keys(spec.components).forEach((n) => visit(n, []));
+}
+
+const OVERRIDABLE: Record<string, Component['kind'][]> = {
+  replicas: ['web', 'worker'],
+  autoscaling: ['web'],
+  storage: ['postgres', 'redis'],
+  backup: ['postgres'],
+  env: ['web', 'worker', 'job'],
+};
+
+function checkOverrides(spec: StackSpec, add: (p: Path, m: string) => void) {
+  for (const [envName, o] of Object.entries(spec.environments ?? {})) {
+    for (const [name, override] of Object.entries(o?.components ?? {})) {
+      const path: Path = ['environments', envName, 'components', name];
+      const c = spec.components[name];
+      if (!c) {
+        add(path, `refers to "${name}", which is not a component`);
+        continue;
+      }
+      for (const [field, kinds] of Object.entries(OVERRIDABLE)) {
+        if ((override as Record<string, unknown>)[field] !== undefined && !kinds.includes(c.kind)) {
+          add([...path, field], `cannot be set on a ${c.kind} component (applies to ${kinds.join(', ')})`);
+        }
+      }
+      if (override.replicas !== undefined && c.kind === 'worker' && c.mode !== 'continuous') add([...path, 'replicas'], 'applies to a continuous worker only');
+      if (override.image !== undefined && c.kind === 'postgres' && c.external) add([...path, 'image'], 'an external postgres runs no image');
+    }
+  }
+}
