@@ -1,0 +1,110 @@
+/**
+ * Creates the Secrets a stack references, for one environment, without ever putting them in dist/.
+ *
+ *   npm run secrets -- --env kind [--spec stack.yaml] [--out .secrets/kind.yaml] [--apply]
+ *
+ * Generated values (database, Redis and pgAdmin passwords) are random and kept across runs: an
+ * existing file is read first, so re-running never rotates a password PostgreSQL already stored.
+ * Provided values (API keys) come from environment variables named after the key (fred-api-key ->
+ * FRED_API_KEY). Locally a missing one gets a placeholder and a warning; for prod it is an error.
+ * The file is written with mode 0600 under the gitignored .secrets/; --apply also runs
+ * `kubectl apply --server-side -f` on it.
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parseAllDocuments, stringify } from 'yaml';
+import { SpecError } from '../spec/errors';
+import { loadSpecFile } from '../spec/load';
+import { resolveStack } from '../spec/presets';
+import { requiredSecrets, type SecretRequirement } from '../spec/relations';
+import { ENVIRONMENTS, type EnvironmentName, type StackSpec } from '../spec/schema';
+
+/** URL-safe, so a password can sit inside DATABASE_URL without escaping. */
+export function randomPassword(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+export function envVarFor(key: string): string {
+  return key.toUpperCase().replace(/[^A-Z0-9]+/g, '_');
+}
+
+export interface SecretsPlan {
+  readonly objects: object[];
+  readonly warnings: string[];
+}
+
+/** Builds the Secret objects, reusing `existing` values (secret name -> key -> value). */
+export function planSecrets(
+  spec: StackSpec,
+  environment: EnvironmentName,
+  existing: Map<string, Record<string, string>>,
+  env: NodeJS.ProcessEnv = process.env,
+): SecretsPlan {
+  const stack = resolveStack(spec, environment);
+  const warnings: string[] = [];
+  const missing: string[] = [];
+  const objects = requiredSecrets(stack.spec).map((req: SecretRequirement) => {
+    const data: Record<string, string> = {};
+    for (const key of req.keys) {
+      const kept = existing.get(req.name)?.[key];
+      const fromEnv = env[envVarFor(key)];
+      if (req.source === 'provided') {
+        if (fromEnv) data[key] = fromEnv;
+        else if (kept) data[key] = kept;
+        else if (stack.preset.local) {
+          data[key] = `placeholder-${randomPassword().slice(0, 8)}`;
+          warnings.push(`${req.name}/${key}: set ${envVarFor(key)} to use a real value (placeholder written; used by ${req.usedBy.join(', ')})`);
+        } else missing.push(`${req.name}/${key} (set ${envVarFor(key)})`);
+      } else {
+        data[key] = kept ?? randomPassword();
+      }
+    }
+    return {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'Opaque',
+      metadata: { name: req.name, namespace: stack.namespace, labels: { 'app.kubernetes.io/part-of': stack.name, 'app.kubernetes.io/managed-by': 'stackport' } },
+      stringData: data,
+    };
+  });
+  if (missing.length > 0) throw new Error(`environment ${environment} needs values for: ${missing.join(', ')}`);
+  return { objects, warnings };
+}
+
+export function readExisting(file: string): Map<string, Record<string, string>> {
+  const out = new Map<string, Record<string, string>>();
+  if (!existsSync(file)) return out;
+  for (const doc of parseAllDocuments(readFileSync(file, 'utf8'))) {
+    const o = doc.toJS() as { kind?: string; metadata?: { name?: string }; stringData?: Record<string, string> } | null;
+    if (o?.kind === 'Secret' && o.metadata?.name && o.stringData) out.set(o.metadata.name, o.stringData);
+  }
+  return out;
+}
+
+function main(argv: string[]): void {
+  const { values } = parseArgs({ args: argv, options: { env: { type: 'string', default: 'kind' }, spec: { type: 'string' }, out: { type: 'string' }, apply: { type: 'boolean' } } });
+  const environment = values.env as EnvironmentName;
+  if (!ENVIRONMENTS.includes(environment)) throw new Error(`--env ${values.env}: expected one of ${ENVIRONMENTS.join(', ')}`);
+  const spec: StackSpec = values.spec ? loadSpecFile(values.spec) : require('../spec/reference').referenceStack;
+  const file = values.out ?? `.secrets/${environment}.yaml`;
+  const plan = planSecrets(spec, environment, readExisting(file));
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeFileSync(tmp, plan.objects.map((o) => stringify(o)).join('---\n'), { mode: 0o600 });
+  renameSync(tmp, file);
+  for (const w of plan.warnings) console.warn(`warning: ${w}`);
+  console.log(`wrote ${plan.objects.length} Secrets to ${file}`);
+  if (values.apply) execFileSync('kubectl', ['apply', '--server-side', '--field-manager=stackport-secrets', '-f', file], { stdio: 'inherit' });
+}
+
+if (require.main === module) {
+  try {
+    main(process.argv.slice(2));
+  } catch (e) {
+    console.error(`error: ${(e as Error).message}`);
+    process.exitCode = e instanceof SpecError ? 1 : 2;
+  }
+}

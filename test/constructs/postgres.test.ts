@@ -1,0 +1,121 @@
+import { describe, expect, it } from 'vitest';
+import { container, envOf, find, has, manifests, manifestsOf, podSpec } from '../support/manifests';
+
+describe('Postgres', () => {
+  const objs = manifests();
+  const sts = find(objs, 'StatefulSet', 'postgres');
+  const pod = podSpec(sts);
+  const pg = container(sts);
+
+  it('runs the official image as uid/gid 10999, never root, with a read-only root filesystem', () => {
+    expect(pg.image).toBe('postgres:16.4');
+    expect(pod.securityContext).toMatchObject({ runAsUser: 10999, runAsGroup: 10999, fsGroup: 10999, runAsNonRoot: true });
+    expect(pg.securityContext).toMatchObject({ runAsUser: 10999, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
+  });
+
+  it('keeps data in a PGDATA subdirectory of a claim template, retained on delete and scale-down', () => {
+    expect(envOf(pg).PGDATA).toBe('/var/lib/postgresql/data/pgdata');
+    expect(pg.volumeMounts).toContainEqual({ name: 'data', mountPath: '/var/lib/postgresql/data' });
+    expect(sts.spec.persistentVolumeClaimRetentionPolicy).toEqual({ whenDeleted: 'Retain', whenScaled: 'Retain' });
+    const claim = sts.spec.volumeClaimTemplates[0];
+    expect(claim.metadata.name).toBe('data');
+    expect(claim.spec).toMatchObject({ accessModes: ['ReadWriteOnce'], storageClassName: 'standard', resources: { requests: { storage: '2Gi' } } });
+    // A claim template is not also a pod volume (that would be a second, conflicting claim).
+    expect(pod.volumes.map((v: any) => v.name)).not.toContain('data');
+  });
+
+  it('makes the places the image writes writable: /tmp (nss_wrapper), the socket dir, and /dev/shm in memory', () => {
+    const mounts = Object.fromEntries(pg.volumeMounts.map((m: any) => [m.mountPath, m.name]));
+    const volumes = Object.fromEntries(pod.volumes.map((v: any) => [v.name, v]));
+    expect(volumes[mounts['/tmp']].emptyDir).toBeDefined();
+    expect(volumes[mounts['/var/run/postgresql']].emptyDir).toBeDefined();
+    expect(volumes[mounts['/dev/shm']].emptyDir).toEqual({ medium: 'Memory', sizeLimit: '256Mi' });
+  });
+
+  it('reads the superuser password from a Secret file, not an env value', () => {
+    const env = envOf(pg);
+    expect(env.POSTGRES_PASSWORD_FILE).toBe('/run/secrets/postgres/password');
+    expect(env.POSTGRES_PASSWORD).toBeUndefined();
+    const superuser = pod.volumes.find((v: any) => v.name === 'superuser');
+    expect(superuser.secret.secretName).toBe('postgres-superuser');
+  });
+
+  it('probes with pg_isready: readiness over TCP (the init server is socket-only), liveness over the socket', () => {
+    expect(pg.readinessProbe.exec.command).toEqual(['pg_isready', '-q', '-h', '127.0.0.1', '-p', '5432', '-U', 'postgres', '-d', 'postgres']);
+    expect(pg.livenessProbe.exec.command).toEqual(['pg_isready', '-q', '-h', '/var/run/postgresql', '-p', '5432']);
+    expect(pg.lifecycle.preStop.exec.command[2]).toContain('pg_ctl -D "$PGDATA" -m fast');
+  });
+
+  it('has a headless Service for the set and a client Service on 5432', () => {
+    expect(sts.spec.serviceName).toBe('postgres-headless');
+    expect(find(objs, 'Service', 'postgres-headless').spec.clusterIP).toBe('None');
+    expect(find(objs, 'Service', 'postgres').spec.ports[0]).toMatchObject({ name: 'postgres', port: 5432, targetPort: 'postgres' });
+  });
+
+  it('creates databases, owners and read-only roles from the spec and its relations, passwords from mounted files', () => {
+    const script = find(objs, 'ConfigMap', 'postgres-init').data['10-stackport-logins.sh'];
+    for (const user of ['app', 'pipeline', 'app_ro', 'features_ro']) {
+      expect(script).toContain(`\\set pw \`cat /run/stackport/logins/${user}\``);
+      expect(script).toContain(`ALTER ROLE ${user} WITH LOGIN PASSWORD :'pw';`);
+    }
+    expect(script).toContain(`SELECT 'CREATE DATABASE app OWNER app' WHERE NOT EXISTS`);
+    expect(script).toContain(`SELECT 'CREATE DATABASE features OWNER pipeline' WHERE NOT EXISTS`);
+    expect(script).toContain('ALTER DEFAULT PRIVILEGES FOR ROLE pipeline IN SCHEMA public GRANT SELECT ON TABLES TO features_ro;');
+    expect(script).not.toMatch(/PASSWORD '[^:]/);
+    const logins = pod.volumes.find((v: any) => v.name === 'logins').projected.sources.map((s: any) => s.secret.name);
+    expect(logins.sort()).toEqual(['postgres-user-app', 'postgres-user-app-ro', 'postgres-user-features-ro', 'postgres-user-pipeline']);
+    expect(pod.volumes.find((v: any) => v.name === 'init').configMap.defaultMode).toBe(0o555);
+  });
+
+  it('uses the preset storage class per environment', () => {
+    const claim = (env: 'k3d' | 'prod') => find(manifests(undefined, env), 'StatefulSet', 'postgres').spec.volumeClaimTemplates[0].spec;
+    expect(claim('k3d').storageClassName).toBe('local-path');
+    expect(claim('prod').storageClassName).toBeUndefined();
+    expect(claim('prod').resources.requests.storage).toBe('20Gi');
+  });
+
+  it('runs nothing for an external server; clients connect to its host', () => {
+    const ext = manifestsOf({
+      name: 'reports',
+      components: {
+        db: { kind: 'postgres', external: { host: 'db.internal.example.com', port: 6432 }, databases: [{ name: 'reports', owner: 'reports' }] },
+        web: { kind: 'web', role: 'dashboard', image: 'ghcr.io/acme/dash:3.1.0', port: 8050, healthPath: '/', uses: [{ to: 'db', access: 'read-only' }] },
+      },
+    });
+    expect(has(ext, 'StatefulSet', 'db')).toBe(false);
+    expect(has(ext, 'Service', 'db')).toBe(false);
+    expect(envOf(container(find(ext, 'Deployment', 'web'))).DATABASE_URL).toBe('postgresql://reports_ro:$(DATABASE_PASSWORD)@db.internal.example.com:6432/reports');
+  });
+});
+
+describe('PostgresBackup', () => {
+  it('is off on kind and on in prod', () => {
+    expect(has(manifests(undefined, 'kind'), 'CronJob', 'postgres-backup')).toBe(false);
+    expect(has(manifests(undefined, 'prod'), 'CronJob', 'postgres-backup')).toBe(true);
+  });
+
+  it('dumps every database into its own claim, keeps 7 of each, and writes atomically', () => {
+    const prod = manifests(undefined, 'prod');
+    const cron = find(prod, 'CronJob', 'postgres-backup');
+    expect(cron.spec).toMatchObject({ schedule: '30 1 * * *', concurrencyPolicy: 'Forbid' });
+    expect(find(prod, 'PersistentVolumeClaim', 'postgres-backups').spec.resources.requests.storage).toBe('50Gi');
+    const pod = podSpec(cron);
+    expect(pod.volumes.find((v: any) => v.name === 'backups').persistentVolumeClaim.claimName).toBe('postgres-backups');
+    const script = container(cron).command[2];
+    expect(script).toContain('for db in app features; do');
+    expect(script).toContain('pg_dump -h postgres -p 5432 -U postgres -d "$db" -Fc -f "/backups/$db-$stamp.dump.partial"');
+    expect(script).toContain('mv "/backups/$db-$stamp.dump.partial" "/backups/$db-$stamp.dump"');
+    expect(script).toContain('tail -n +8');
+    expect(script).toContain('export PGPASSWORD="$(cat /run/secrets/postgres/password)"');
+    expect(pod.securityContext.runAsUser).toBe(10999);
+  });
+
+  it('can be turned on locally through the environment override', () => {
+    const objs = manifestsOf({
+      name: 'lab',
+      components: { db: { kind: 'postgres', databases: [{ name: 'lab', owner: 'lab' }], backup: { retain: 3 } } },
+      environments: { kind: { components: { db: { backup: { enabled: true } } } } },
+    });
+    expect(container(find(objs, 'CronJob', 'db-backup')).command[2]).toContain('tail -n +4');
+  });
+});

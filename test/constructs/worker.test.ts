@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { container, envOf, find, has, manifests, manifestsOf, podSpec } from '../support/manifests';
+
+describe('Worker (scheduled)', () => {
+  const objs = manifests();
+  const cron = find(objs, 'CronJob', 'worker');
+
+  it('runs daily at midnight UTC, never overlapping, with deadlines and history limits', () => {
+    expect(cron.spec).toMatchObject({
+      schedule: '0 0 * * *',
+      timeZone: 'Etc/UTC',
+      concurrencyPolicy: 'Forbid',
+      startingDeadlineSeconds: 300,
+      successfulJobsHistoryLimit: 3,
+      failedJobsHistoryLimit: 3,
+    });
+    expect(cron.spec.jobTemplate.spec).toMatchObject({ backoffLimit: 2, activeDeadlineSeconds: 7200 });
+    expect(podSpec(cron).restartPolicy).toBe('Never');
+    // kube-linter: Jobs owned by a CronJob must not set a TTL (the history limits clean up).
+    expect(cron.spec.jobTemplate.spec.ttlSecondsAfterFinished).toBeUndefined();
+  });
+
+  it('carries the command that runs it now', () => {
+    expect(cron.metadata.annotations['stackport.dev/run-now']).toBe(
+      'kubectl -n dataplatform create job --from=cronjob/worker worker-manual-$(date +%s)',
+    );
+  });
+
+  it('gets API keys from Secrets and both database connections', () => {
+    const env = envOf(container(cron));
+    expect(env.FRED_API_KEY).toEqual({ secretKeyRef: { name: 'external-apis', key: 'fred-api-key' } });
+    expect(env.FMP_API_KEY).toEqual({ secretKeyRef: { name: 'external-apis', key: 'fmp-api-key' } });
+    expect(env.DATABASE_URL).toBe('postgresql://app:$(DATABASE_PASSWORD)@postgres:5432/app');
+    expect(env.FEATURES_DATABASE_URL).toBe('postgresql://pipeline:$(FEATURES_DATABASE_PASSWORD)@postgres:5432/features');
+    expect(env.REDIS_URL).toBe('redis://:$(REDIS_PASSWORD)@redis:6379/1');
+  });
+
+  it('waits for the migration too', () => {
+    expect(podSpec(cron).initContainers.map((c: any) => c.name)).toEqual(['wait-for-migrate']);
+  });
+});
+
+describe('Worker (continuous)', () => {
+  const objs = manifestsOf({
+    name: 'feeds',
+    components: {
+      ingest: { kind: 'worker', mode: 'continuous', image: 'ghcr.io/acme/ingest:2.0.0', healthPort: 8080, healthPath: '/healthz', replicas: 2 },
+    },
+  });
+
+  it('is a Deployment probed on its health port instead of a CronJob', () => {
+    expect(has(objs, 'CronJob', 'ingest')).toBe(false);
+    const d = find(objs, 'Deployment', 'ingest');
+    expect(d.spec.replicas).toBe(2);
+    const c = container(d);
+    expect(c.ports).toEqual([{ name: 'health', containerPort: 8080, protocol: 'TCP' }]);
+    expect(c.readinessProbe.httpGet).toEqual({ path: '/healthz', port: 'health' });
+    expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'health' });
+  });
+});

@@ -1,0 +1,85 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { synthesize } from '../charts/synth';
+import { parseSpec } from '../spec/load';
+import { referenceStack } from '../spec/reference';
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'stackport-synth-'));
+const tsx = (args: string[]) => spawnSync('node_modules/.bin/tsx', args, { encoding: 'utf8' });
+
+describe('synthesize', () => {
+  it('writes one folder per environment and nothing else', () => {
+    const out = tmp();
+    const results = synthesize(referenceStack, out);
+    expect(readdirSync(out).sort()).toEqual(['k3d', 'kind', 'prod']);
+    expect(results.map((r) => [r.environment, r.objects])).toEqual([['kind', 18], ['k3d', 18], ['prod', 21]]);
+    const docs = parseAllDocuments(readFileSync(join(out, 'kind', 'dataplatform.k8s.yaml'), 'utf8'));
+    expect(docs).toHaveLength(18);
+    expect(docs[0].toJS().kind).toBe('Namespace');
+  });
+
+  it('replaces an environment folder wholesale, dropping stale files', () => {
+    const out = tmp();
+    synthesize(referenceStack, out, ['kind']);
+    writeFileSync(join(out, 'kind', 'stale.yaml'), 'x: 1\n');
+    synthesize(referenceStack, out, ['kind']);
+    expect(readdirSync(join(out, 'kind'))).toEqual(['dataplatform.k8s.yaml']);
+  });
+
+  it('leaves existing output untouched when any environment fails', () => {
+    const out = tmp();
+    synthesize(referenceStack, out, ['kind']);
+    const before = readFileSync(join(out, 'kind', 'dataplatform.k8s.yaml'), 'utf8');
+    const broken = parseSpec({
+      name: 'broken',
+      components: {
+        cache: { kind: 'redis' },
+        web: { kind: 'web', image: 'ghcr.io/acme/web:1.0.0', port: 8000, healthPath: '/', uses: ['cache'] },
+      },
+      environments: { prod: { components: { cache: { enabled: false } } } },
+    });
+    expect(() => synthesize(broken, out)).toThrow('uses "cache", which is disabled in environment prod');
+    expect(readFileSync(join(out, 'kind', 'dataplatform.k8s.yaml'), 'utf8')).toBe(before);
+    expect(existsSync(join(out, 'kind', 'broken.k8s.yaml'))).toBe(false);
+    expect(readdirSync(out)).toEqual(['kind']);
+  });
+});
+
+describe('main.ts', () => {
+  it('synthesizes a spec file for the environments asked for', () => {
+    const out = tmp();
+    const spec = join(out, 'stack.yaml');
+    writeFileSync(spec, 'name: shop\ncomponents:\n  web:\n    kind: web\n    image: ghcr.io/acme/shop:2.1.0\n    port: 8080\n    healthPath: /healthz\n');
+    const r = tsx(['main.ts', '--spec', spec, '--env', 'k3d', '--out', join(out, 'dist')]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/k3d +3 objects/);
+    expect(readdirSync(join(out, 'dist'))).toEqual(['k3d']);
+  });
+
+  it('fails with the file, line and field of a bad spec, and writes nothing', () => {
+    const out = tmp();
+    const spec = join(out, 'stack.yaml');
+    writeFileSync(spec, 'name: shop\ncomponents:\n  web:\n    kind: web\n    image: ghcr.io/acme/shop:2.1.0\n    port: 80\n    healthPath: /healthz\n');
+    const r = tsx(['main.ts', '--spec', spec, '--out', join(out, 'dist')]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`${spec}:6:11: components.web.port: must be at least 1024`);
+    expect(existsSync(join(out, 'dist'))).toBe(false);
+  });
+
+  it('rejects an unknown environment', () => {
+    const r = tsx(['main.ts', '--env', 'staging', '--out', join(tmp(), 'dist')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('--env staging: expected one of kind, k3d, prod');
+  });
+
+  it('is what `cdk8s synth` runs, writing dist/<environment>', () => {
+    const out = join(tmp(), 'dist');
+    execFileSync('node_modules/.bin/cdk8s', ['synth', '--no-check-upgrade', '-o', out], { stdio: 'pipe', env: { ...process.env, CDK8S_CHECK_UPGRADE: 'false' } });
+    expect(readdirSync(out).sort()).toEqual(['k3d', 'kind', 'prod']);
+  });
+});
