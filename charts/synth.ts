@@ -28,8 +28,9 @@ export function synthesize(spec: StackSpec, outdir: string, environments: readon
   const rendered = environments.map((environment) => {
     const stack = resolveStack(spec, environment, source);
     const app = new App({ outdir: 'unused' });
-    const chart = new StackChart(app, stack.name, { stack });
-    return { environment, name: stack.name, yaml: app.synthYaml(), objects: chart.toJson().length };
+    new StackChart(app, stack.name, { stack });
+    const yaml = app.synthYaml();
+    return { environment, name: stack.name, yaml, objects: yaml.split(/^---$/m).length };
   });
 
   mkdirSync(outdir, { recursive: true });
