@@ -3,20 +3,22 @@
  * SpecError naming the file, the field path and what was expected. Nothing is written here.
  */
 import { readFileSync } from 'node:fs';
-import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
+import { LineCounter, parseDocument, isMap, isNode, isScalar, isSeq, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { SpecError, type SpecIssue } from './errors';
 import { stackSpec, type StackSpec, type StackSpecInput } from './schema';
 import { checkSemantics } from './validate';
 
 /** Validates a spec given as data. `source` names it in error messages. */
-export function parseSpec(input: unknown, source = 'stack spec', locate?: (path: readonly (string | number)[]) => string | undefined): StackSpec {
-  const parsed = stackSpec.safeParse(input);
+type Locate = (path: readonly (string | number)[], atKey: boolean) => string | undefined;
+
+export function parseSpec(input: unknown, source = 'stack spec', locate?: Locate): StackSpec {
+  const parsed = stackSpec.safeParse(input, { reportInput: true });
   if (!parsed.success) {
-    throw new SpecError(source, parsed.error.issues.map((i) => withLocation(fromZod(i), locate)));
+    throw new SpecError(source, sortByLocation(parsed.error.issues.flatMap((i) => fromZod(i, [])).map((i) => withLocation(i, locate))));
   }
   const issues = checkSemantics(parsed.data);
-  if (issues.length > 0) throw new SpecError(source, issues.map((i) => withLocation(i, locate)));
+  if (issues.length > 0) throw new SpecError(source, sortByLocation(issues.map((i) => withLocation(i, locate))));
   return parsed.data;
 }
 
@@ -31,7 +33,8 @@ export function loadSpecFile(file: string): StackSpec {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new SpecError(file, [{ path: [], message: `cannot read the file (${(e as NodeJS.ErrnoException).code ?? String(e)})` }]);
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new SpecError(file, [{ path: [], message: code === 'ENOENT' ? 'file not found' : `cannot read the file (${code ?? String(e)})` }]);
   }
   return parseSpecYaml(text, file);
 }
@@ -41,50 +44,73 @@ export function parseSpecYaml(text: string, source: string): StackSpec {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
   if (doc.errors.length > 0) {
-    throw new SpecError(
-      source,
-      doc.errors.map((e) => {
-        const pos = lineCounter.linePos(e.pos[0]);
-        return { path: [], location: `${pos.line}:${pos.col}`, message: `not valid YAML: ${e.message.split('\n')[0]}` };
-      }),
-    );
+    // Later YAML errors are mostly echoes of the first; report that one.
+    const e = doc.errors[0];
+    const pos = lineCounter.linePos(e.pos[0]);
+    const duplicate = e.code === 'DUPLICATE_KEY' ? ` (key "${text.slice(e.pos[0], e.pos[1]).trim()}")` : '';
+    throw new SpecError(source, [{ path: [], location: `${pos.line}:${pos.col}`, message: `not valid YAML: ${e.message.split('\n')[0]}${duplicate}` }]);
   }
-  return parseSpec(doc.toJS(), source, (path) => locate(doc, lineCounter, path));
+  return parseSpec(doc.toJS(), source, (path, atKey) => locate(doc, lineCounter, path, atKey));
 }
 
-function locate(doc: Document, lc: LineCounter, path: readonly (string | number)[]): string | undefined {
-  // Walk up to the deepest existing node so a missing field points at its parent.
-  for (let n = path.length; n >= 0; n--) {
-    const node = doc.getIn(path.slice(0, n), true);
-    if (isNode(node) && node.range) {
-      const pos = lc.linePos(node.range[0]);
-      return `${pos.line}:${pos.col}`;
+/**
+ * Position of a field: its value, or its key when `atKey`. A path that does not exist (a missing
+ * field) points at the key of its deepest existing ancestor.
+ */
+function locate(doc: Document, lc: LineCounter, path: readonly (string | number)[], atKey: boolean): string {
+  const at = (node: Node) => {
+    const pos = lc.linePos(node.range![0]);
+    return `${pos.line}:${pos.col}`;
+  };
+  for (let n = path.length; n > 0; n--) {
+    const parent = n === 1 ? doc.contents : doc.getIn(path.slice(0, n - 1), true);
+    const key = path[n - 1];
+    if (isMap(parent)) {
+      const pair = parent.items.find((p) => isScalar(p.key) && p.key.value === key);
+      if (pair && isNode(pair.key)) return n === path.length && !atKey && isNode(pair.value) ? at(pair.value) : at(pair.key);
+    } else if (isSeq(parent) && typeof key === 'number' && isNode(parent.items[key])) {
+      return at(parent.items[key] as Node);
     }
   }
-  return undefined;
+  return '1:1';
 }
 
-function withLocation(issue: SpecIssue, locate?: (path: readonly (string | number)[]) => string | undefined): SpecIssue {
-  const location = locate?.(issue.path);
-  return location ? { ...issue, location } : issue;
+function withLocation(issue: SpecIssue & { atKey?: boolean }, locate?: Locate): SpecIssue {
+  const { atKey, ...rest } = issue;
+  const location = locate?.(issue.path, atKey ?? false);
+  return location ? { ...rest, location } : rest;
 }
 
-function fromZod(issue: z.core.$ZodIssue): SpecIssue {
-  const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+function sortByLocation(issues: SpecIssue[]): SpecIssue[] {
+  const key = (i: SpecIssue) => (i.location ? i.location.split(':').map(Number) : [0, 0]);
+  return [...issues].sort((a, b) => key(a)[0] - key(b)[0] || key(a)[1] - key(b)[1]);
+}
+
+/** Zod issues in our words. Nested issues (record keys, unions) carry paths relative to `base`. */
+function fromZod(issue: z.core.$ZodIssue, base: (string | number)[]): (SpecIssue & { atKey?: boolean })[] {
+  const path = [...base, ...issue.path.filter((p): p is string | number => typeof p !== 'symbol')];
   switch (issue.code) {
     case 'unrecognized_keys':
-      return { path, message: `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}` };
+      return issue.keys.map((k) => ({ path: [...path, k], atKey: true, message: 'unknown field' }));
+    case 'invalid_key':
+      return [{ path, atKey: true, message: `${issue.issues[0]?.message ?? "is not a valid name"}, got ${describe(issue.input)}` }];
+    case 'invalid_union': {
+      // Report the branch whose shape matched (e.g. the object form of a relation), if one did.
+      const matched = issue.errors.find((branch) => !branch.some((i) => i.code === 'invalid_type' && i.path.length === 0));
+      if (matched) return matched.flatMap((i) => fromZod(i, path));
+      return [{ path, message: `${issue.message === 'Invalid input' ? 'has the wrong form' : issue.message}, got ${describe(issue.input)}` }];
+    }
     case 'invalid_type':
       return issue.input === undefined
-        ? { path, message: `is required (expected ${issue.expected})` }
-        : { path, message: `expected ${issue.expected}, got ${describe(issue.input)}` };
+        ? [{ path, message: `is required (expected ${issue.expected})` }]
+        : [{ path, message: `expected ${issue.expected}, got ${describe(issue.input)}` }];
     case 'invalid_value':
-      return { path, message: `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${describe(issue.input)}` };
+      return [{ path, message: `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${describe(issue.input)}` }];
     case 'too_small':
     case 'too_big':
-      return { path, message: `${issue.message.replace(/^Too (small|big): expected \w+ to (have|be) /, 'must be ')}${issue.input !== undefined && typeof issue.input !== 'object' ? `, got ${describe(issue.input)}` : ''}` };
+      return [{ path, message: `${issue.message.replace(/^Too (small|big): expected \w+ to (have|be) /, 'must be ')}${issue.input !== undefined && typeof issue.input !== 'object' ? `, got ${describe(issue.input)}` : ''}` }];
     default:
-      return { path, message: issue.input !== undefined && typeof issue.input !== 'object' ? `${issue.message}, got ${describe(issue.input)}` : issue.message };
+      return [{ path, message: issue.input !== undefined && typeof issue.input !== 'object' ? `${issue.message}, got ${describe(issue.input)}` : issue.message }];
   }
 }
 

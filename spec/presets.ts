@@ -98,8 +98,8 @@ export function resolveStack(spec: StackSpec, environment: EnvironmentName, sour
         throw new SpecError(source, [{ path: ['components', name, 'uses', i], message: `uses "${rel.to}", which is disabled in environment ${environment}` }]);
       }
     });
-    for (const dep of ('after' in c ? c.after : undefined) ?? []) {
-      if (!effective[dep]) throw new SpecError(source, [{ path: ['components', name, 'after'], message: `waits for "${dep}", which is disabled in environment ${environment}` }]);
+    for (const [i, dep] of (('after' in c ? c.after : undefined) ?? []).entries()) {
+      if (!effective[dep]) throw new SpecError(source, [{ path: ['components', name, 'after', i], message: `waits for "${dep}", which is disabled in environment ${environment}` }]);
     }
   }
   const components: Record<string, Resolved> = {};

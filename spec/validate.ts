@@ -56,14 +56,16 @@ function checkUses(spec: StackSpec, name: string, c: Component & { uses?: unknow
   (c.uses ?? []).forEach((raw, i) => {
     const r = normalizeRelation(raw as never);
     const path: Path = [...base, 'uses', i];
+    const toPath: Path = typeof raw === 'string' ? path : [...path, 'to'];
     const target = spec.components[r.to];
-    if (!target) return add([...path, 'to'], `refers to "${r.to}", which is not a component (have: ${Object.keys(spec.components).join(', ')})`);
-    if (r.to === name) return add([...path, 'to'], 'a component cannot use itself');
+    if (!target) return add(toPath, `refers to "${r.to}", which is not a component (have: ${Object.keys(spec.components).join(', ')})`);
+    if (r.to === name) return add(toPath, 'a component cannot use itself');
     if (!['postgres', 'redis', 'web'].includes(target.kind)) {
-      return add([...path, 'to'], `"${r.to}" is a ${target.kind}; components can use postgres, redis or web components${target.kind === 'job' ? ' (wait for jobs with "after")' : ''}`);
+      return add(toPath, `"${r.to}" is a ${target.kind}; components can use postgres, redis or web components${target.kind === 'job' ? ' (wait for jobs with "after")' : ''}`);
     }
-    if (r.database !== undefined || r.access !== undefined) {
-      if (target.kind !== 'postgres') return add(path, `database and access apply to postgres, but "${r.to}" is ${target.kind}`);
+    if (target.kind !== 'postgres') {
+      for (const f of ['database', 'access'] as const) if (r[f] !== undefined) add([...path, f], `applies to postgres, but "${r.to}" is ${target.kind}`);
+    } else {
       if (r.database && !target.databases.some((d) => d.name === r.database)) {
         add([...path, 'database'], `"${r.database}" is not a database of ${r.to} (have: ${target.databases.map((d) => d.name).join(', ')})`);
       }
@@ -101,12 +103,13 @@ function checkCycles(spec: StackSpec, add: (p: Path, m: string) => void) {
   const visit = (name: string, trail: string[]): void => {
     if (state.get(name) === 'done') return;
     if (state.get(name) === 'visiting') {
-      add(['components', name, 'after'], `forms a cycle: ${[...trail, name].join(' -> ')}`);
+      add(['components', name, 'after'], `forms a cycle: ${[...trail.slice(trail.indexOf(name)), name].join(' -> ')}`);
       return;
     }
     state.set(name, 'visiting');
     const c = spec.components[name];
-    for (const dep of (c && 'after' in c ? c.after : undefined) ?? []) if (spec.components[dep]) visit(dep, [...trail, name]);
+    // A component waiting for itself is reported on its own; not again as a cycle.
+    for (const dep of (c && 'after' in c ? c.after : undefined) ?? []) if (spec.components[dep] && dep !== name) visit(dep, [...trail, name]);
     state.set(name, 'done');
   };
   Object.keys(spec.components).forEach((n) => visit(n, []));

@@ -1,0 +1,409 @@
+/**
+ * Malformed specs must be rejected with a message that names the field path and says what is
+ * expected. Each case is a small mutation of one valid base spec, so the mutation is the only
+ * thing wrong with it and the error must report exactly that.
+ */
+import { describe, expect, it } from 'vitest';
+import { SpecError } from '../../spec/errors';
+import { defineStack, parseSpec } from '../../spec/load';
+import { resolveStack } from '../../spec/presets';
+import { referenceStack } from '../../spec/reference';
+import { ENVIRONMENTS, type StackSpecInput } from '../../spec/schema';
+
+/** A spec under construction; mutations may put anything anywhere. */
+type Draft = { [key: string]: any };
+
+const SOURCE = 'shop.ts';
+
+/** A small valid stack that touches every kind a relation or `after` can point at. */
+const BASE: StackSpecInput = {
+  name: 'shop',
+  components: {
+    api: {
+      kind: 'web',
+      image: 'ghcr.io/acme/shop-api:1.0.0',
+      port: 8000,
+      healthPath: '/health',
+      env: { LOG_LEVEL: 'info' },
+      uses: ['postgres', 'redis'],
+      after: ['migrate'],
+    },
+    worker: {
+      kind: 'worker',
+      image: 'ghcr.io/acme/shop-worker:1.0.0',
+      schedule: '0 0 * * *',
+      uses: [{ to: 'postgres', database: 'app' }],
+      after: ['migrate'],
+    },
+    migrate: { kind: 'job', image: 'ghcr.io/acme/shop-api:1.0.0', uses: ['postgres'] },
+    postgres: { kind: 'postgres', image: 'postgres:16.4', databases: [{ name: 'app', owner: 'app' }] },
+    redis: { kind: 'redis', image: 'redis:7.4' },
+  },
+};
+
+/** A deep copy of the base spec with one mutation applied. */
+function variant(mutate: (spec: Draft) => void): Draft {
+  const spec = structuredClone(BASE) as Draft;
+  mutate(spec);
+  return spec;
+}
+
+/** Parses a variant of the base spec and returns the SpecError it must raise. */
+function rejected(mutate: (spec: Draft) => void): SpecError {
+  const spec = variant(mutate);
+  try {
+    parseSpec(spec, SOURCE);
+  } catch (e) {
+    expect(e).toBeInstanceOf(SpecError);
+    return e as SpecError;
+  }
+  throw new Error(`expected a SpecError, but the spec was accepted:\n${JSON.stringify(spec, null, 2)}`);
+}
+
+/**
+ * Asserts the error holds exactly one problem and that its line reads `<source>: <path>: <message…>`
+ * with every fragment on that same line.
+ */
+function expectSingleProblem(err: SpecError, path: string, ...fragments: string[]): void {
+  expect(err.message).toContain(`Invalid stack spec in ${SOURCE} (1 problem):`);
+  expect(err.issues).toHaveLength(1);
+  const line = err.message.split('\n')[1];
+  expect(line).toContain(`${SOURCE}: ${path}: `);
+  for (const f of fragments) expect(line).toContain(f);
+}
+
+describe('valid specs', () => {
+  it('accepts the base spec used by every case below', () => {
+    const spec = parseSpec(structuredClone(BASE), SOURCE);
+    expect(Object.keys(spec.components)).toEqual(['api', 'worker', 'migrate', 'postgres', 'redis']);
+    // Short relation forms come out normalized.
+    expect(spec.components.migrate).toMatchObject({ uses: [{ to: 'postgres' }] });
+  });
+
+  it('accepts a minimal spec with a single web component', () => {
+    const spec = defineStack({
+      name: 'hello',
+      components: { web: { kind: 'web', image: 'nginxinc/nginx-unprivileged:1.27', port: 8080, healthPath: '/' } },
+    });
+    expect(spec.name).toBe('hello');
+    expect(spec.components.web.kind).toBe('web');
+  });
+
+  it('accepts the reference stack, and re-parsing it changes nothing', () => {
+    expect(referenceStack.name).toBe('dataplatform');
+    expect(parseSpec(structuredClone(referenceStack), 'reference')).toEqual(referenceStack);
+  });
+
+  it.each(ENVIRONMENTS)('resolves the reference stack for %s', (env) => {
+    const resolved = resolveStack(referenceStack, env);
+    expect(resolved.components.api.replicas).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('field-level errors', () => {
+  it('missing name', () => {
+    const err = rejected((s) => delete s.name);
+    expectSingleProblem(err, 'name', 'name: is required', 'string');
+    expect(err.issues[0].path).toEqual(['name']);
+  });
+
+  it('name that is not a DNS label', () => {
+    expect(() => parseSpec(variant((s) => (s.name = 'My_Shop')), SOURCE)).toThrow(SpecError);
+    expectSingleProblem(rejected((s) => (s.name = 'My_Shop')), 'name', 'name: must be a DNS label', 'lower-case');
+  });
+
+  it('unknown top-level field', () => {
+    expectSingleProblem(rejected((s) => (s.version = 2)), 'version', 'version: unknown field');
+  });
+
+  it('unknown component field', () => {
+    expectSingleProblem(rejected((s) => (s.components.api.ports = [8000])), 'components.api.ports', 'components.api.ports: unknown field');
+  });
+
+  it('unknown component kind', () => {
+    expectSingleProblem(
+      rejected((s) => (s.components.api.kind = 'lambda')),
+      'components.api.kind',
+      'components.api.kind: must have kind web, worker, job, postgres, redis or pgadmin',
+    );
+  });
+
+  it('port below 1024', () => {
+    expect(() => parseSpec(variant((s) => (s.components.api.port = 80)), SOURCE)).toThrow('components.api.port: must be at least 1024');
+    expectSingleProblem(rejected((s) => (s.components.api.port = 80)), 'components.api.port', 'NET_BIND_SERVICE');
+  });
+
+  it('non-integer replicas', () => {
+    const err = rejected((s) => (s.components.api.replicas = 1.5));
+    // The value is present, so the message must say what is wrong with it, not that it is missing.
+    expectSingleProblem(err, 'components.api.replicas', 'components.api.replicas: expected int', '1.5');
+    expect(err.message).not.toContain('is required');
+  });
+
+  it('image without a tag', () => {
+    expectSingleProblem(
+      rejected((s) => (s.components.api.image = 'ghcr.io/acme/shop-api')),
+      'components.api.image',
+      'components.api.image: must pin a tag or digest',
+      ':latest',
+    );
+  });
+
+  it('image without a tag behind a registry port', () => {
+    expectSingleProblem(
+      rejected((s) => (s.components.api.image = 'localhost:5000/shop-api')),
+      'components.api.image',
+      'components.api.image: must pin a tag or digest',
+    );
+  });
+
+  it('image with :latest', () => {
+    expectSingleProblem(
+      rejected((s) => (s.components.api.image = 'ghcr.io/acme/shop-api:latest')),
+      'components.api.image',
+      'components.api.image: must not use the "latest" tag',
+    );
+  });
+
+  it('bad quantity in resources', () => {
+    expectSingleProblem(
+      rejected((s) => (s.components.api.resources = { requests: { cpu: '100m', memory: '512MB' }, limits: { memory: '1Gi' } })),
+      'components.api.resources.requests.memory',
+      'components.api.resources.requests.memory: must be a Kubernetes quantity',
+      '"512Mi"',
+    );
+  });
+
+  it('bad cron schedule', () => {
+    expectSingleProblem(
+      rejected((s) => (s.components.worker.schedule = 'every day')),
+      'components.worker.schedule',
+      'components.worker.schedule: must be a five-field cron expression',
+      '"0 0 * * *"',
+    );
+  });
+
+  it('secret-looking variable in env', () => {
+    expectSingleProblem(
+      rejected((s) => (s.components.api.env.DB_PASSWORD = 'hunter2')),
+      'components.api.env.DB_PASSWORD',
+      'components.api.env.DB_PASSWORD: looks like a secret; move it to secretEnv',
+      'DB_PASSWORD: my-secret/db-password',
+    );
+  });
+
+  it('empty databases list', () => {
+    expectSingleProblem(
+      rejected((s) => (s.components.postgres.databases = [])),
+      'components.postgres.databases',
+      'components.postgres.databases: must list at least one database',
+    );
+  });
+});
+
+describe('relations', () => {
+  it('uses an unknown component', () => {
+    expectSingleProblem(
+      rejected((s) => s.components.api.uses.push('cache')),
+      'components.api.uses[2].to',
+      'refers to "cache", which is not a component',
+      'have: api, worker, migrate, postgres, redis',
+    );
+  });
+
+  it('uses a job (must say to use "after")', () => {
+    expectSingleProblem(
+      rejected((s) => s.components.api.uses.push('migrate')),
+      'components.api.uses[2].to',
+      '"migrate" is a job',
+      'wait for jobs with "after"',
+    );
+  });
+
+  it('database that the target does not have', () => {
+    expectSingleProblem(
+      rejected((s) => (s.components.worker.uses[0].database = 'analytics')),
+      'components.worker.uses[0].database',
+      'components.worker.uses[0].database: "analytics" is not a database of postgres (have: app)',
+    );
+  });
+
+  it('access on a redis target', () => {
+    expectSingleProblem(
+      rejected((s) => (s.components.api.uses[1] = { to: 'redis', access: 'read-only' })),
+      'components.api.uses[1].access',
+      'applies to postgres',
+      '"redis" is redis',
+    );
+  });
+
+  it('redisDb on a postgres target', () => {
+    expectSingleProblem(
+      rejected((s) => (s.components.api.uses[0] = { to: 'postgres', redisDb: 1 })),
+      'components.api.uses[0].redisDb',
+      'components.api.uses[0].redisDb: applies to redis, but "postgres" is postgres',
+    );
+  });
+
+  it('two relations deriving the same connection variable', () => {
+    expectSingleProblem(
+      rejected((s) => s.components.worker.uses.push({ to: 'postgres' })),
+      'components.worker.uses[1].env',
+      'components.worker.uses[1].env: DATABASE_URL is already set by uses[0]',
+      'another "env" name',
+    );
+  });
+
+  it('env variable that a relation already derives', () => {
+    expectSingleProblem(
+      rejected((s) => (s.components.api.env.REDIS_URL = 'redis://localhost:6379/0')),
+      'components.api.env.REDIS_URL',
+      'components.api.env.REDIS_URL: is derived from uses[1]; remove it from env',
+    );
+  });
+});
+
+describe('after', () => {
+  it('after pointing at something that is not a job', () => {
+    expectSingleProblem(
+      rejected((s) => (s.components.api.after = ['postgres'])),
+      'components.api.after[0]',
+      'components.api.after[0]: "postgres" is a postgres; only jobs can be waited for',
+      'use "uses" for services',
+    );
+  });
+
+  it('cycle between two jobs', () => {
+    const err = rejected((s) => {
+      s.components.seed = { kind: 'job', image: 'ghcr.io/acme/shop-api:1.0.0', after: ['migrate'] };
+      s.components.migrate.after = ['seed'];
+    });
+    expectSingleProblem(err, 'components.migrate.after', 'forms a cycle');
+    // The message must show the cycle itself, not the component the search started from.
+    expect(err.message).toMatch(/forms a cycle: migrate -> seed -> migrate$/m);
+  });
+});
+
+describe('workers', () => {
+  it('continuous worker without healthPort', () => {
+    expectSingleProblem(
+      rejected((s) => {
+        const w = s.components.worker;
+        w.mode = 'continuous';
+        delete w.schedule;
+        w.healthPath = '/health';
+      }),
+      'components.worker.healthPort',
+      'components.worker.healthPort: is required when mode is continuous',
+    );
+  });
+
+  it('schedule on a continuous worker', () => {
+    expectSingleProblem(
+      rejected((s) => Object.assign(s.components.worker, { mode: 'continuous', healthPort: 8080, healthPath: '/health' })),
+      'components.worker.schedule',
+      'components.worker.schedule: applies only to mode scheduled',
+    );
+  });
+});
+
+describe('postgres and pgadmin', () => {
+  it('external postgres with backup enabled', () => {
+    expectSingleProblem(
+      rejected((s) => Object.assign(s.components.postgres, { image: undefined, external: { host: 'db.example.com' }, backup: { enabled: true } })),
+      'components.postgres.backup.enabled',
+      'backups run only for an in-cluster server',
+    );
+  });
+
+  it('pgadmin server pointing at redis', () => {
+    expectSingleProblem(
+      rejected((s) => (s.components.pgadmin = { kind: 'pgadmin', servers: ['redis'] })),
+      'components.pgadmin.servers[0]',
+      'components.pgadmin.servers[0]: "redis" is not a postgres component',
+    );
+  });
+});
+
+describe('environment overrides', () => {
+  it('override for an unknown component', () => {
+    expectSingleProblem(
+      rejected((s) => (s.environments = { prod: { components: { cache: { replicas: 2 } } } })),
+      'environments.prod.components.cache',
+      'environments.prod.components.cache: refers to "cache", which is not a component',
+    );
+  });
+
+  it('override field that does not apply (storage on web)', () => {
+    expectSingleProblem(
+      rejected((s) => (s.environments = { prod: { components: { api: { storage: '10Gi' } } } })),
+      'environments.prod.components.api.storage',
+      'environments.prod.components.api.storage: cannot be set on a web component (applies to postgres, redis)',
+    );
+  });
+
+  it('disabled component that another one still uses', () => {
+    const spec = parseSpec(variant((s) => (s.environments = { prod: { components: { redis: { enabled: false } } } })), SOURCE);
+    // Other environments keep redis and resolve fine.
+    expect(resolveStack(spec, 'kind', SOURCE).components.redis).toBeDefined();
+    expect(() => resolveStack(spec, 'prod', SOURCE)).toThrow(SpecError);
+    expect(() => resolveStack(spec, 'prod', SOURCE)).toThrow(
+      `${SOURCE}: components.api.uses[1]: uses "redis", which is disabled in environment prod`,
+    );
+  });
+});
+
+describe('several problems at once', () => {
+  it('reports every schema problem with its count', () => {
+    const err = rejected((s) => {
+      s.version = 2;
+      s.components.api.port = 80;
+      s.components.api.image = 'ghcr.io/acme/shop-api:latest';
+    });
+    expect(err.issues).toHaveLength(3);
+    expect(err.message).toContain(`Invalid stack spec in ${SOURCE} (3 problems):`);
+    expect(err.message).toContain('components.api.port: must be at least 1024');
+    expect(err.message).toContain('components.api.image: must not use the "latest" tag');
+    expect(err.message).toContain('version: unknown field');
+    expect(err.message.split('\n').filter((l) => l.startsWith('  - '))).toHaveLength(3);
+  });
+
+  it('reports every cross-field problem with its count', () => {
+    const err = rejected((s) => {
+      s.components.api.after = ['postgres'];
+      s.components.api.uses.push('cache');
+      s.components.pgadmin = { kind: 'pgadmin', servers: ['redis'] };
+    });
+    expect(err.message).toContain(`Invalid stack spec in ${SOURCE} (3 problems):`);
+    expect(err.message).toContain('components.api.uses[2]');
+    expect(err.message).toContain('components.api.after[0]');
+    expect(err.message).toContain('components.pgadmin.servers[0]');
+  });
+});
+
+describe('messages that must describe the value, not just the type', () => {
+  it('a value of the wrong type is not reported as missing', () => {
+    const err = rejected((s) => (s.components.api.port = '8000'));
+    expectSingleProblem(err, 'components.api.port', 'components.api.port: expected number', '"8000"');
+    expect(err.message).not.toContain('is required');
+  });
+
+  it('an enum value outside the allowed set names the value given', () => {
+    const err = rejected((s) => (s.components.api.role = 'backend'));
+    expectSingleProblem(err, 'components.api.role', 'components.api.role: must be one of "api", "dashboard", got "backend"');
+    expect(err.message).not.toContain('undefined');
+  });
+
+  it('a component name that is not a DNS label says so', () => {
+    const err = rejected((s) => {
+      s.components.Api = s.components.api;
+      delete s.components.api;
+    });
+    expectSingleProblem(err, 'components.Api', 'components.Api: must be a DNS label');
+  });
+
+  it('a bad field inside a relation names that field', () => {
+    const err = rejected((s) => (s.components.worker.uses[0].access = 'ro'));
+    expectSingleProblem(err, 'components.worker.uses[0].access', 'components.worker.uses[0].access: must be one of "read-write", "read-only"');
+  });
+});
