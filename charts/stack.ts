@@ -3,7 +3,9 @@ import type { Construct } from 'constructs';
 import type { ResolvedStack } from '../spec/presets';
 import type { Component } from '../spec/schema';
 import type { Resolved } from '../spec/presets';
+import { Edge } from './edge';
 import { Migration } from './migration';
+import { Monitoring } from './monitoring';
 import { StackNamespace } from './namespace';
 import { Pgadmin } from './pgadmin';
 import { Postgres } from './postgres';
@@ -17,13 +19,15 @@ export interface StackChartProps {
   readonly stack: ResolvedStack;
 }
 
-/** One environment of a stack: the namespace, then one construct per component. */
+/** One environment of a stack: the namespace, one construct per component, then the edge and monitoring. */
 export class StackChart extends Chart {
   constructor(scope: Construct, id: string, props: StackChartProps) {
     super(scope, id, { disableResourceNameHashes: true });
     const { stack } = props;
     new StackNamespace(this, 'namespace', { stack });
     for (const component of Object.values(stack.components)) addComponent(this, stack, component);
+    if (stack.edge) new Edge(this, 'edge', { stack, edge: stack.edge });
+    if (stack.monitoring) new Monitoring(this, 'monitoring', { stack, monitoring: stack.monitoring });
   }
 }
 

@@ -37,6 +37,7 @@ export class WebService extends Construct {
     const multi = c.replicas > 1;
     const preStop = c.preStopSleepSeconds ?? 5;
     const sticky = (c.stickySessions ?? role === 'dashboard') && multi;
+    const websockets = c.websockets ?? role === 'dashboard';
 
     const app = appContainer(stack, c, {
       ports: [{ name: 'http', containerPort: c.port }],
@@ -74,7 +75,8 @@ export class WebService extends Construct {
       spec: {
         type: 'ClusterIP',
         selector,
-        ports: [{ name: 'http', port: c.port, targetPort: k8s.IntOrString.fromString('http'), protocol: 'TCP', appProtocol: 'http' }],
+        // kubernetes.io/ws tells Gateway API implementations to allow the WebSocket upgrade (GEP-1911).
+        ports: [{ name: 'http', port: c.port, targetPort: k8s.IntOrString.fromString('http'), protocol: 'TCP', appProtocol: websockets ? 'kubernetes.io/ws' : 'http' }],
         sessionAffinity: sticky ? 'ClientIP' : 'None',
         sessionAffinityConfig: sticky ? { clientIp: { timeoutSeconds: STICKY_SECONDS } } : undefined,
       },

@@ -5,6 +5,7 @@
 import { SpecError } from './errors';
 import { ENVIRONMENTS, type Component, type EnvironmentName, type Resources, type StackSpec } from './schema';
 import { usesOf } from './relations';
+import { resolveEdge, resolveMonitoring, type EdgePreset, type ResolvedEdge, type ResolvedMonitoring } from './edge';
 
 type Kind = Component['kind'];
 type Sized = Kind | 'dashboard' | 'backup' | 'wait';
@@ -19,6 +20,7 @@ export interface Preset {
   readonly backups: boolean;
   readonly storage: { postgres: string; redis: string; backup: string };
   readonly resources: Record<Sized, Resources>;
+  readonly edge: EdgePreset;
 }
 
 const r = (cpu: string, memory: string, cpuLimit: string, memoryLimit: string, ephemeral = '1Gi'): Resources => ({
@@ -52,9 +54,14 @@ const PROD_RESOURCES: Record<Sized, Resources> = {
 };
 
 export const PRESETS: Record<EnvironmentName, Preset> = {
-  kind: { local: true, storageClass: 'standard', imagePullPolicy: 'IfNotPresent', replicas: 1, backups: false, storage: { postgres: '2Gi', redis: '512Mi', backup: '2Gi' }, resources: LOCAL_RESOURCES },
-  k3d: { local: true, storageClass: 'local-path', imagePullPolicy: 'IfNotPresent', replicas: 1, backups: false, storage: { postgres: '2Gi', redis: '512Mi', backup: '2Gi' }, resources: LOCAL_RESOURCES },
-  prod: { local: false, imagePullPolicy: 'Always', replicas: 2, backups: true, storage: { postgres: '20Gi', redis: '2Gi', backup: '50Gi' }, resources: PROD_RESOURCES },
+  kind: { local: true, storageClass: 'standard', imagePullPolicy: 'IfNotPresent', replicas: 1, backups: false, storage: { postgres: '2Gi', redis: '512Mi', backup: '2Gi' }, resources: LOCAL_RESOURCES,
+    // cloud-provider-kind implements Gateway API itself and registers this GatewayClass.
+    edge: { mode: 'gateway', className: 'cloud-provider-kind', controller: 'generic', issuer: 'local-ca', localHost: true } },
+  k3d: { local: true, storageClass: 'local-path', imagePullPolicy: 'IfNotPresent', replicas: 1, backups: false, storage: { postgres: '2Gi', redis: '512Mi', backup: '2Gi' }, resources: LOCAL_RESOURCES,
+    // k3s ships Traefik v3 with the IngressClass "traefik" and its Middleware CRD.
+    edge: { mode: 'ingress', className: 'traefik', controller: 'traefik', issuer: 'local-ca', localHost: true } },
+  prod: { local: false, imagePullPolicy: 'Always', replicas: 2, backups: true, storage: { postgres: '20Gi', redis: '2Gi', backup: '50Gi' }, resources: PROD_RESOURCES,
+    edge: { mode: 'gateway', controller: 'generic', issuer: 'acme', localHost: false } },
 };
 
 /** A component after its environment is applied: every setting the constructs need is decided. */
@@ -75,6 +82,10 @@ export interface ResolvedStack {
   /** The spec with this environment's overrides applied and disabled components removed. */
   readonly spec: StackSpec;
   readonly components: Readonly<Record<string, Resolved>>;
+  /** Routes, hosts and TLS; undefined when no web component is public. */
+  readonly edge?: ResolvedEdge;
+  /** Monitors and alert rules; undefined when monitoring is disabled. */
+  readonly monitoring?: ResolvedMonitoring;
 }
 
 /** Applies an environment to a validated spec. Throws SpecError if a disabled component is still used. */
@@ -115,6 +126,8 @@ export function resolveStack(spec: StackSpec, environment: EnvironmentName, sour
     imagePullPolicy: env?.imagePullPolicy ?? preset.imagePullPolicy,
     spec: effectiveSpec,
     components,
+    edge: resolveEdge(effectiveSpec, environment, preset.edge, source),
+    monitoring: resolveMonitoring(effectiveSpec, environment),
   };
 }
 

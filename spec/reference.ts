@@ -77,6 +77,12 @@ export const referenceStack = defineStack(
       redis: { kind: 'redis', image: 'redis:7.4', password: true, maxMemory: '256mb' },
       pgadmin: { kind: 'pgadmin', image: 'dpage/pgadmin4:9.17', email: 'admin@example.com' },
     },
+    // Dashboard at /, API at /api on <name>.localtest.me locally (it resolves to 127.0.0.1).
+    edge: { rateLimit: { average: 10, burst: 20 } },
+    monitoring: { release: 'kube-prometheus-stack', interval: '10s', alerts: { errorRatio: 0.05, latencyP95Seconds: 1, backupMaxAgeHours: 25 } },
+    environments: {
+      prod: { edge: { host: 'data.example.com', className: 'eg', tls: { issuer: 'acme', email: 'platform@example.com' } } },
+    },
   },
   'spec/reference.ts',
 );

@@ -31,6 +31,11 @@ const command = z.array(z.string().min(1)).min(1, 'must hold at least one word')
 const cron = z
   .string()
   .regex(/^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|(\S+\s+){4}\S+)$/, 'must be a five-field cron expression such as "0 0 * * *"');
+const hostname = z
+  .string()
+  .regex(/^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, 'must be a fully qualified host name such as "data.example.com"');
+const routePath = z.string().regex(/^\/([-a-zA-Z0-9._~]+(\/[-a-zA-Z0-9._~]+)*)?$/, 'must be a path prefix such as "/" or "/api" (no trailing slash)');
+const duration = z.string().regex(/^[0-9]+(ms|s|m|h)$/, 'must be a duration such as "10s" or "5m"');
 const uid = z.number().int().min(10000, 'must be at least 10000 (kube-score and Checkov reject lower ids)').max(2147483647);
 
 const SECRET_LOOKING = /(PASSWORD|PASSWD|TOKEN|SECRET|_KEY$|^KEY$|APIKEY|CREDENTIAL)/i;
@@ -117,6 +122,15 @@ export const webComponent = z.strictObject({
   terminationGracePeriodSeconds: z.number().int().min(1).max(3600).optional(),
   /** Seconds the preStop hook sleeps so endpoints drain before SIGTERM. 0 disables it. @default 5 */
   preStopSleepSeconds: z.number().int().min(0).max(120).optional(),
+  /**
+   * Where the edge routes public traffic to this service: a path prefix on the stack's host, and/or
+   * a host of its own (`<subdomain>.<edge host>`). Prefixes are passed on unchanged, so the app
+   * serves under them (FastAPI `root_path`). `false` keeps it internal.
+   * @default "/" for dashboards, "/api" for APIs
+   */
+  route: z.union([z.literal(false), z.strictObject({ path: routePath.optional(), subdomain: dnsLabel.optional() })]).optional(),
+  /** The service upgrades connections to WebSockets (Streamlit does). @default true for dashboards */
+  websockets: z.boolean().optional(),
   /** Horizontal autoscaling, used when replicas > 1. */
   autoscaling: z
     .strictObject({ maxReplicas: z.number().int().min(1).max(100), cpuUtilization: z.number().int().min(10).max(100).optional() })
@@ -238,11 +252,63 @@ export const componentOverride = z.strictObject({
   backup: postgresComponent.shape.backup,
 });
 
+/** Public entry: TLS, host names, and how traffic gets in on each cluster. */
+export const edge = z.strictObject({
+  /** The stack's public host. @default "<name>.localtest.me" locally (it resolves to 127.0.0.1); required for prod */
+  host: hostname.optional(),
+  /** `gateway` (Gateway API) or `ingress`. @default gateway on kind and prod, ingress on k3d */
+  mode: z.enum(['gateway', 'ingress']).optional(),
+  /** GatewayClass or IngressClass name. @default cloud-provider-kind (kind), traefik (k3d); required for prod */
+  className: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a class name such as "traefik"').optional(),
+  /** Ingress mode: `traefik` adds its Middlewares; `generic` uses plain Ingress fields. @default traefik on k3d, generic elsewhere */
+  controller: z.enum(['traefik', 'generic']).optional(),
+  /** Requests per second and burst per client (Traefik). @default { average: 10, burst: 20 } */
+  rateLimit: z.strictObject({ average: z.number().int().min(1), burst: z.number().int().min(1) }).optional(),
+  /** Certificates: the local CA (kind, k3d) or ACME HTTP-01 (prod). */
+  tls: z
+    .strictObject({
+      issuer: z.enum(['local-ca', 'acme']).optional(),
+      /** ACME account e-mail (expiry notices). @default none */
+      email: z.string().regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, 'must be an e-mail address').optional(),
+      /** @default Let's Encrypt production */
+      server: z.string().regex(/^https:\/\/\S+$/, 'must be an https URL').optional(),
+    })
+    .optional(),
+});
+
+/** What the prometheus-operator scrapes and alerts on. */
+export const monitoring = z.strictObject({
+  /** @default true */
+  enabled: z.boolean().optional(),
+  /** Value of the `release` label the Prometheus selects monitors and rules by. @default kube-prometheus-stack */
+  release: z.string().min(1).optional(),
+  /** @default 10s */
+  interval: duration.optional(),
+  alerts: z
+    .strictObject({
+      /** Share of API responses that are 5xx before alerting. @default 0.05 */
+      errorRatio: z.number().gt(0).lt(1).optional(),
+      /** p95 latency in seconds before alerting. @default 1 */
+      latencyP95Seconds: z.number().positive().optional(),
+      /** Hours since the last successful database backup before alerting. @default 25 */
+      backupMaxAgeHours: z.number().positive().optional(),
+      /** How long a condition holds before it fires. @default 5m */
+      for: duration.optional(),
+      /** Request counter and latency histogram (prometheus-fastapi-instrumentator's names by default). */
+      requestsMetric: z.string().regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/, 'must be a Prometheus metric name').optional(),
+      durationMetric: z.string().regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/, 'must be a Prometheus metric name').optional(),
+      statusLabel: z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'must be a Prometheus label name').optional(),
+    })
+    .optional(),
+});
+
 export const environmentOverride = z.strictObject({
   /** @default preset: standard (kind), local-path (k3d), the cluster default (prod) */
   storageClass: z.string().min(1).optional(),
   imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).optional(),
   components: z.record(dnsLabel, componentOverride).optional(),
+  edge: edge.optional(),
+  monitoring: monitoring.optional(),
 });
 
 export const stackSpec = z.strictObject({
@@ -251,6 +317,8 @@ export const stackSpec = z.strictObject({
   /** @default the stack name */
   namespace: dnsLabel.optional(),
   components: z.record(dnsLabel, component).refine((c) => Object.keys(c).length > 0, 'must hold at least one component'),
+  edge: edge.optional(),
+  monitoring: monitoring.optional(),
   environments: z.strictObject({ kind: environmentOverride.optional(), k3d: environmentOverride.optional(), prod: environmentOverride.optional() }).optional(),
 });
 
@@ -264,6 +332,8 @@ export type PostgresComponent = z.output<typeof postgresComponent>;
 export type RedisComponent = z.output<typeof redisComponent>;
 export type PgadminComponent = z.output<typeof pgadminComponent>;
 export type Resources = z.output<typeof resources>;
+export type Edge = z.output<typeof edge>;
+export type Monitoring = z.output<typeof monitoring>;
 export type SecretRef = z.output<typeof secretRef>;
 export type Relation = z.output<typeof relation>;
 export type ComponentOverride = z.output<typeof componentOverride>;

@@ -6,7 +6,8 @@ import { requiredSecrets } from '../spec/relations';
 import { resolveStack } from '../spec/presets';
 import { referenceStack } from '../spec/reference';
 import { manifests, podSpec } from './support/manifests';
-import { validateAll } from './support/k8s-schema';
+import { isBuiltInKind, validateAll } from './support/k8s-schema';
+import { validateAllCustomResources } from './support/crd-schema';
 import { checkRestricted, podSpecsOf } from './support/pod-security';
 
 const WORKLOADS = ['Deployment', 'StatefulSet', 'Job', 'CronJob'];
@@ -40,7 +41,17 @@ describe.each(ENVIRONMENTS)('environment %s', (env) => {
   });
 
   it('validates against the Kubernetes schema with unknown fields rejected', () => {
-    expect(validateAll(objs)).toEqual([]);
+    const builtIn = objs.filter((o) => isBuiltInKind(o.apiVersion, o.kind));
+    expect(builtIn.length).toBeGreaterThanOrEqual(18);
+    expect(validateAll(builtIn)).toEqual([]);
+  });
+
+  it("validates every custom resource against its pinned CRD's schema, unknown fields rejected", () => {
+    const custom = objs.filter((o) => !isBuiltInKind(o.apiVersion, o.kind));
+    expect(new Set(custom.map((o) => o.kind))).toEqual(
+      new Set(['Certificate', 'ClusterIssuer', 'ServiceMonitor', 'PrometheusRule', ...(env === 'k3d' ? ['Middleware'] : ['Gateway', 'HTTPRoute'])]),
+    );
+    expect(validateAllCustomResources(custom)).toEqual([]);
   });
 
   it('passes Pod Security "restricted" for every pod template', () => {

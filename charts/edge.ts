@@ -1,0 +1,162 @@
+import { Construct } from 'constructs';
+import { k8s } from 'cdk8s-plus-28';
+import {
+  Gateway,
+  GatewaySpecListenersAllowedRoutesNamespacesFrom,
+  GatewaySpecListenersTlsMode,
+  HttpRoute,
+  HttpRouteSpecRulesFiltersRequestRedirectScheme,
+  HttpRouteSpecRulesFiltersRequestRedirectStatusCode,
+  HttpRouteSpecRulesFiltersType,
+  HttpRouteSpecRulesMatchesPathType,
+} from '../imports/gateway.networking.k8s.io';
+import { Middleware, type MiddlewareSpec } from '../imports/traefik.io';
+import type { ResolvedEdge, ResolvedRoute } from '../spec/edge';
+import type { ResolvedStack } from '../spec/presets';
+import { Certificates } from './certificates';
+import { MANAGED_BY } from './labels';
+
+export interface EdgeProps {
+  readonly stack: ResolvedStack;
+  readonly edge: ResolvedEdge;
+}
+
+/**
+ * The public entry: HTTPS only, with the same routes in both modes.
+ * - `gateway`: a Gateway with an HTTPS listener terminating TLS from the cert-manager secret and
+ *   an HTTP listener whose only route redirects to HTTPS; one HTTPRoute per routed service. Metrics
+ *   paths get a rule without backends, which Gateway API implementations answer with 500.
+ * - `ingress`: one Ingress per host with TLS and the class. With Traefik, Middlewares rate-limit,
+ *   compress and set security headers on the HTTPS router, an HTTP-only Ingress redirects to HTTPS,
+ *   and a third Ingress denies metrics paths. Other controllers get nginx-style annotations.
+ */
+export class Edge extends Construct {
+  readonly gatewayName: string;
+
+  constructor(scope: Construct, id: string, props: EdgeProps) {
+    super(scope, id);
+    const { stack, edge } = props;
+    this.gatewayName = stack.name;
+    new Certificates(this, 'tls', { stack, edge, gatewayName: this.gatewayName });
+    if (edge.mode === 'gateway') this.gateway(stack, edge);
+    else this.ingress(stack, edge);
+  }
+
+  private labels(stack: ResolvedStack) {
+    return { 'app.kubernetes.io/name': 'edge', 'app.kubernetes.io/component': 'edge', 'app.kubernetes.io/part-of': stack.name, 'app.kubernetes.io/managed-by': MANAGED_BY };
+  }
+
+  private gateway(stack: ResolvedStack, edge: ResolvedEdge) {
+    const labels = this.labels(stack);
+    const same = { namespaces: { from: GatewaySpecListenersAllowedRoutesNamespacesFrom.SAME } };
+    new Gateway(this, 'gateway', {
+      metadata: { name: this.gatewayName, namespace: stack.namespace, labels },
+      spec: {
+        gatewayClassName: edge.className,
+        listeners: [
+          { name: 'http', protocol: 'HTTP', port: 80, allowedRoutes: same },
+          ...edge.hosts.map((host, i) => ({
+            name: i === 0 ? 'https' : `https-${i}`,
+            protocol: 'HTTPS',
+            port: 443,
+            hostname: host,
+            allowedRoutes: same,
+            tls: { mode: GatewaySpecListenersTlsMode.TERMINATE, certificateRefs: [{ kind: 'Secret', name: edge.tls.secretName }] },
+          })),
+        ],
+      },
+    });
+    const httpsListeners = edge.hosts.map((_, i) => (i === 0 ? 'https' : `https-${i}`));
+
+    new HttpRoute(this, 'redirect', {
+      metadata: { name: `${stack.name}-https-redirect`, namespace: stack.namespace, labels },
+      spec: {
+        parentRefs: [{ name: this.gatewayName, sectionName: 'http' }],
+        hostnames: [...edge.hosts],
+        rules: [
+          {
+            filters: [
+              {
+                type: HttpRouteSpecRulesFiltersType.REQUEST_REDIRECT,
+                requestRedirect: { scheme: HttpRouteSpecRulesFiltersRequestRedirectScheme.HTTPS, statusCode: HttpRouteSpecRulesFiltersRequestRedirectStatusCode.VALUE_301 },
+              },
+            ],
+          },
+        ],
+      },
+    });
+
+    for (const r of edge.routes) {
+      new HttpRoute(this, `route-${r.component}`, {
+        metadata: { name: r.component, namespace: stack.namespace, labels },
+        spec: {
+          parentRefs: httpsListeners.map((sectionName) => ({ name: this.gatewayName, sectionName })),
+          hostnames: [r.host],
+          rules: [
+            ...r.blockedPaths.map((p) => ({ matches: [{ path: { type: HttpRouteSpecRulesMatchesPathType.PATH_PREFIX, value: p } }] })),
+            {
+              matches: [{ path: { type: HttpRouteSpecRulesMatchesPathType.PATH_PREFIX, value: r.path } }],
+              backendRefs: [{ kind: 'Service', name: r.component, port: r.port }],
+            },
+          ],
+        },
+      });
+    }
+  }
+
+  private ingress(stack: ResolvedStack, edge: ResolvedEdge) {
+    const labels = this.labels(stack);
+    const traefik = edge.controller === 'traefik';
+    const mw = (name: string) => `${stack.namespace}-${name}@kubernetescrd`;
+    if (traefik) this.traefikMiddlewares(stack, edge);
+
+    for (const host of edge.hosts) {
+      const routes = edge.routes.filter((r) => r.host === host);
+      const name = host === edge.host ? stack.name : `${stack.name}-${host.split('.')[0]}`;
+      const ingress = (suffix: string, paths: k8s.HttpIngressPath[], annotations: Record<string, string>, tls = true) =>
+        new k8s.KubeIngress(this, `ingress-${name}${suffix}`, {
+          metadata: { name: `${name}${suffix}`, namespace: stack.namespace, labels, annotations },
+          spec: {
+            ingressClassName: edge.className,
+            tls: tls ? [{ hosts: [host], secretName: edge.tls.secretName }] : undefined,
+            rules: [{ host, http: { paths } }],
+          },
+        });
+      const paths = routes.map((r) => ingressPath(r.path, r));
+      if (!traefik) {
+        ingress('', paths, {
+          // Understood by nginx-compatible controllers; others ignore them.
+          'nginx.ingress.kubernetes.io/force-ssl-redirect': 'true',
+          'nginx.ingress.kubernetes.io/limit-rps': String(edge.rateLimit.average),
+          'nginx.ingress.kubernetes.io/limit-burst-multiplier': String(Math.max(1, Math.round(edge.rateLimit.burst / edge.rateLimit.average))),
+          ...(routes.some((r) => r.websockets) ? { 'nginx.ingress.kubernetes.io/proxy-read-timeout': '3600', 'nginx.ingress.kubernetes.io/proxy-send-timeout': '3600' } : {}),
+        });
+        continue;
+      }
+      const router = (entrypoint: string, middlewares: string[]) => ({
+        'traefik.ingress.kubernetes.io/router.entrypoints': entrypoint,
+        'traefik.ingress.kubernetes.io/router.middlewares': middlewares.map(mw).join(','),
+      });
+      ingress('', paths, router('websecure', ['rate-limit', 'compress', 'security-headers']));
+      // Traefik makes a router with TLS answer HTTPS only, so plain HTTP needs its own router: it only redirects.
+      ingress('-http-redirect', [ingressPath('/', routes[0])], router('web', ['https-redirect']), false);
+      const blocked = routes.flatMap((r) => r.blockedPaths.map((p) => ingressPath(p, r)));
+      if (blocked.length > 0) ingress('-deny-metrics', blocked, router('websecure', ['deny-all']));
+    }
+  }
+
+  private traefikMiddlewares(stack: ResolvedStack, edge: ResolvedEdge) {
+    const labels = this.labels(stack);
+    const m = (name: string, spec: MiddlewareSpec) => new Middleware(this, `mw-${name}`, { metadata: { name, namespace: stack.namespace, labels }, spec });
+    m('https-redirect', { redirectScheme: { scheme: 'https', permanent: true } });
+    m('rate-limit', { rateLimit: { average: edge.rateLimit.average, burst: edge.rateLimit.burst } });
+    m('compress', { compress: {} });
+    m('security-headers', { headers: { stsSeconds: 31536000, stsIncludeSubdomains: true, contentTypeNosniff: true, frameDeny: true, referrerPolicy: 'strict-origin-when-cross-origin' } });
+    // Only loopback may pass: nothing outside the proxy itself, so every public request gets 403.
+    m('deny-all', { ipAllowList: { sourceRange: ['127.0.0.1/32'] } });
+  }
+}
+
+function ingressPath(path: string, r: ResolvedRoute): k8s.HttpIngressPath {
+  return { path, pathType: 'Prefix', backend: { service: { name: r.component, port: { number: r.port } } } };
+}

@@ -1,0 +1,112 @@
+/**
+ * Resolves the edge (routes, hosts, TLS) and monitoring settings of one environment: preset
+ * defaults < the spec's `edge`/`monitoring` < `environments.<env>`.
+ */
+import { SpecError } from './errors';
+import type { Edge, EnvironmentName, Monitoring, StackSpec, WebComponent } from './schema';
+
+export interface EdgePreset {
+  readonly mode: 'gateway' | 'ingress';
+  readonly className?: string;
+  readonly controller: 'traefik' | 'generic';
+  readonly issuer: 'local-ca' | 'acme';
+  /** Local presets default the host to <name>.localtest.me, which resolves to 127.0.0.1. */
+  readonly localHost: boolean;
+}
+
+export interface ResolvedRoute {
+  readonly component: string;
+  readonly host: string;
+  readonly path: string;
+  readonly port: number;
+  readonly websockets: boolean;
+  /** Public paths on this host that reach the component's metrics endpoint and must be blocked. */
+  readonly blockedPaths: readonly string[];
+}
+
+export interface ResolvedEdge {
+  readonly mode: 'gateway' | 'ingress';
+  readonly className: string;
+  readonly controller: 'traefik' | 'generic';
+  readonly host: string;
+  readonly hosts: readonly string[];
+  readonly rateLimit: { readonly average: number; readonly burst: number };
+  readonly tls: { readonly issuer: 'local-ca' | 'acme'; readonly email?: string; readonly server: string; readonly secretName: string };
+  readonly routes: readonly ResolvedRoute[];
+}
+
+export interface ResolvedMonitoring {
+  readonly release: string;
+  readonly interval: string;
+  readonly alerts: Required<NonNullable<Monitoring['alerts']>>;
+}
+
+export const LETSENCRYPT = 'https://acme-v02.api.letsencrypt.org/directory';
+
+export function resolveEdge(spec: StackSpec, environment: EnvironmentName, preset: EdgePreset, source: string): ResolvedEdge | undefined {
+  const envEdge = spec.environments?.[environment]?.edge;
+  const e: Edge = { ...spec.edge, ...envEdge, tls: { ...spec.edge?.tls, ...envEdge?.tls } };
+  const web = Object.entries(spec.components).filter((x): x is [string, WebComponent] => x[1].kind === 'web' && x[1].route !== false);
+  if (web.length === 0) return undefined;
+  const fail = (field: string, message: string): never => {
+    throw new SpecError(source, [{ path: ['environments', environment, 'edge', field], message }]);
+  };
+  const host = e.host ?? (preset.localHost ? `${spec.name}.localtest.me` : fail('host', `is required for ${environment}: the public host name of the stack`));
+  const mode = e.mode ?? preset.mode;
+  const controller = e.controller ?? (mode === 'ingress' ? preset.controller : 'generic');
+  const className = e.className ?? preset.className ?? fail('className', `is required for ${environment}: the ${mode === 'gateway' ? 'GatewayClass' : 'IngressClass'} of the cluster`);
+  const routes = web.map(([name, c]): ResolvedRoute => {
+    const route = c.route || {};
+    const path = route.path ?? (c.role === 'dashboard' ? '/' : '/api');
+    const routeHost = route.subdomain ? `${route.subdomain}.${host}` : host;
+    const covers = (p: string) => path === '/' || p === path || p.startsWith(`${path}/`);
+    return {
+      component: name,
+      host: routeHost,
+      path,
+      port: c.port,
+      websockets: c.websockets ?? c.role === 'dashboard',
+      blockedPaths: c.metricsPath && covers(c.metricsPath) ? [c.metricsPath] : [],
+    };
+  });
+  const seen = new Map<string, string>();
+  for (const r of routes) {
+    const key = `${r.host}${r.path}`;
+    if (seen.has(key)) throw new SpecError(source, [{ path: ['components', r.component, 'route'], message: `${key} is already routed to ${seen.get(key)}` }]);
+    seen.set(key, r.component);
+    if (mode === 'ingress' && controller === 'generic' && r.blockedPaths.length > 0) {
+      throw new SpecError(source, [
+        { path: ['components', r.component, 'route'], message: `route ${r.path} would expose ${r.blockedPaths[0]} publicly and a generic Ingress cannot block it; use a narrower path, edge mode gateway or controller traefik` },
+      ]);
+    }
+  }
+  return {
+    mode,
+    className,
+    controller,
+    host,
+    hosts: [...new Set(routes.map((r) => r.host))].sort(),
+    rateLimit: e.rateLimit ?? { average: 10, burst: 20 },
+    tls: { issuer: e.tls?.issuer ?? preset.issuer, email: e.tls?.email, server: e.tls?.server ?? LETSENCRYPT, secretName: `${spec.name}-tls` },
+    routes,
+  };
+}
+
+export function resolveMonitoring(spec: StackSpec, environment: EnvironmentName): ResolvedMonitoring | undefined {
+  const envMon = spec.environments?.[environment]?.monitoring;
+  const m: Monitoring = { ...spec.monitoring, ...envMon, alerts: { ...spec.monitoring?.alerts, ...envMon?.alerts } };
+  if (m.enabled === false) return undefined;
+  return {
+    release: m.release ?? 'kube-prometheus-stack',
+    interval: m.interval ?? '10s',
+    alerts: {
+      errorRatio: m.alerts?.errorRatio ?? 0.05,
+      latencyP95Seconds: m.alerts?.latencyP95Seconds ?? 1,
+      backupMaxAgeHours: m.alerts?.backupMaxAgeHours ?? 25,
+      for: m.alerts?.for ?? '5m',
+      requestsMetric: m.alerts?.requestsMetric ?? 'http_requests_total',
+      durationMetric: m.alerts?.durationMetric ?? 'http_request_duration_seconds',
+      statusLabel: m.alerts?.statusLabel ?? 'status',
+    },
+  };
+}
