@@ -62,7 +62,8 @@ export class Postgres extends Construct {
     });
 
     const ready = ['pg_isready', '-q', '-h', '127.0.0.1', '-p', String(POSTGRES_PORT), '-U', 'postgres', '-d', 'postgres'];
-    const alive = ['pg_isready', '-q', '-h', '/var/run/postgresql', '-p', String(POSTGRES_PORT)];
+    // -U matters: without it libpq looks up the OS user name, which uid 10999 does not have, and gives up.
+    const alive = ['pg_isready', '-q', '-h', '/var/run/postgresql', '-p', String(POSTGRES_PORT), '-U', 'postgres', '-d', 'postgres'];
     this.statefulSet = new k8s.KubeStatefulSet(this, 'statefulset', {
       metadata: meta(stack, name, labels),
       spec: {

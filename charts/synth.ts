@@ -5,10 +5,11 @@
  */
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { App, Testing } from 'cdk8s';
+import { Testing } from 'cdk8s';
 import { resolveStack, type ResolvedStack } from '../spec/presets';
 import { ENVIRONMENTS, type EnvironmentName, type StackSpec } from '../spec/schema';
 import { StackChart } from './stack';
+import { toYaml } from './yaml';
 
 /** The objects of one environment, as plain JSON, in apply order. */
 export function buildManifests(stack: ResolvedStack): any[] {
@@ -27,10 +28,8 @@ export interface SynthResult {
 export function synthesize(spec: StackSpec, outdir: string, environments: readonly EnvironmentName[] = ENVIRONMENTS, source?: string): SynthResult[] {
   const rendered = environments.map((environment) => {
     const stack = resolveStack(spec, environment, source);
-    const app = new App({ outdir: 'unused' });
-    new StackChart(app, stack.name, { stack });
-    const yaml = app.synthYaml();
-    return { environment, name: stack.name, yaml, objects: yaml.split(/^---$/m).length };
+    const objects = buildManifests(stack);
+    return { environment, name: stack.name, yaml: toYaml(objects), objects: objects.length };
   });
 
   mkdirSync(outdir, { recursive: true });

@@ -42,7 +42,7 @@ describe('Postgres', () => {
 
   it('probes with pg_isready: readiness over TCP (the init server is socket-only), liveness over the socket', () => {
     expect(pg.readinessProbe.exec.command).toEqual(['pg_isready', '-q', '-h', '127.0.0.1', '-p', '5432', '-U', 'postgres', '-d', 'postgres']);
-    expect(pg.livenessProbe.exec.command).toEqual(['pg_isready', '-q', '-h', '/var/run/postgresql', '-p', '5432']);
+    expect(pg.livenessProbe.exec.command).toEqual(['pg_isready', '-q', '-h', '/var/run/postgresql', '-p', '5432', '-U', 'postgres', '-d', 'postgres']);
     expect(pg.lifecycle.preStop.exec.command[2]).toContain('pg_ctl -D "$PGDATA" -m fast');
   });
 
