@@ -6,6 +6,7 @@ import type { Resolved } from '../spec/presets';
 import { Edge } from './edge';
 import { Migration } from './migration';
 import { Monitoring } from './monitoring';
+import { NetworkPolicies } from './network-policies';
 import { StackNamespace } from './namespace';
 import { Pgadmin } from './pgadmin';
 import { Postgres } from './postgres';
@@ -19,13 +20,14 @@ export interface StackChartProps {
   readonly stack: ResolvedStack;
 }
 
-/** One environment of a stack: the namespace, one construct per component, then the edge and monitoring. */
+/** One environment of a stack: the namespace, one construct per component, network policies, then the edge and monitoring. */
 export class StackChart extends Chart {
   constructor(scope: Construct, id: string, props: StackChartProps) {
     super(scope, id, { disableResourceNameHashes: true });
     const { stack } = props;
     new StackNamespace(this, 'namespace', { stack });
     for (const component of Object.values(stack.components)) addComponent(this, stack, component);
+    new NetworkPolicies(this, 'network', { stack });
     if (stack.edge) new Edge(this, 'edge', { stack, edge: stack.edge });
     if (stack.monitoring) new Monitoring(this, 'monitoring', { stack, monitoring: stack.monitoring });
   }

@@ -3,7 +3,7 @@
  * defaults < the spec's `edge`/`monitoring` < `environments.<env>`.
  */
 import { SpecError } from './errors';
-import type { Edge, EnvironmentName, Monitoring, StackSpec, WebComponent } from './schema';
+import type { Edge, EnvironmentName, Monitoring, Peer, StackSpec, WebComponent } from './schema';
 
 export interface EdgePreset {
   readonly mode: 'gateway' | 'ingress';
@@ -33,15 +33,25 @@ export interface ResolvedEdge {
   readonly rateLimit: { readonly average: number; readonly burst: number };
   readonly tls: { readonly issuer: 'local-ca' | 'acme'; readonly email?: string; readonly server: string; readonly secretName: string };
   readonly routes: readonly ResolvedRoute[];
+  /** Where the proxy connects from. */
+  readonly allowFrom: readonly Peer[];
 }
 
 export interface ResolvedMonitoring {
+  readonly prometheus: Peer;
   readonly release: string;
   readonly interval: string;
   readonly alerts: Required<NonNullable<Monitoring['alerts']>>;
 }
 
 export const LETSENCRYPT = 'https://acme-v02.api.letsencrypt.org/directory';
+
+/** Where well-known proxies connect from. cloud-provider-kind's Envoy runs as a container on the kind Docker network. */
+const KNOWN_PROXIES: Record<string, Peer[]> = {
+  'cloud-provider-kind': [{ cidr: '172.16.0.0/12' }],
+  traefik: [{ namespace: 'kube-system', podLabels: { 'app.kubernetes.io/name': 'traefik' } }],
+  eg: [{ namespace: 'envoy-gateway-system' }],
+};
 
 export function resolveEdge(spec: StackSpec, environment: EnvironmentName, preset: EdgePreset, source: string): ResolvedEdge | undefined {
   const envEdge = spec.environments?.[environment]?.edge;
@@ -80,7 +90,9 @@ export function resolveEdge(spec: StackSpec, environment: EnvironmentName, prese
       ]);
     }
   }
+  const allowFrom = e.allowFrom ?? KNOWN_PROXIES[className] ?? fail('allowFrom', `is required for class ${className}: where its proxy connects from (namespace and/or podLabels, or cidr)`);
   return {
+    allowFrom,
     mode,
     className,
     controller,
@@ -97,6 +109,7 @@ export function resolveMonitoring(spec: StackSpec, environment: EnvironmentName)
   const m: Monitoring = { ...spec.monitoring, ...envMon, alerts: { ...spec.monitoring?.alerts, ...envMon?.alerts } };
   if (m.enabled === false) return undefined;
   return {
+    prometheus: m.prometheus ?? { namespace: 'monitoring', podLabels: { 'app.kubernetes.io/name': 'prometheus' } },
     release: m.release ?? 'kube-prometheus-stack',
     interval: m.interval ?? '10s',
     alerts: {

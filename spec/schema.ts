@@ -252,6 +252,16 @@ export const componentOverride = z.strictObject({
   backup: postgresComponent.shape.backup,
 });
 
+/** Where traffic comes from, for NetworkPolicies: pods (by namespace and/or labels) or an address range. */
+export const peer = z
+  .strictObject({
+    namespace: dnsLabel.optional(),
+    podLabels: z.record(z.string(), z.string()).optional(),
+    cidr: z.string().regex(/^[0-9.]+\/[0-9]{1,2}$/, 'must be an IPv4 CIDR').optional(),
+  })
+  .refine((p) => (p.cidr ? !p.namespace && !p.podLabels : Boolean(p.namespace || p.podLabels)), 'must give either cidr, or namespace and/or podLabels');
+export type Peer = z.output<typeof peer>;
+
 /** Public entry: TLS, host names, and how traffic gets in on each cluster. */
 export const edge = z.strictObject({
   /** The stack's public host. @default "<name>.localtest.me" locally (it resolves to 127.0.0.1); required for prod */
@@ -262,6 +272,12 @@ export const edge = z.strictObject({
   className: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a class name such as "traefik"').optional(),
   /** Ingress mode: `traefik` adds its Middlewares; `generic` uses plain Ingress fields. @default traefik on k3d, generic elsewhere */
   controller: z.enum(['traefik', 'generic']).optional(),
+  /**
+   * Where the proxy's connections to the services come from (NetworkPolicy ingress).
+   * @default known for classes cloud-provider-kind (the kind Docker network), traefik (kube-system
+   * Traefik pods) and eg (namespace envoy-gateway-system); required for other classes
+   */
+  allowFrom: z.array(peer).min(1).optional(),
   /** Requests per second and burst per client (Traefik). @default { average: 10, burst: 20 } */
   rateLimit: z.strictObject({ average: z.number().int().min(1), burst: z.number().int().min(1) }).optional(),
   /** Certificates: the local CA (kind, k3d) or ACME HTTP-01 (prod). */
@@ -284,6 +300,8 @@ export const monitoring = z.strictObject({
   release: z.string().min(1).optional(),
   /** @default 10s */
   interval: duration.optional(),
+  /** The Prometheus pods allowed to scrape. @default namespace monitoring, label app.kubernetes.io/name=prometheus */
+  prometheus: peer.optional(),
   alerts: z
     .strictObject({
       /** Share of API responses that are 5xx before alerting. @default 0.05 */

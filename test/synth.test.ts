@@ -16,9 +16,9 @@ describe('synthesize', () => {
     const out = tmp();
     const results = synthesize(referenceStack, out);
     expect(readdirSync(out).sort()).toEqual(['k3d', 'kind', 'prod']);
-    expect(results.map((r) => [r.environment, r.objects])).toEqual([['kind', 28], ['k3d', 31], ['prod', 29]]);
+    expect(results.map((r) => [r.environment, r.objects])).toEqual([['kind', 36], ['k3d', 39], ['prod', 37]]);
     const docs = parseAllDocuments(readFileSync(join(out, 'kind', 'dataplatform.k8s.yaml'), 'utf8'));
-    expect(docs).toHaveLength(28);
+    expect(docs).toHaveLength(36);
     expect(docs[0].toJS().kind).toBe('Namespace');
   });
 
@@ -57,7 +57,7 @@ describe('main.ts', () => {
     const r = tsx(['main.ts', '--spec', spec, '--env', 'k3d', '--out', join(out, 'dist')]);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/k3d +14 objects/);
+    expect(r.stdout).toMatch(/k3d +16 objects/);
     expect(readdirSync(join(out, 'dist'))).toEqual(['k3d']);
   });
 

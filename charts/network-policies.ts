@@ -1,0 +1,106 @@
+import { Construct } from 'constructs';
+import { k8s } from 'cdk8s-plus-28';
+import type { ResolvedStack } from '../spec/presets';
+import type { Peer } from '../spec/schema';
+import { endpointOf, usesOf } from '../spec/relations';
+import { MANAGED_BY, selectorFor } from './labels';
+
+export interface NetworkPoliciesProps {
+  readonly stack: ResolvedStack;
+}
+
+/** Cluster DNS as kind, k3s and kubeadm clusters label it. */
+const DNS: Peer = { namespace: 'kube-system', podLabels: { 'k8s-app': 'kube-dns' } };
+
+/** One allowed connection: `from` pods (or a peer outside the stack) to `to` pods on a port. */
+export interface Flow {
+  readonly from: string | Peer;
+  readonly to: string | Peer;
+  readonly port: number;
+  readonly protocol?: 'TCP' | 'UDP';
+}
+
+/**
+ * Every flow the stack needs, derived from the spec: each relation (plus the relations of the jobs
+ * a pod waits for, since its init container runs their check), the backup job to its database,
+ * pgAdmin to its servers, the proxy to routed services, Prometheus to metrics ports, DNS, and the
+ * outside endpoints a component declares.
+ */
+export function flowsOf(stack: ResolvedStack): Flow[] {
+  const flows: Flow[] = [];
+  const inCluster = (name: string) => stack.components[name] && !(stack.components[name].kind === 'postgres' && 'external' in stack.components[name] && stack.components[name].external);
+  const connect = (from: string, to: string) => {
+    const { port } = endpointOf(stack.spec, to);
+    flows.push({ from, to: inCluster(to) ? to : { cidr: '0.0.0.0/0' }, port });
+  };
+  for (const c of Object.values(stack.components)) {
+    if (c.kind === 'postgres' && c.external) continue;
+    flows.push({ from: c.name, to: DNS, port: 53, protocol: 'UDP' }, { from: c.name, to: DNS, port: 53, protocol: 'TCP' });
+    const waited = ('after' in c ? c.after ?? [] : []).flatMap((job) => usesOf(stack.components[job]));
+    const targets = new Set([...usesOf(c), ...waited].map((r) => r.to));
+    for (const t of targets) connect(c.name, t);
+    if ('egress' in c) for (const e of c.egress ?? []) for (const port of e.ports) flows.push({ from: c.name, to: { cidr: e.cidr }, port });
+    if (c.kind === 'pgadmin') for (const s of c.servers ?? Object.values(stack.components).filter((x) => x.kind === 'postgres').map((x) => x.name)) connect(c.name, s);
+    if (c.kind === 'postgres' && c.backup?.enabled) {
+      const backup = `${c.name}-backup`;
+      flows.push({ from: backup, to: DNS, port: 53, protocol: 'UDP' }, { from: backup, to: DNS, port: 53, protocol: 'TCP' });
+      flows.push({ from: backup, to: c.name, port: endpointOf(stack.spec, c.name).port });
+    }
+    const metricsPort = c.kind === 'web' && c.metricsPath ? c.port : c.kind === 'worker' && c.mode === 'continuous' && c.metricsPath ? c.healthPort : undefined;
+    if (metricsPort && stack.monitoring) flows.push({ from: stack.monitoring.prometheus, to: c.name, port: metricsPort });
+  }
+  for (const r of stack.edge?.routes ?? []) for (const p of stack.edge!.allowFrom) flows.push({ from: p, to: r.component, port: r.port });
+  return flows;
+}
+
+function peerOf(stack: ResolvedStack, p: string | Peer): k8s.NetworkPolicyPeer {
+  if (typeof p === 'string') return { podSelector: { matchLabels: selectorFor(stack, p) } };
+  if (p.cidr) return { ipBlock: { cidr: p.cidr } };
+  return {
+    namespaceSelector: p.namespace ? { matchLabels: { 'kubernetes.io/metadata.name': p.namespace } } : undefined,
+    podSelector: p.podLabels ? { matchLabels: p.podLabels } : undefined,
+  };
+}
+
+/**
+ * Least-privilege networking: a namespace-wide default deny in both directions, then one policy
+ * per workload that admits exactly its flows (see flowsOf). Every pod is selected by a policy that
+ * lists both its ingress and its egress.
+ */
+export class NetworkPolicies extends Construct {
+  constructor(scope: Construct, id: string, props: NetworkPoliciesProps) {
+    super(scope, id);
+    const { stack } = props;
+    const labels = { 'app.kubernetes.io/part-of': stack.name, 'app.kubernetes.io/managed-by': MANAGED_BY };
+    new k8s.KubeNetworkPolicy(this, 'default-deny', {
+      metadata: { name: 'default-deny', namespace: stack.namespace, labels },
+      spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] },
+    });
+    const flows = flowsOf(stack);
+    const groups = [...new Set(flows.flatMap((f) => [f.from, f.to]).filter((x): x is string => typeof x === 'string'))];
+    // One rule per peer, listing all of its ports, in first-seen order.
+    const rules = (selected: Flow[], side: 'from' | 'to') => {
+      const byPeer = new Map<string, { peer: string | Peer; ports: k8s.NetworkPolicyPort[] }>();
+      for (const f of selected) {
+        const key = JSON.stringify(f[side]);
+        const entry = byPeer.get(key) ?? { peer: f[side], ports: [] };
+        if (!entry.ports.some((p) => p.port?.value === f.port && p.protocol === (f.protocol ?? 'TCP'))) {
+          entry.ports.push({ port: k8s.IntOrString.fromNumber(f.port), protocol: f.protocol ?? 'TCP' });
+        }
+        byPeer.set(key, entry);
+      }
+      return [...byPeer.values()].map((e) => ({ [side]: [peerOf(stack, e.peer)], ports: e.ports }));
+    };
+    for (const g of groups) {
+      new k8s.KubeNetworkPolicy(this, `np-${g}`, {
+        metadata: { name: g, namespace: stack.namespace, labels: { ...labels, 'app.kubernetes.io/name': g } },
+        spec: {
+          podSelector: { matchLabels: selectorFor(stack, g) },
+          policyTypes: ['Ingress', 'Egress'],
+          ingress: rules(flows.filter((f) => f.to === g), 'from'),
+          egress: rules(flows.filter((f) => f.from === g), 'to'),
+        },
+      });
+    }
+  }
+}

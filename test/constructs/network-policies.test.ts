@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import { ENVIRONMENTS } from '../../spec/schema';
+import { find, manifests, manifestsOf, podSpec } from '../support/manifests';
+import { allowed, type Endpoint } from '../support/netpol';
+
+const NS = 'dataplatform';
+const pod = (name: string): Endpoint => ({ labels: { 'app.kubernetes.io/name': name, 'app.kubernetes.io/part-of': NS } });
+const prometheus: Endpoint = { namespace: 'monitoring', labels: { 'app.kubernetes.io/name': 'prometheus' } };
+const dns: Endpoint = { namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns' } };
+const internet: Endpoint = { ip: '93.184.216.34' };
+const kindProxy: Endpoint = { ip: '172.18.0.5' };
+const traefik: Endpoint = { namespace: 'kube-system', labels: { 'app.kubernetes.io/name': 'traefik' } };
+
+describe('NetworkPolicies', () => {
+  const kind = manifests(undefined, 'kind');
+  const can = (from: Endpoint, to: Endpoint, port: number, objs = kind) => allowed(objs, NS, from, to, port);
+
+  it('denies everything in the namespace by default', () => {
+    expect(find(kind, 'NetworkPolicy', 'default-deny').spec).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
+    expect(can(pod('some-debug-pod'), pod('postgres'), 5432)).toBe(false);
+  });
+
+  it('admits exactly the relations to postgres, on 5432 only', () => {
+    for (const c of ['api', 'dashboard', 'worker', 'migrate', 'pgadmin']) expect(can(pod(c), pod('postgres'), 5432), c).toBe(true);
+    expect(can(pod('redis'), pod('postgres'), 5432)).toBe(false);
+    expect(can(pod('api'), pod('postgres'), 5433)).toBe(false);
+    expect(can(prometheus, pod('postgres'), 5432)).toBe(false);
+  });
+
+  it('admits only the api and the worker to redis', () => {
+    expect(can(pod('api'), pod('redis'), 6379)).toBe(true);
+    expect(can(pod('worker'), pod('redis'), 6379)).toBe(true);
+    expect(can(pod('dashboard'), pod('redis'), 6379)).toBe(false);
+    expect(can(pod('migrate'), pod('redis'), 6379)).toBe(false);
+  });
+
+  it('lets the proxy reach the routed services and Prometheus the metrics port, nothing else from outside', () => {
+    expect(can(kindProxy, pod('dashboard'), 8501)).toBe(true);
+    expect(can(kindProxy, pod('api'), 8000)).toBe(true);
+    expect(can(kindProxy, pod('postgres'), 5432)).toBe(false);
+    expect(can(kindProxy, pod('pgadmin'), 5050)).toBe(false);
+    expect(can(prometheus, pod('api'), 8000)).toBe(true);
+    expect(can(prometheus, pod('dashboard'), 8501)).toBe(false);
+    expect(can(internet, pod('api'), 8000)).toBe(false);
+  });
+
+  it('uses the Traefik pods as the proxy on k3d', () => {
+    const k3d = manifests(undefined, 'k3d');
+    expect(can(traefik, pod('dashboard'), 8501, k3d)).toBe(true);
+    expect(can(kindProxy, pod('dashboard'), 8501, k3d)).toBe(false);
+  });
+
+  it('lets only the worker call outside APIs, on 443', () => {
+    expect(can(pod('worker'), internet, 443)).toBe(true);
+    expect(can(pod('worker'), internet, 80)).toBe(false);
+    expect(can(pod('api'), internet, 443)).toBe(false);
+    expect(can(pod('postgres'), internet, 443)).toBe(false);
+  });
+
+  it('gives every pod cluster DNS and the dashboard the API', () => {
+    for (const c of ['api', 'dashboard', 'worker', 'migrate', 'postgres', 'redis', 'pgadmin']) expect(can(pod(c), dns, 53), c).toBe(true);
+    expect(can(pod('dashboard'), pod('api'), 8000)).toBe(true);
+    expect(can(pod('api'), pod('dashboard'), 8501)).toBe(false);
+  });
+
+  it('lets the backup job reach postgres in prod', () => {
+    const prod = manifests(undefined, 'prod');
+    expect(can(pod('postgres-backup'), pod('postgres'), 5432, prod)).toBe(true);
+    expect(can(pod('postgres-backup'), internet, 443, prod)).toBe(false);
+  });
+
+  it.each(ENVIRONMENTS)('selects every pod of %s with a policy listing both directions', (env) => {
+    const objs = manifests(undefined, env);
+    const policies = objs.filter((o) => o.kind === 'NetworkPolicy' && o.metadata.name !== 'default-deny');
+    const workloads = objs.filter((o) => ['Deployment', 'StatefulSet', 'Job', 'CronJob'].includes(o.kind));
+    for (const w of workloads) {
+      const labels = w.kind === 'CronJob' ? w.spec.jobTemplate.spec.template.metadata.labels : w.spec.template.metadata.labels;
+      const selecting = policies.filter((p) => Object.entries(p.spec.podSelector.matchLabels).every(([k, v]) => labels[k] === v));
+      expect(selecting.map((p) => p.metadata.name), w.metadata.name).toEqual([w.metadata.name]);
+      expect(selecting[0].spec.policyTypes).toEqual(['Ingress', 'Egress']);
+      expect(podSpec(w)).toBeDefined();
+    }
+    // and no policy selects nothing
+    for (const p of policies) expect(workloads.some((w) => w.metadata.name === p.metadata.name), p.metadata.name).toBe(true);
+  });
+
+  it('follows the relations of a different stack, including an external database by port', () => {
+    const objs = manifestsOf({
+      name: 'reports',
+      components: {
+        db: { kind: 'postgres', external: { host: 'db.internal.example.com' }, databases: [{ name: 'reports', owner: 'reports' }] },
+        web: { kind: 'web', role: 'dashboard', image: 'ghcr.io/acme/dash:3.1.0', port: 8050, healthPath: '/', uses: [{ to: 'db', access: 'read-only' }] },
+      },
+    });
+    const web = { labels: { 'app.kubernetes.io/name': 'web', 'app.kubernetes.io/part-of': 'reports' } };
+    expect(allowed(objs, 'reports', web, { ip: '10.20.30.40' }, 5432)).toBe(true);
+    expect(allowed(objs, 'reports', web, { ip: '10.20.30.40' }, 6379)).toBe(false);
+    expect(objs.some((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'db')).toBe(false);
+  });
+});
