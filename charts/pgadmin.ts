@@ -4,7 +4,7 @@ import type { PgadminComponent } from '../spec/schema';
 import type { Resolved, ResolvedStack } from '../spec/presets';
 import { endpointOf, secretNames } from '../spec/relations';
 import { labelsFor, meta, selectorFor } from './labels';
-import { httpProbe, podTemplate } from './pod';
+import { httpProbe, podTemplate, tcpProbe } from './pod';
 
 export interface PgadminProps {
   readonly stack: ResolvedStack;
@@ -73,7 +73,7 @@ export class Pgadmin extends Construct {
               ],
               startupProbe: httpProbe('/misc/ping', 'http', 5, 3, 36),
               readinessProbe: httpProbe('/misc/ping', 'http', 10, 3, 3),
-              livenessProbe: httpProbe('/misc/ping', 'http', 30, 5, 3),
+              livenessProbe: tcpProbe('http', 30, 5, 3),
             },
           ],
           volumes: [

@@ -138,6 +138,10 @@ export function execProbe(command: string[], period: number, timeout: number, fa
   return { exec: { command }, periodSeconds: period, timeoutSeconds: timeout, failureThreshold: failures, initialDelaySeconds: initialDelay };
 }
 
+export function tcpProbe(port: string, period: number, timeout: number, failures: number): k8s.Probe {
+  return { tcpSocket: { port: k8s.IntOrString.fromString(port) }, periodSeconds: period, timeoutSeconds: timeout, failureThreshold: failures };
+}
+
 export function httpProbe(path: string, port: string, period: number, timeout: number, failures: number): k8s.Probe {
   return { httpGet: { path, port: k8s.IntOrString.fromString(port) }, periodSeconds: period, timeoutSeconds: timeout, failureThreshold: failures };
 }

@@ -3,7 +3,7 @@ import { k8s } from 'cdk8s-plus-28';
 import type { WebComponent } from '../spec/schema';
 import type { Resolved, ResolvedStack } from '../spec/presets';
 import { labelsFor, meta, selectorFor } from './labels';
-import { httpProbe, podTemplate } from './pod';
+import { httpProbe, podTemplate, tcpProbe } from './pod';
 import { appContainer, waitForJobs } from './workload';
 
 export interface WebServiceProps {
@@ -41,11 +41,11 @@ export class WebService extends Construct {
 
     const app = appContainer(stack, c, {
       ports: [{ name: 'http', containerPort: c.port }],
-      // Startup allows two minutes for imports and model loading; readiness and liveness differ in
-      // period and tolerance so a slow dependency takes the pod out of rotation before it is restarted.
+      // Startup allows two minutes for imports and model loading. Liveness is a different, cheaper
+      // check, so a failing dependency takes pods out of rotation without restarting them all.
       startupProbe: httpProbe(c.healthPath, 'http', 5, 2, 24),
       readinessProbe: httpProbe(c.healthPath, 'http', 10, 2, 3),
-      livenessProbe: httpProbe(c.healthPath, 'http', 20, 5, 3),
+      livenessProbe: c.livenessPath ? httpProbe(c.livenessPath, 'http', 20, 5, 3) : tcpProbe('http', 20, 5, 3),
       lifecycle: preStop > 0 ? { preStop: { exec: { command: ['sleep', String(preStop)] } } } : undefined,
     });
 

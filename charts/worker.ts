@@ -3,7 +3,7 @@ import { k8s } from 'cdk8s-plus-28';
 import type { WorkerComponent } from '../spec/schema';
 import type { Resolved, ResolvedStack } from '../spec/presets';
 import { labelsFor, meta, selectorFor } from './labels';
-import { httpProbe, podTemplate } from './pod';
+import { httpProbe, podTemplate, tcpProbe } from './pod';
 import { appContainer, waitForJobs } from './workload';
 
 export interface WorkerProps {
@@ -45,7 +45,7 @@ export class Worker extends Construct {
         ports: [{ name: 'health', containerPort: port }],
         startupProbe: httpProbe(c.healthPath!, 'health', 5, 2, 24),
         readinessProbe: httpProbe(c.healthPath!, 'health', 10, 2, 3),
-        livenessProbe: httpProbe(c.healthPath!, 'health', 30, 5, 3),
+        livenessProbe: c.livenessPath ? httpProbe(c.livenessPath, 'health', 30, 5, 3) : tcpProbe('health', 30, 5, 3),
       });
       this.deployment = new k8s.KubeDeployment(this, 'deployment', {
         metadata: meta(stack, c.name, labels),

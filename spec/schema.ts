@@ -110,8 +110,14 @@ export const webComponent = z.strictObject({
   /** What the service is, for labels and defaults: `api` or `dashboard`. @default api */
   role: z.enum(['api', 'dashboard']).optional(),
   port,
-  /** Readiness, liveness and startup probes use this path. */
+  /** Startup and readiness probes use this path. */
   healthPath: httpPath,
+  /**
+   * A cheaper endpoint for the liveness probe. Without one, liveness only checks that the port
+   * accepts connections: a readiness path that checks the database would otherwise restart every
+   * pod whenever the database is down. @default TCP check on the port
+   */
+  livenessPath: httpPath.optional(),
   /** Prometheus metrics path on the same port. @default not scraped */
   metricsPath: httpPath.optional(),
   /** @default 1 (environment presets change it) */
@@ -159,6 +165,8 @@ export const workerComponent = z.strictObject({
   /** Continuous mode: port and path of the health endpoint. */
   healthPort: port.optional(),
   healthPath: httpPath.optional(),
+  /** Continuous mode: liveness endpoint. @default TCP check on the health port */
+  livenessPath: httpPath.optional(),
   /** Continuous mode: metrics path on the health port. */
   metricsPath: httpPath.optional(),
 });

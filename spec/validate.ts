@@ -94,7 +94,7 @@ function checkWorker(c: Extract<Component, { kind: 'worker' }>, base: Path, add:
       if (c[f] !== undefined) add([...base, f], 'applies only to mode scheduled');
     }
   } else {
-    for (const f of ['healthPort', 'healthPath', 'metricsPath', 'replicas'] as const) if (c[f] !== undefined) add([...base, f], 'applies only to mode continuous');
+    for (const f of ['healthPort', 'healthPath', 'livenessPath', 'metricsPath', 'replicas'] as const) if (c[f] !== undefined) add([...base, f], 'applies only to mode continuous');
   }
 }
 

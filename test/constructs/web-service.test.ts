@@ -5,11 +5,14 @@ describe('WebService (api)', () => {
   const kind = manifests(undefined, 'kind');
   const prod = manifests(undefined, 'prod');
 
-  it('probes /health for startup, readiness and liveness on the named port, with different timings', () => {
+  it('probes /health for startup and readiness, and liveness with a different, cheaper check', () => {
     const api = container(find(kind, 'Deployment', 'api'));
-    for (const probe of [api.startupProbe, api.readinessProbe, api.livenessProbe]) {
+    for (const probe of [api.startupProbe, api.readinessProbe]) {
       expect(probe.httpGet).toEqual({ path: '/health', port: 'http' });
     }
+    // kube-score: identical readiness and liveness probes restart every pod when a dependency is down.
+    expect(api.livenessProbe.tcpSocket).toEqual({ port: 'http' });
+    expect(api.livenessProbe.httpGet).toBeUndefined();
     expect(api.ports).toEqual([{ name: 'http', containerPort: 8000, protocol: 'TCP' }]);
     expect(api.livenessProbe.periodSeconds).toBeGreaterThan(api.readinessProbe.periodSeconds);
     expect(api.startupProbe.failureThreshold * api.startupProbe.periodSeconds).toBeGreaterThanOrEqual(60);
@@ -98,12 +101,13 @@ describe('WebService (dashboard)', () => {
     expect(c.ports[0].containerPort).toBe(8501);
   });
 
-  it('honours replicas, grace period and preStop from the spec; preStop 0 removes the hook', () => {
+  it('honours replicas, grace period, preStop and a liveness path from the spec; preStop 0 removes the hook', () => {
     const objs = manifestsOf({
       name: 'shop',
-      components: { web: { kind: 'web', image: 'nginx:1.27', port: 8080, healthPath: '/', replicas: 3, terminationGracePeriodSeconds: 50, preStopSleepSeconds: 0 } },
+      components: { web: { kind: 'web', image: 'nginx:1.27', port: 8080, healthPath: '/', livenessPath: '/livez', replicas: 3, terminationGracePeriodSeconds: 50, preStopSleepSeconds: 0 } },
     });
     const d = find(objs, 'Deployment', 'web');
+    expect(container(d).livenessProbe.httpGet).toEqual({ path: '/livez', port: 'http' });
     expect(container(d).lifecycle).toBeUndefined();
     expect(podSpec(d).terminationGracePeriodSeconds).toBe(50);
     expect(find(objs, 'HorizontalPodAutoscaler', 'web').spec).toMatchObject({ minReplicas: 3, maxReplicas: 9 });

@@ -55,6 +55,6 @@ describe('Worker (continuous)', () => {
     const c = container(d);
     expect(c.ports).toEqual([{ name: 'health', containerPort: 8080, protocol: 'TCP' }]);
     expect(c.readinessProbe.httpGet).toEqual({ path: '/healthz', port: 'health' });
-    expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'health' });
+    expect(c.livenessProbe.tcpSocket).toEqual({ port: 'health' });
   });
 });
