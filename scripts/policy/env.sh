@@ -1,0 +1,77 @@
+# shellcheck shell=bash
+# Paths of the policy tools that scripts/policy/install.sh installs. Source it, don't run it:
+#
+#   source scripts/policy/env.sh
+#   "$STACKPORT_KUBECONFORM" -strict -kubernetes-version "$STACKPORT_K8S_VERSION" \
+#     -schema-location "$STACKPORT_K8S_SCHEMA_LOCATION" \
+#     -schema-location "$STACKPORT_CRD_SCHEMA_LOCATION" dist/kind
+#   "$STACKPORT_KUBE_SCORE" score --output-format json dist/kind/dataplatform.k8s.yaml
+#   "$STACKPORT_CHECKOV" --framework kubernetes --skip-download --quiet --compact --output json \
+#     --file dist/kind/dataplatform.k8s.yaml
+# All of these work offline (test/policy/tools.test.ts runs them behind a dead proxy).
+#
+# Only sets variables (and the helper stackport_policy_missing); never installs, never fails.
+# Every path is inside STACKPORT_POLICY_HOME, which is
+#   ${STACKPORT_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/stackport}/policy
+# (the same cache root as scripts/cluster/build.sh), outside the clone.
+#
+# STACKPORT_POLICY_HOME/
+#   bin/kubeconform-<v>/kubeconform   bin/kube-score-<v>/kube-score
+#   bin/kube-linter-<v>/kube-linter   bin/polaris-<v>/polaris        (Go builds, one dir per version)
+#   venv/checkov-<v>/                 checkov and its pinned dependencies
+#   venv/schema-tools-<key>/          openapi2jsonschema + PyYAML (schema generation only)
+#   schemas/kubernetes/v<k8s>-standalone-strict/<kind>[-<group>]-<version>.json
+#   schemas/crds/<sha>/<group>/<kind>_<version>.json   from crds/*.yaml; <sha> = content hash of
+#                                     crds/*.yaml and crd2jsonschema.py, so a CRD bump gets new schemas
+#   src/polaris-<v>/                  writable copy of the Polaris module (when it can be fetched)
+#   unavailable/<tool>                why a tool could not be installed here (registry refused it)
+
+_stackport_policy_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+_stackport_policy_root="$(cd "$_stackport_policy_dir/../.." && pwd)"
+# shellcheck source=scripts/policy/versions.env
+source "$_stackport_policy_dir/versions.env"
+
+export STACKPORT_POLICY_HOME="${STACKPORT_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/stackport}/policy"
+
+export STACKPORT_KUBECONFORM="$STACKPORT_POLICY_HOME/bin/kubeconform-$KUBECONFORM_VERSION/kubeconform"
+export STACKPORT_KUBE_SCORE="$STACKPORT_POLICY_HOME/bin/kube-score-$KUBE_SCORE_VERSION/kube-score"
+export STACKPORT_KUBE_LINTER="$STACKPORT_POLICY_HOME/bin/kube-linter-$KUBE_LINTER_VERSION/kube-linter"
+export STACKPORT_POLARIS="$STACKPORT_POLICY_HOME/bin/polaris-$POLARIS_VERSION/polaris"
+export STACKPORT_CHECKOV_VENV="$STACKPORT_POLICY_HOME/venv/checkov-$CHECKOV_VERSION"
+export STACKPORT_CHECKOV="$STACKPORT_CHECKOV_VENV/bin/checkov"
+export STACKPORT_SCHEMA_TOOLS_VENV="$STACKPORT_POLICY_HOME/venv/schema-tools-o2j$OPENAPI2JSONSCHEMA_VERSION-pyyaml$PYYAML_VERSION"
+export STACKPORT_POLICY_UNAVAILABLE_DIR="$STACKPORT_POLICY_HOME/unavailable"
+
+# kubeconform: -kubernetes-version "$STACKPORT_K8S_VERSION" -strict, with both locations, in this order.
+# The Kubernetes schemas exist only in the strict flavour, so a run without -strict finds none.
+export STACKPORT_K8S_VERSION="$KUBERNETES_SCHEMA_VERSION"
+export STACKPORT_K8S_SCHEMA_DIR="$STACKPORT_POLICY_HOME/schemas/kubernetes"
+export STACKPORT_K8S_SCHEMA_LOCATION="$STACKPORT_K8S_SCHEMA_DIR/{{.NormalizedKubernetesVersion}}-standalone{{.StrictSuffix}}/{{.ResourceKind}}{{.KindSuffix}}.json"
+
+_stackport_policy_crd_key() {
+  local files=() f
+  for f in "$_stackport_policy_root"/crds/*.yaml; do [[ -f "$f" ]] && files+=("$f"); done
+  files+=("$_stackport_policy_dir/crd2jsonschema.py")
+  cat "${files[@]}" 2>/dev/null | sha256sum | cut -c1-16
+}
+STACKPORT_CRD_SCHEMA_DIR="$STACKPORT_POLICY_HOME/schemas/crds/$(_stackport_policy_crd_key)"
+export STACKPORT_CRD_SCHEMA_DIR
+export STACKPORT_CRD_SCHEMA_LOCATION="$STACKPORT_CRD_SCHEMA_DIR/{{.Group}}/{{.ResourceKind}}_{{.ResourceAPIVersion}}.json"
+
+# Checkov: no version check against PyPI on start (also pass --skip-download).
+export CKV_SKIP_PACKAGE_UPDATE_CHECK=true
+
+# Print the tools (and schema sets) that are not installed, one per line; return 1 if any.
+stackport_policy_missing() {
+  local missing=0
+  [[ -x "$STACKPORT_KUBECONFORM" ]] || { echo "kubeconform"; missing=1; }
+  [[ -x "$STACKPORT_KUBE_SCORE" ]] || { echo "kube-score"; missing=1; }
+  [[ -x "$STACKPORT_KUBE_LINTER" ]] || { echo "kube-linter"; missing=1; }
+  [[ -x "$STACKPORT_POLARIS" ]] || { echo "polaris"; missing=1; }
+  [[ -x "$STACKPORT_CHECKOV" ]] || { echo "checkov"; missing=1; }
+  [[ -f "$STACKPORT_K8S_SCHEMA_DIR/v$STACKPORT_K8S_VERSION-standalone-strict/.complete" ]] || { echo "kubernetes-schemas"; missing=1; }
+  [[ -f "$STACKPORT_CRD_SCHEMA_DIR/.complete" ]] || { echo "crd-schemas"; missing=1; }
+  return "$missing"
+}
+
+unset -f _stackport_policy_crd_key
