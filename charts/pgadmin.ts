@@ -43,8 +43,8 @@ export class Pgadmin extends Construct {
       spec: {
         replicas: 1,
         selector: { matchLabels: selector },
-        // One pod owns the session database on its emptyDir; never run two at once.
-        strategy: { type: 'Recreate' },
+        // One pod owns the session database on its emptyDir: the old pod goes before the new one starts.
+        strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(0), maxUnavailable: k8s.IntOrString.fromNumber(1) } },
         template: podTemplate({
           labels,
           uid: c.runAsUser,

@@ -126,8 +126,23 @@ export function podTemplate(p: PodProps): k8s.PodTemplateSpec {
       initContainers: p.initContainers?.length ? p.initContainers.map(build) : undefined,
       containers: p.containers.map(build),
       volumes: [...scratchVolumes, ...(p.volumes ?? [])],
+      // Replicas prefer different nodes and zones, but still schedule when a node or zone is missing.
       topologySpreadConstraints: p.topologySpread
-        ? [{ maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: p.topologySpread } }]
+        ? ['kubernetes.io/hostname', 'topology.kubernetes.io/zone'].map((topologyKey) => ({
+            maxSkew: 1,
+            topologyKey,
+            whenUnsatisfiable: 'ScheduleAnyway',
+            labelSelector: { matchLabels: p.topologySpread },
+          }))
+        : undefined,
+      affinity: p.topologySpread
+        ? {
+            podAntiAffinity: {
+              preferredDuringSchedulingIgnoredDuringExecution: [
+                { weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: p.topologySpread } } },
+              ],
+            },
+          }
         : undefined,
     },
   };

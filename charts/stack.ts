@@ -7,6 +7,7 @@ import { Edge } from './edge';
 import { Migration } from './migration';
 import { Monitoring } from './monitoring';
 import { NetworkPolicies } from './network-policies';
+import { applyPolicyExceptions } from './policy';
 import { StackNamespace } from './namespace';
 import { Pgadmin } from './pgadmin';
 import { Postgres } from './postgres';
@@ -30,6 +31,7 @@ export class StackChart extends Chart {
     new NetworkPolicies(this, 'network', { stack });
     if (stack.edge) new Edge(this, 'edge', { stack, edge: stack.edge });
     if (stack.monitoring) new Monitoring(this, 'monitoring', { stack, monitoring: stack.monitoring });
+    applyPolicyExceptions(this, stack);
   }
 }
 

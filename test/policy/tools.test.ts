@@ -11,26 +11,16 @@
  * unavailable/<tool>; today kube-linter and Polaris) is skipped with that reason, in CI too,
  * unless STACKPORT_POLICY_REQUIRE_ALL=1.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { policyEnv } from '../../scripts/policy/lint';
 
 const ROOT = resolve(__dirname, '../..');
 const INSTALL = 'scripts/policy/install.sh';
 const TIMEOUT = 120_000;
-
-/** The STACKPORT_* variables that scripts/policy/env.sh exports. */
-function policyEnv(): Record<string, string> {
-  const out = execFileSync('bash', ['-c', 'source scripts/policy/env.sh && env -0'], { cwd: ROOT, encoding: 'utf8' });
-  const vars: Record<string, string> = {};
-  for (const entry of out.split('\0')) {
-    const eq = entry.indexOf('=');
-    if (eq > 0 && entry.startsWith('STACKPORT_')) vars[entry.slice(0, eq)] = entry.slice(eq + 1);
-  }
-  return vars;
-}
 
 const P = policyEnv();
 

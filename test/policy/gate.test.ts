@@ -1,0 +1,78 @@
+/**
+ * The policy gate (npm run lint:k8s): clean on every environment of the reference stack, and able
+ * to fail: one deliberately bad object makes every installed tool report. Tools must be installed
+ * in CI (scripts/policy/install.sh); only those the registries refuse here are left out.
+ */
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { synthesize } from '../../charts/synth';
+import { POLICY_EXCEPTIONS } from '../../charts/policy';
+import { referenceStack } from '../../spec/reference';
+import { ENVIRONMENTS } from '../../spec/schema';
+import { policyEnv, tools, type Finding } from '../../scripts/policy/lint';
+
+const env = policyEnv();
+const all = tools(env);
+const available = all.filter((t): t is Extract<typeof t, { run: unknown }> => 'run' in t);
+const REQUIRED = ['kubeconform', 'kube-score', 'checkov'];
+
+const BAD = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: bad
+spec:
+  bogus: true
+  selector:
+    matchLabels: {app: bad}
+  template:
+    metadata:
+      labels: {app: bad}
+    spec:
+      containers:
+        - name: bad
+          image: nginx:latest
+          securityContext:
+            privileged: true
+`;
+
+function yamlFiles(dir: string): string[] {
+  return readdirSync(dir).filter((f) => f.endsWith('.yaml')).map((f) => join(dir, f));
+}
+
+describe('policy gate', () => {
+  it('has the tools CI needs', () => {
+    const missing = REQUIRED.filter((name) => !available.some((t) => t.name === name));
+    if (missing.length > 0 && !process.env.CI) return; // locally: run scripts/policy/install.sh
+    expect(missing, 'run bash scripts/policy/install.sh').toEqual([]);
+  });
+
+  it('finds nothing in any environment of the reference stack', () => {
+    const out = mkdtempSync(join(tmpdir(), 'stackport-gate-'));
+    synthesize(referenceStack, out);
+    const findings: Finding[] = available.flatMap((t) => ENVIRONMENTS.flatMap((e) => t.run(yamlFiles(join(out, e)), e)));
+    expect(findings).toEqual([]);
+  }, 180_000);
+
+  it('fails on a deliberately bad object, in every tool', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stackport-gate-bad-'));
+    mkdirSync(join(dir, 'kind'));
+    writeFileSync(join(dir, 'kind', 'bad.yaml'), BAD);
+    for (const t of available) {
+      const checks = new Set(t.run(yamlFiles(join(dir, 'kind')), 'kind').map((f) => f.check));
+      expect(checks.size, t.name).toBeGreaterThan(0);
+      if (t.name === 'kube-score') expect([...checks]).toEqual(expect.arrayContaining(['container-security-context-privileged', 'container-image-tag']));
+      if (t.name === 'checkov') expect([...checks]).toEqual(expect.arrayContaining(['CKV_K8S_16', 'CKV_K8S_14']));
+    }
+  }, 180_000);
+
+  it('documents every exception with its reason in docs/policy.md', () => {
+    const doc = readFileSync(join(__dirname, '../../docs/policy.md'), 'utf8');
+    for (const e of POLICY_EXCEPTIONS) {
+      expect(doc).toContain(`\`${e.id}\``);
+      expect(doc).toContain(e.reason);
+      for (const id of [...e.kubeScore, ...e.checkov]) expect(doc).toContain(id);
+    }
+  });
+});
