@@ -3,7 +3,6 @@
  * B needs, and the network flow. Declared once in the spec, derived here, nowhere else.
  */
 import type { Component, PostgresComponent, Relation, StackSpec } from './schema';
-import { defaultEnvName } from './validate';
 
 export interface NormalizedRelation {
   readonly to: string;
@@ -11,6 +10,14 @@ export interface NormalizedRelation {
   readonly access?: 'read-write' | 'read-only';
   readonly redisDb?: number;
   readonly env?: string;
+}
+
+
+/** The variable a relation's connection URL lands in unless `env` says otherwise. */
+export function defaultEnvName(kind: string, to: string): string {
+  if (kind === 'postgres') return 'DATABASE_URL';
+  if (kind === 'redis') return 'REDIS_URL';
+  return `${to.toUpperCase().replace(/-/g, '_')}_URL`;
 }
 
 export function normalizeRelation(r: Relation | string): NormalizedRelation {

@@ -4,7 +4,7 @@
  */
 import type { SpecIssue } from './errors';
 import type { Component, StackSpec } from './schema';
-import { normalizeRelation } from './relations';
+import { defaultEnvName, normalizeRelation } from './relations';
 
 type Path = (string | number)[];
 
@@ -76,13 +76,6 @@ function checkUses(spec: StackSpec, name: string, c: Component & { uses?: unknow
     envNames.set(envName, i);
     if ('env' in c && (c.env as Record<string, string> | undefined)?.[envName] !== undefined) add([...base, 'env', envName], `is derived from uses[${i}]; remove it from env`);
   });
-}
-
-/** The variable a relation's connection URL lands in unless `env` says otherwise. */
-export function defaultEnvName(kind: string, to: string): string {
-  if (kind === 'postgres') return 'DATABASE_URL';
-  if (kind === 'redis') return 'REDIS_URL';
-  return `${to.toUpperCase().replace(/-/g, '_')}_URL`;
 }
 
 function checkWorker(c: Extract<Component, { kind: 'worker' }>, base: Path, add: (p: Path, m: string) => void) {
