@@ -3,6 +3,7 @@ import { k8s } from 'cdk8s-plus-28';
 import type { JobComponent } from '../spec/schema';
 import type { Resolved, ResolvedStack } from '../spec/presets';
 import { labelsFor, meta } from './labels';
+import { addMounts } from './mounts';
 import { podTemplate } from './pod';
 import { appContainer, waitForJobs } from './workload';
 
@@ -28,6 +29,7 @@ export class Migration extends Construct {
     super(scope, id);
     const { stack, component: c } = props;
     const labels = labelsFor(stack, c.name, 'migration', c.image);
+    const mounts = addMounts(this, stack, c, labels);
     this.job = new k8s.KubeJob(this, 'job', {
       metadata: meta(stack, c.name, { ...labels, [REPLACE_ON_APPLY]: 'true' }),
       spec: {
@@ -36,7 +38,8 @@ export class Migration extends Construct {
         ttlSecondsAfterFinished: c.ttlSecondsAfterFinished ?? 3600,
         template: podTemplate({
           labels,
-          containers: [appContainer(stack, c)],
+          containers: [appContainer(stack, c, { volumeMounts: mounts.volumeMounts })],
+          volumes: mounts.volumes,
           initContainers: waitForJobs(stack, c),
           writablePaths: c.writablePaths,
           uid: c.runAsUser,

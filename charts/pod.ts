@@ -19,6 +19,8 @@ export interface ContainerProps {
   readonly args?: string[];
   /** Literals (may use `$(VAR)` of earlier entries) and Secret keys. */
   readonly env?: EnvVar[];
+  /** ConfigMaps whose keys all become variables; `env` wins on a clash. @default none */
+  readonly envFrom?: string[];
   readonly ports?: { name: string; containerPort: number }[];
   readonly resources: Resources;
   readonly volumeMounts?: k8s.VolumeMount[];
@@ -80,6 +82,7 @@ function container(c: ContainerProps, uid: number, pullPolicy: PodProps['imagePu
     command: c.command,
     args: c.args,
     env: c.env && c.env.length > 0 ? toEnv(c.env) : undefined,
+    envFrom: c.envFrom && c.envFrom.length > 0 ? c.envFrom.map((name) => ({ configMapRef: { name } })) : undefined,
     ports: c.ports?.map((p) => ({ name: p.name, containerPort: p.containerPort, protocol: 'TCP' })),
     resources: toResourceRequirements(c.resources),
     volumeMounts: [...scratch, ...(c.volumeMounts ?? [])],

@@ -13,6 +13,8 @@ import { Pgadmin } from './pgadmin';
 import { Postgres } from './postgres';
 import { PostgresBackup } from './postgres-backup';
 import { Redis } from './redis';
+import { SharedData } from './shared-data';
+import { Stateful } from './stateful';
 import { WebService } from './web-service';
 import { Worker } from './worker';
 
@@ -27,6 +29,7 @@ export class StackChart extends Chart {
     super(scope, id, { disableResourceNameHashes: true });
     const { stack } = props;
     new StackNamespace(this, 'namespace', { stack });
+    new SharedData(this, 'shared', { stack });
     for (const component of Object.values(stack.components)) addComponent(this, stack, component);
     new NetworkPolicies(this, 'network', { stack });
     if (stack.edge) new Edge(this, 'edge', { stack, edge: stack.edge });
@@ -55,6 +58,9 @@ function addComponent(chart: Chart, stack: ResolvedStack, c: Resolved<Component>
       return;
     case 'pgadmin':
       new Pgadmin(chart, c.name, { stack, component: c });
+      return;
+    case 'stateful':
+      new Stateful(chart, c.name, { stack, component: c });
       return;
   }
 }

@@ -3,8 +3,10 @@ import { k8s } from 'cdk8s-plus-28';
 import type { WebComponent } from '../spec/schema';
 import type { Resolved, ResolvedStack } from '../spec/presets';
 import { labelsFor, meta, selectorFor } from './labels';
+import { addMounts } from './mounts';
 import { httpProbe, podTemplate, tcpProbe } from './pod';
-import { appContainer, waitForJobs } from './workload';
+import { probesOr } from './probes';
+import { appContainer, needsRecreate, waitForJobs } from './workload';
 
 export interface WebServiceProps {
   readonly stack: ResolvedStack;
@@ -39,13 +41,18 @@ export class WebService extends Construct {
     const sticky = (c.stickySessions ?? role === 'dashboard') && multi;
     const websockets = c.websockets ?? role === 'dashboard';
 
+    const http = c.healthPath ? { path: c.healthPath, port: 'http' } : undefined;
+    const mounts = addMounts(this, stack, c, labels);
     const app = appContainer(stack, c, {
-      ports: [{ name: 'http', containerPort: c.port }],
+      ports: [{ name: 'http', containerPort: c.port }, ...(c.extraPorts ?? []).map((p) => ({ name: p.name, containerPort: p.port }))],
       // Startup allows two minutes for imports and model loading. Liveness is a different, cheaper
       // check, so a failing dependency takes pods out of rotation without restarting them all.
-      startupProbe: httpProbe(c.healthPath, 'http', 5, 2, 24),
-      readinessProbe: httpProbe(c.healthPath, 'http', 10, 2, 3),
-      livenessProbe: c.livenessPath ? httpProbe(c.livenessPath, 'http', 20, 5, 3) : tcpProbe('http', 20, 5, 3),
+      ...probesOr(c.probe, http, () => ({
+        startupProbe: httpProbe(c.healthPath!, 'http', 5, 2, 24),
+        readinessProbe: httpProbe(c.healthPath!, 'http', 10, 2, 3),
+        livenessProbe: c.livenessPath ? httpProbe(c.livenessPath, 'http', 20, 5, 3) : tcpProbe('http', 20, 5, 3),
+      })),
+      volumeMounts: mounts.volumeMounts,
       lifecycle: preStop > 0 ? { preStop: { exec: { command: ['sleep', String(preStop)] } } } : undefined,
     });
 
@@ -56,10 +63,13 @@ export class WebService extends Construct {
         replicas: multi ? undefined : c.replicas,
         revisionHistoryLimit: 5,
         selector: { matchLabels: selector },
-        strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(0), maxSurge: k8s.IntOrString.fromNumber(1) } },
+        strategy: needsRecreate(stack, c)
+          ? { type: 'Recreate' }
+          : { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(0), maxSurge: k8s.IntOrString.fromNumber(1) } },
         template: podTemplate({
           labels,
           containers: [app],
+          volumes: mounts.volumes,
           initContainers: waitForJobs(stack, c),
           writablePaths: c.writablePaths,
           uid: c.runAsUser,
@@ -76,7 +86,10 @@ export class WebService extends Construct {
         type: 'ClusterIP',
         selector,
         // kubernetes.io/ws tells Gateway API implementations to allow the WebSocket upgrade (GEP-1911).
-        ports: [{ name: 'http', port: c.port, targetPort: k8s.IntOrString.fromString('http'), protocol: 'TCP', appProtocol: websockets ? 'kubernetes.io/ws' : 'http' }],
+        ports: [
+          { name: 'http', port: c.port, targetPort: k8s.IntOrString.fromString('http'), protocol: 'TCP', appProtocol: websockets ? 'kubernetes.io/ws' : 'http' },
+          ...(c.extraPorts ?? []).map((p) => ({ name: p.name, port: p.port, targetPort: k8s.IntOrString.fromString(p.name), protocol: 'TCP' })),
+        ],
         sessionAffinity: sticky ? 'ClientIP' : 'None',
         sessionAffinityConfig: sticky ? { clientIp: { timeoutSeconds: STICKY_SECONDS } } : undefined,
       },

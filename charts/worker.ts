@@ -3,8 +3,10 @@ import { k8s } from 'cdk8s-plus-28';
 import type { WorkerComponent } from '../spec/schema';
 import type { Resolved, ResolvedStack } from '../spec/presets';
 import { labelsFor, meta, selectorFor } from './labels';
+import { addMounts } from './mounts';
 import { httpProbe, podTemplate, tcpProbe } from './pod';
-import { appContainer, waitForJobs } from './workload';
+import { probesOr } from './probes';
+import { appContainer, needsRecreate, waitForJobs } from './workload';
 
 export interface WorkerProps {
   readonly stack: ResolvedStack;
@@ -31,8 +33,10 @@ export class Worker extends Construct {
     super(scope, id);
     const { stack, component: c } = props;
     const labels = labelsFor(stack, c.name, 'worker', c.image);
+    const mounts = addMounts(this, stack, c, labels);
     const pod = {
       labels,
+      volumes: mounts.volumes,
       initContainers: waitForJobs(stack, c),
       writablePaths: c.writablePaths,
       uid: c.runAsUser,
@@ -40,12 +44,15 @@ export class Worker extends Construct {
     };
 
     if (c.mode === 'continuous') {
-      const port = c.healthPort!;
+      const http = c.healthPort !== undefined && c.healthPath ? { path: c.healthPath, port: 'health' } : undefined;
       const app = appContainer(stack, c, {
-        ports: [{ name: 'health', containerPort: port }],
-        startupProbe: httpProbe(c.healthPath!, 'health', 5, 2, 24),
-        readinessProbe: httpProbe(c.healthPath!, 'health', 10, 2, 3),
-        livenessProbe: c.livenessPath ? httpProbe(c.livenessPath, 'health', 30, 5, 3) : tcpProbe('health', 30, 5, 3),
+        ports: c.healthPort !== undefined ? [{ name: 'health', containerPort: c.healthPort }] : undefined,
+        ...probesOr(c.probe, http, () => ({
+          startupProbe: httpProbe(c.healthPath!, 'health', 5, 2, 24),
+          readinessProbe: httpProbe(c.healthPath!, 'health', 10, 2, 3),
+          livenessProbe: c.livenessPath ? httpProbe(c.livenessPath, 'health', 30, 5, 3) : tcpProbe('health', 30, 5, 3),
+        })),
+        volumeMounts: mounts.volumeMounts,
       });
       this.deployment = new k8s.KubeDeployment(this, 'deployment', {
         metadata: meta(stack, c.name, labels),
@@ -53,8 +60,10 @@ export class Worker extends Construct {
           replicas: c.replicas,
           revisionHistoryLimit: 5,
           selector: { matchLabels: selectorFor(stack, c.name) },
-          strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(0), maxSurge: k8s.IntOrString.fromNumber(1) } },
-          template: podTemplate({ ...pod, containers: [app], terminationGracePeriodSeconds: 60 }),
+          strategy: needsRecreate(stack, c)
+            ? { type: 'Recreate' }
+            : { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(0), maxSurge: k8s.IntOrString.fromNumber(1) } },
+          template: podTemplate({ ...pod, containers: [app], terminationGracePeriodSeconds: c.terminationGracePeriodSeconds ?? 60 }),
         },
       });
       return;
@@ -75,7 +84,12 @@ export class Worker extends Construct {
           spec: {
             backoffLimit: c.backoffLimit ?? 2,
             activeDeadlineSeconds: c.activeDeadlineSeconds ?? 7200,
-            template: podTemplate({ ...pod, containers: [appContainer(stack, c)], restartPolicy: 'Never' }),
+            template: podTemplate({
+              ...pod,
+              containers: [appContainer(stack, c, { volumeMounts: mounts.volumeMounts })],
+              restartPolicy: 'Never',
+              terminationGracePeriodSeconds: c.terminationGracePeriodSeconds,
+            }),
           },
         },
       },

@@ -3,7 +3,7 @@
  * (image, command, derived connection settings, Secrets) and the init containers that hold a pod
  * back until the jobs it waits for (`after`) have done their work.
  */
-import type { JobComponent, WebComponent, WorkerComponent } from '../spec/schema';
+import type { JobComponent, StatefulComponent, WebComponent, WorkerComponent } from '../spec/schema';
 import type { Resolved, ResolvedStack } from '../spec/presets';
 import { connectionEnv, type EnvVar } from '../spec/relations';
 import type { ContainerProps } from './pod';
@@ -15,7 +15,7 @@ export const ALEMBIC_UPGRADE = ['alembic', 'upgrade', 'head'];
 export const ALEMBIC_AT_HEAD = ['sh', '-c', 'test "$(alembic current 2>/dev/null | cut -d" " -f1 | sort)" = "$(alembic heads | cut -d" " -f1 | sort)"'];
 
 /** Every variable of a component: connections first, so its own settings may refer to them as $(VAR). */
-export function appEnv(stack: ResolvedStack, c: AppComponent): EnvVar[] {
+export function appEnv(stack: ResolvedStack, c: AppComponent | Resolved<StatefulComponent>): EnvVar[] {
   const out: EnvVar[] = connectionEnv(stack.spec, c.name);
   for (const [name, ref] of Object.entries(c.secretEnv ?? {})) out.push({ name, secret: { name: ref.secret, key: ref.key } });
   for (const [name, value] of Object.entries(c.env ?? {})) out.push({ name, value });
@@ -29,6 +29,7 @@ export function appContainer(stack: ResolvedStack, c: AppComponent, extra: Parti
     command: c.command ?? (c.kind === 'job' ? ALEMBIC_UPGRADE : undefined),
     args: c.args,
     env: appEnv(stack, c),
+    envFrom: c.envFrom,
     resources: c.resources,
     ...extra,
   };
@@ -51,6 +52,11 @@ export function waitForJobs(stack: ResolvedStack, c: AppComponent): ContainerPro
       resources: stack.preset.resources.wait,
     };
   });
+}
+
+/** Whether a Deployment must stop its old pod before starting a new one: a ReadWriteOnce volume may be attached to one node only. */
+export function needsRecreate(stack: ResolvedStack, c: AppComponent): boolean {
+  return (c.volumes ?? []).some((v) => (stack.spec.volumes?.[v.volume]?.accessMode ?? 'ReadWriteOnce') === 'ReadWriteOnce');
 }
 
 export function shellQuote(word: string): string {

@@ -37,6 +37,7 @@ const LOCAL_RESOURCES: Record<Sized, Resources> = {
   postgres: r('100m', '256Mi', '1', '1Gi'),
   redis: r('50m', '64Mi', '250m', '256Mi'),
   pgadmin: r('50m', '192Mi', '500m', '512Mi'),
+  stateful: r('100m', '256Mi', '1', '1Gi'),
   backup: r('50m', '64Mi', '500m', '256Mi'),
   wait: r('10m', '64Mi', '200m', '256Mi', '64Mi'),
 };
@@ -49,6 +50,7 @@ const PROD_RESOURCES: Record<Sized, Resources> = {
   postgres: r('1', '2Gi', '2', '4Gi', '2Gi'),
   redis: r('100m', '256Mi', '500m', '512Mi'),
   pgadmin: r('50m', '192Mi', '500m', '512Mi'),
+  stateful: r('500m', '1Gi', '2', '4Gi', '2Gi'),
   backup: r('100m', '256Mi', '1', '1Gi', '2Gi'),
   wait: r('10m', '64Mi', '200m', '256Mi', '64Mi'),
 };

@@ -10,6 +10,7 @@ export interface NormalizedRelation {
   readonly access?: 'read-write' | 'read-only';
   readonly redisDb?: number;
   readonly env?: string;
+  readonly scheme?: string;
 }
 
 
@@ -78,31 +79,36 @@ export function endpointOf(spec: StackSpec, name: string): { host: string; port:
   if (c.kind === 'postgres') return c.external ? { host: c.external.host, port: c.external.port ?? POSTGRES_PORT } : { host: name, port: POSTGRES_PORT };
   if (c.kind === 'redis') return { host: name, port: REDIS_PORT };
   if (c.kind === 'web') return { host: name, port: c.port };
+  if (c.kind === 'stateful') return { host: name, port: c.ports[0].port };
   throw new Error(`${name} (${c.kind}) is not reachable as a service`);
 }
 
-/** The variables a component gets from its relations, in the order Kubernetes must expand them. */
+/**
+ * The variables a component gets from its relations, in the order Kubernetes must expand them.
+ * A stateful server has no standard URL form, so a relation to one carries the network flow only.
+ */
 export function connectionEnv(spec: StackSpec, componentName: string): EnvVar[] {
   const out: EnvVar[] = [];
   for (const r of usesOf(spec.components[componentName])) {
     const target = spec.components[r.to];
     const urlVar = r.env ?? defaultEnvName(target.kind, r.to);
     const passwordVar = `${urlVar.replace(/_URL$/, '')}_PASSWORD`;
+    if (target.kind === 'stateful') continue;
     const { host, port } = endpointOf(spec, r.to);
     if (target.kind === 'postgres') {
       const { user, database } = loginFor(target, r);
       out.push({ name: passwordVar, secret: { name: secretNames.postgresLogin(r.to, user), key: 'password' } });
-      out.push({ name: urlVar, value: `postgresql://${user}:$(${passwordVar})@${host}:${port}/${database}` });
+      out.push({ name: urlVar, value: `${r.scheme ?? 'postgresql'}://${user}:$(${passwordVar})@${host}:${port}/${database}` });
     } else if (target.kind === 'redis') {
       const db = r.redisDb ?? 0;
       if (target.password !== false) {
         out.push({ name: passwordVar, secret: { name: secretNames.redisAuth(r.to), key: 'password' } });
-        out.push({ name: urlVar, value: `redis://:$(${passwordVar})@${host}:${port}/${db}` });
+        out.push({ name: urlVar, value: `${r.scheme ?? 'redis'}://:$(${passwordVar})@${host}:${port}/${db}` });
       } else {
-        out.push({ name: urlVar, value: `redis://${host}:${port}/${db}` });
+        out.push({ name: urlVar, value: `${r.scheme ?? 'redis'}://${host}:${port}/${db}` });
       }
     } else {
-      out.push({ name: urlVar, value: `http://${host}:${port}` });
+      out.push({ name: urlVar, value: `${r.scheme ?? 'http'}://${host}:${port}` });
     }
   }
   return out;
@@ -137,6 +143,7 @@ export function requiredSecrets(spec: StackSpec, enabled: (name: string) => bool
     if (c.kind === 'pgadmin') need(secretNames.pgadminLogin(name), 'password', 'generated', name);
     for (const v of connectionEnv(spec, name)) if ('secret' in v) need(v.secret.name, v.secret.key, 'generated', name);
     if ('secretEnv' in c) for (const ref of Object.values(c.secretEnv ?? {})) need(ref.secret, ref.key, 'provided', name);
+    if ('secretFiles' in c) for (const ref of Object.values(c.secretFiles ?? {})) need(ref.secret, ref.key, 'provided', name);
   }
   return [...found.entries()]
     .map(([name, e]) => ({ name, keys: [...e.keys].sort(), source: e.source, usedBy: [...e.usedBy].sort() }))

@@ -3,106 +3,12 @@
  * CLI read it; nothing else carries component settings. Field docs say what happens by default.
  */
 import { z } from 'zod';
+import { absPath, command, cron, dnsLabel, duration, env, hostname, httpPath, image, port, portName, probe, quantity, relation, resources, routePath, secretRef, uid, workloadFields } from './fields';
+
+export { dnsLabel, relation, resources, secretRef, SECRET_LOOKING, type RelationInput } from './fields';
 
 export const ENVIRONMENTS = ['kind', 'k3d', 'prod'] as const;
 export type EnvironmentName = (typeof ENVIRONMENTS)[number];
-
-const DNS_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const dnsLabel = z
-  .string()
-  .regex(DNS_LABEL, 'must be a DNS label: lower-case letters, digits and "-", starting with a letter, at most 63 characters');
-const envName = z
-  .string()
-  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name (letters, digits, "_", not starting with a digit)');
-const quantity = z
-  .string()
-  .regex(/^[0-9]+(\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|M|G|T)?$/, 'must be a Kubernetes quantity such as "250m", "512Mi" or "2Gi"');
-const image = z
-  .string()
-  .regex(
-    /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/,
-    'must be a container image reference such as "postgres:16.4" or "ghcr.io/acme/api:1.2.0"',
-  )
-  .refine((s) => /:[\w][\w.-]*$|@sha256:/.test(s.replace(/^[^/]*:[0-9]+\//, '')), 'must pin a tag or digest (a bare name means :latest)')
-  .refine((s) => !/:latest$/.test(s), 'must not use the "latest" tag: pin a version');
-const httpPath = z.string().regex(/^\/[^\s]*$/, 'must be an absolute HTTP path such as "/health"');
-const port = z.number().int().min(1024, 'must be at least 1024 (pods run without NET_BIND_SERVICE)').max(65535);
-const command = z.array(z.string().min(1)).min(1, 'must hold at least one word');
-const cron = z
-  .string()
-  .regex(/^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|(\S+\s+){4}\S+)$/, 'must be a five-field cron expression such as "0 0 * * *"');
-const hostname = z
-  .string()
-  .regex(/^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, 'must be a fully qualified host name such as "data.example.com"');
-const routePath = z.string().regex(/^\/([-a-zA-Z0-9._~]+(\/[-a-zA-Z0-9._~]+)*)?$/, 'must be a path prefix such as "/" or "/api" (no trailing slash)');
-const duration = z.string().regex(/^[0-9]+(ms|s|m|h)$/, 'must be a duration such as "10s" or "5m"');
-const uid = z.number().int().min(10000, 'must be at least 10000 (kube-score and Checkov reject lower ids)').max(2147483647);
-
-const SECRET_LOOKING = /(PASSWORD|PASSWD|TOKEN|SECRET|_KEY$|^KEY$|APIKEY|CREDENTIAL)/i;
-
-/** A value taken from a Kubernetes Secret: `{ secret, key }` or the short form "secret/key". */
-export const secretRef = z.union([
-  z.strictObject({ secret: dnsLabel, key: z.string().regex(/^[-._a-zA-Z0-9]+$/, 'must be a Secret key') }),
-  z
-    .string()
-    .regex(/^[a-z]([-a-z0-9]*[a-z0-9])?\/[-._a-zA-Z0-9]+$/, 'must be "secret-name/key"')
-    .transform((s) => ({ secret: s.split('/')[0], key: s.split('/')[1] })),
-]);
-
-export const resources = z.strictObject({
-  requests: z.strictObject({ cpu: quantity, memory: quantity, ephemeralStorage: quantity.optional() }),
-  limits: z.strictObject({ cpu: quantity.optional(), memory: quantity, ephemeralStorage: quantity.optional() }),
-});
-
-/** "api uses postgres": connection settings, network flow and ordering all come from this. */
-export const relation = z.union([
-  dnsLabel.transform((to) => ({ to })),
-  z.strictObject({
-    to: dnsLabel,
-    /** PostgreSQL: the database to use. @default the target's first database */
-    database: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'must be a lower-case SQL identifier').optional(),
-    /** PostgreSQL: `read-only` gets a login that can only SELECT. @default read-write */
-    access: z.enum(['read-write', 'read-only']).optional(),
-    /** Redis: the logical database index. @default 0 */
-    redisDb: z.number().int().min(0).max(15).optional(),
-    /** Name of the connection-URL variable. @default DATABASE_URL for PostgreSQL, REDIS_URL for Redis */
-    env: envName.optional(),
-  }),
-]);
-export type RelationInput = z.input<typeof relation>;
-
-const env = z.record(envName, z.string()).superRefine((vars, ctx) => {
-  for (const name of Object.keys(vars)) {
-    if (SECRET_LOOKING.test(name)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: [name],
-        message: `looks like a secret; move it to secretEnv (e.g. ${name}: my-secret/${name.toLowerCase().replace(/_/g, '-')})`,
-      });
-    }
-  }
-});
-
-/** Fields every workload (web, worker, job) shares. */
-const workloadFields = {
-  image,
-  command: command.optional(),
-  args: z.array(z.string()).optional(),
-  /** Plain settings. Names that look like secrets are rejected here. */
-  env: env.optional(),
-  /** Variables read from Secrets (API keys such as FRED or FMP). */
-  secretEnv: z.record(envName, secretRef).optional(),
-  /** Components this one talks to. */
-  uses: z.array(relation).optional(),
-  /** One-off jobs that must have completed before this starts (e.g. migrate). */
-  after: z.array(dnsLabel).optional(),
-  /** Directories the process writes to; each gets an emptyDir since the root filesystem is read-only. @default ["/tmp"] */
-  writablePaths: z.array(z.string().regex(/^\/[^\s]*$/, 'must be an absolute path')).optional(),
-  /** Outside endpoints this component calls (outbound HTTPS to data APIs). @default none */
-  egress: z.array(z.strictObject({ cidr: z.string().regex(/^[0-9.]+\/[0-9]{1,2}$/, 'must be an IPv4 CIDR'), ports: z.array(z.number().int().min(1).max(65535)).min(1) })).optional(),
-  runAsUser: uid.optional(),
-  resources: resources.optional(),
-};
 
 export const webComponent = z.strictObject({
   kind: z.literal('web'),
@@ -110,14 +16,18 @@ export const webComponent = z.strictObject({
   /** What the service is, for labels and defaults: `api` or `dashboard`. @default api */
   role: z.enum(['api', 'dashboard']).optional(),
   port,
-  /** Startup and readiness probes use this path. */
-  healthPath: httpPath,
+  /** Startup and readiness probes GET this path. Required unless `probe` gives a command, a TCP port or false. */
+  healthPath: httpPath.optional(),
   /**
    * A cheaper endpoint for the liveness probe. Without one, liveness only checks that the port
    * accepts connections: a readiness path that checks the database would otherwise restart every
    * pod whenever the database is down. @default TCP check on the port
    */
   livenessPath: httpPath.optional(),
+  /** Probe timings, or a command or TCP check instead of the health path. @default HTTP GET on healthPath (startup 2 min, readiness every 10 s, liveness a TCP check every 20 s) */
+  probe: probe.optional(),
+  /** Further ports the container listens on, added to the Service (e.g. a separate metrics port). @default none */
+  extraPorts: z.array(z.strictObject({ name: portName, port })).optional(),
   /** Prometheus metrics path on the same port. @default not scraped */
   metricsPath: httpPath.optional(),
   /** @default 1 (environment presets change it) */
@@ -169,6 +79,10 @@ export const workerComponent = z.strictObject({
   livenessPath: httpPath.optional(),
   /** Continuous mode: metrics path on the health port. */
   metricsPath: httpPath.optional(),
+  /** Continuous mode: a command or TCP check instead of the health endpoint, or false for none. @default HTTP GET on healthPath */
+  probe: probe.optional(),
+  /** Seconds between SIGTERM and SIGKILL. @default 60 (continuous), 30 (scheduled) */
+  terminationGracePeriodSeconds: z.number().int().min(1).max(3600).optional(),
 });
 
 export const jobComponent = z.strictObject({
@@ -243,9 +157,36 @@ export const pgadminComponent = z.strictObject({
   resources: resources.optional(),
 });
 
-export const component = z.discriminatedUnion('kind', [webComponent, workerComponent, jobComponent, postgresComponent, redisComponent, pgadminComponent], {
+/**
+ * Any other server that keeps data (MySQL, MariaDB, MongoDB): a StatefulSet with a claim template
+ * per data directory, a client and a headless Service, hardened like every other pod.
+ */
+export const statefulComponent = z.strictObject({
+  kind: z.literal('stateful'),
+  image,
+  command: workloadFields.command,
+  args: workloadFields.args,
+  env: workloadFields.env,
+  secretEnv: workloadFields.secretEnv,
+  envFrom: workloadFields.envFrom,
+  files: workloadFields.files,
+  secretFiles: workloadFields.secretFiles,
+  writablePaths: workloadFields.writablePaths,
+  /** Ports the server listens on; clients (`uses`) connect to the first. */
+  ports: z.array(z.strictObject({ name: portName, port })).min(1, 'must list at least one port'),
+  /** Directories kept across restarts, one claim template each. @default none */
+  data: z.array(z.strictObject({ name: dnsLabel, path: absPath, /** @default 1Gi */ storage: quantity.optional() })).optional(),
+  /** @default a TCP connect to the first port */
+  probe: probe.optional(),
+  /** Seconds between SIGTERM and SIGKILL, time to flush to disk. @default 60 */
+  terminationGracePeriodSeconds: z.number().int().min(1).max(3600).optional(),
+  runAsUser: uid.optional(),
+  resources: resources.optional(),
+});
+
+export const component = z.discriminatedUnion('kind', [webComponent, workerComponent, jobComponent, postgresComponent, redisComponent, pgadminComponent, statefulComponent], {
   error: (issue) =>
-    issue.code === 'invalid_union' ? 'must have kind web, worker, job, postgres, redis or pgadmin' : undefined,
+    issue.code === 'invalid_union' ? 'must have kind web, worker, job, postgres, redis, pgadmin or stateful' : undefined,
 });
 
 /** What an environment may change on a component. */
@@ -343,6 +284,20 @@ export const stackSpec = z.strictObject({
   /** @default the stack name */
   namespace: dnsLabel.optional(),
   components: z.record(dnsLabel, component).refine((c) => Object.keys(c).length > 0, 'must hold at least one component'),
+  /** Volumes workloads share (`volumes` of a component), one PersistentVolumeClaim each, named after the key. @default none */
+  volumes: z
+    .record(
+      dnsLabel,
+      z.strictObject({
+        /** @default 1Gi */
+        storage: quantity.optional(),
+        /** ReadWriteOnce volumes can only be shared by pods on one node (fine on kind and k3d). @default ReadWriteOnce */
+        accessMode: z.enum(['ReadWriteOnce', 'ReadWriteMany']).optional(),
+      }),
+    )
+    .optional(),
+  /** Plain settings several components read (`envFrom`), one ConfigMap each, named after the key. Secret-looking names are rejected. @default none */
+  envFiles: z.record(dnsLabel, env).optional(),
   edge: edge.optional(),
   monitoring: monitoring.optional(),
   environments: z.strictObject({ kind: environmentOverride.optional(), k3d: environmentOverride.optional(), prod: environmentOverride.optional() }).optional(),
@@ -357,6 +312,7 @@ export type JobComponent = z.output<typeof jobComponent>;
 export type PostgresComponent = z.output<typeof postgresComponent>;
 export type RedisComponent = z.output<typeof redisComponent>;
 export type PgadminComponent = z.output<typeof pgadminComponent>;
+export type StatefulComponent = z.output<typeof statefulComponent>;
 export type Resources = z.output<typeof resources>;
 export type Edge = z.output<typeof edge>;
 export type Monitoring = z.output<typeof monitoring>;

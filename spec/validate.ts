@@ -5,6 +5,7 @@
 import type { SpecIssue } from './errors';
 import type { Component, StackSpec } from './schema';
 import { defaultEnvName, normalizeRelation } from './relations';
+import { checkWorkloads, replacesHttpCheck } from './validate-workloads';
 
 type Path = (string | number)[];
 
@@ -48,7 +49,7 @@ export function checkSemantics(spec: StackSpec): SpecIssue[] {
   }
   checkCycles(spec, add);
   checkOverrides(spec, add);
-  return issues;
+  return [...issues, ...checkWorkloads(spec)];
 }
 
 function checkUses(spec: StackSpec, name: string, c: Component & { uses?: unknown[] }, base: Path, add: (p: Path, m: string) => void) {
@@ -60,8 +61,12 @@ function checkUses(spec: StackSpec, name: string, c: Component & { uses?: unknow
     const target = spec.components[r.to];
     if (!target) return add(toPath, `refers to "${r.to}", which is not a component (have: ${Object.keys(spec.components).join(', ')})`);
     if (r.to === name) return add(toPath, 'a component cannot use itself');
-    if (!['postgres', 'redis', 'web'].includes(target.kind)) {
-      return add(toPath, `"${r.to}" is a ${target.kind}; components can use postgres, redis or web components${target.kind === 'job' ? ' (wait for jobs with "after")' : ''}`);
+    if (!['postgres', 'redis', 'web', 'stateful'].includes(target.kind)) {
+      return add(toPath, `"${r.to}" is a ${target.kind}; components can use postgres, redis, web or stateful components${target.kind === 'job' ? ' (wait for jobs with "after")' : ''}`);
+    }
+    if (target.kind === 'stateful') {
+      // No URL is derived for a generic server, so naming or shaping one means nothing.
+      for (const f of ['env', 'scheme'] as const) if (r[f] !== undefined) add([...path, f], `"${r.to}" is stateful and gets no connection variable; set the app's own settings in env`);
     }
     if (target.kind !== 'postgres') {
       for (const f of ['database', 'access'] as const) if (r[f] !== undefined) add([...path, f], `applies to postgres, but "${r.to}" is ${target.kind}`);
@@ -71,6 +76,7 @@ function checkUses(spec: StackSpec, name: string, c: Component & { uses?: unknow
       }
     }
     if (r.redisDb !== undefined && target.kind !== 'redis') add([...path, 'redisDb'], `applies to redis, but "${r.to}" is ${target.kind}`);
+    if (target.kind === 'stateful') return;
     const envName = r.env ?? defaultEnvName(target.kind, r.to);
     if (envNames.has(envName)) add([...path, 'env'], `${envName} is already set by uses[${envNames.get(envName)}]; give one of them another "env" name`);
     envNames.set(envName, i);
@@ -81,13 +87,15 @@ function checkUses(spec: StackSpec, name: string, c: Component & { uses?: unknow
 function checkWorker(c: Extract<Component, { kind: 'worker' }>, base: Path, add: (p: Path, m: string) => void) {
   const continuous = c.mode === 'continuous';
   if (continuous) {
-    if (c.healthPort === undefined) add([...base, 'healthPort'], 'is required when mode is continuous (the Deployment needs a health endpoint)');
-    if (c.healthPath === undefined) add([...base, 'healthPath'], 'is required when mode is continuous');
+    const probed = replacesHttpCheck(c.probe);
+    if (c.healthPort === undefined && !probed) add([...base, 'healthPort'], 'is required when mode is continuous, unless probe gives a command, a tcpPort or false');
+    if (c.healthPath === undefined && !probed) add([...base, 'healthPath'], 'is required when mode is continuous, unless probe gives a command, a tcpPort or false');
+    if (c.metricsPath !== undefined && c.healthPort === undefined) add([...base, 'metricsPath'], 'needs healthPort (metrics are scraped on that port)');
     for (const f of ['schedule', 'timeZone', 'startingDeadlineSeconds', 'history'] as const) {
       if (c[f] !== undefined) add([...base, f], 'applies only to mode scheduled');
     }
   } else {
-    for (const f of ['healthPort', 'healthPath', 'livenessPath', 'metricsPath', 'replicas'] as const) if (c[f] !== undefined) add([...base, f], 'applies only to mode continuous');
+    for (const f of ['healthPort', 'healthPath', 'livenessPath', 'metricsPath', 'replicas', 'probe'] as const) if (c[f] !== undefined) add([...base, f], 'applies only to mode continuous');
   }
 }
 
@@ -113,7 +121,7 @@ const OVERRIDABLE: Record<string, Component['kind'][]> = {
   autoscaling: ['web'],
   storage: ['postgres', 'redis'],
   backup: ['postgres'],
-  env: ['web', 'worker', 'job'],
+  env: ['web', 'worker', 'job', 'stateful'],
 };
 
 function checkOverrides(spec: StackSpec, add: (p: Path, m: string) => void) {

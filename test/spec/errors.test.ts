@@ -124,7 +124,7 @@ describe('field-level errors', () => {
     expectSingleProblem(
       rejected((s) => (s.components.api.kind = 'lambda')),
       'components.api.kind',
-      'components.api.kind: must have kind web, worker, job, postgres, redis or pgadmin',
+      'components.api.kind: must have kind web, worker, job, postgres, redis, pgadmin or stateful',
     );
   });
 

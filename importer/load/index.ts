@@ -1,0 +1,221 @@
+/**
+ * Compose files -> ComposeProject, following the Compose specification's loading order: per file,
+ * parse (anchors, merge keys), interpolate, validate against the official schema, normalize,
+ * resolve `extends`; then merge the files in order (later override earlier), apply profiles and
+ * check references. Any problem throws a ComposeError naming the file, the key path and the line.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import { DotenvError, parseDotenv } from './dotenv';
+import { ComposeError, fail } from './errors';
+import { interpolateTree } from './interpolate';
+import type { ComposeProject, ComposeService, EnvFile, ImportWarning } from './model';
+import { mergeService, normalizeService } from './normalize';
+import { checkComposeSchema } from './schema';
+import { parseYamlFile, type YamlFile } from './yaml';
+
+export interface LoadOptions {
+  /** Compose files, in order. */
+  readonly files: readonly string[];
+  /** --env-file: replaces the project's .env. */
+  readonly envFiles?: readonly string[];
+  /** --profile, added to COMPOSE_PROFILES. */
+  readonly profiles?: readonly string[];
+  /** Variables that win over .env (the process environment for the CLI). @default {} */
+  readonly environment?: Readonly<Record<string, string | undefined>>;
+}
+
+type Obj = Record<string, any>;
+/** Profiles that mean "while developing": such services run in the local environments only. */
+export const DEV_PROFILES = new Set(['dev', 'development', 'local', 'debug', 'tools']);
+
+interface LoadedFile {
+  readonly yaml: YamlFile;
+  readonly data: Obj;
+}
+
+export function loadCompose(opts: LoadOptions): ComposeProject {
+  if (opts.files.length === 0) fail('(command line)', [], 'give at least one compose file');
+  const dir = dirname(resolve(opts.files[0]));
+  const warnings: ImportWarning[] = [];
+  const env = loadEnvironment(opts, dir);
+  const docs = new Map<string, LoadedFile>();
+  const project: Obj = { services: {}, jobs: {}, volumes: {}, secrets: {}, configs: {}, networks: {} };
+  const origin = new Map<string, string>();
+
+  const unset = (file: string) => (p: (string | number)[], n: string) => {
+    warnings.push({ service: p[0] === 'services' || p[0] === 'jobs' ? String(p[1]) : '(project)', key: keyOf(p), why: `variable ${n} is not set; used an empty string, as compose does (${basename(file)})` });
+  };
+
+  const load = (file: string, baseDir: string): LoadedFile => {
+    const key = resolve(file);
+    const cached = docs.get(key);
+    if (cached) return cached;
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      fail(file, [], (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : `cannot read the file: ${(e as Error).message}`);
+    }
+    const yaml = parseYamlFile(text, file);
+    const data: Obj = {};
+    for (const [k, v] of Object.entries(yaml.data)) data[k] = interpolateTree(v, (n) => env.get(n), (p, m) => fail(file, p, m, yaml.locate(p)), unset(file), [k]);
+    const problem = checkComposeSchema(data);
+    if (problem) fail(file, problem.path, problem.message, yaml.locate(problem.path, problem.atKey));
+    const bad = (p: (string | number)[], m: string): never => fail(file, p, m, yaml.locate(p));
+    for (const section of ['services', 'jobs'] as const) {
+      for (const [name, svc] of Object.entries((data[section] as Obj) ?? {})) data[section][name] = normalizeService((svc as Obj) ?? {}, baseDir, [section, name], bad);
+    }
+    const loaded = { yaml, data };
+    docs.set(key, loaded);
+    for (const section of ['services', 'jobs'] as const) {
+      for (const name of Object.keys((data[section] as Obj) ?? {})) data[section][name] = resolveExtends(file, section, name, [], loaded, load);
+    }
+    return loaded;
+  };
+
+  for (const file of opts.files) {
+    const { data } = load(file, dir);
+    for (const [k, v] of Object.entries(data)) {
+      if (k === 'services' || k === 'jobs') {
+        for (const [name, svc] of Object.entries((v as Obj) ?? {})) {
+          project[k][name] = project[k][name] ? mergeService(project[k][name], svc as Obj) : svc;
+          origin.set(`${k}/${name}`, file);
+        }
+      } else if (['volumes', 'secrets', 'configs', 'networks'].includes(k)) {
+        for (const [name, def] of Object.entries((v as Obj) ?? {})) {
+          project[k][name] = { ...(project[k][name] ?? {}), ...((def as Obj) ?? {}), file };
+        }
+      } else if (k === 'name') project.name = v;
+      else if (k !== 'version' && !k.startsWith('x-')) warnings.push({ service: '(project)', key: k, why: `top-level "${k}" is not translated (${file})` });
+      else if (k === 'version') warnings.push({ service: '(project)', key: 'version', why: 'obsolete and ignored, as compose does' });
+    }
+  }
+  if (Object.keys(project.services).length + Object.keys(project.jobs).length === 0) fail(opts.files[0], ['services'], 'no services defined');
+
+  const active = new Set([...(opts.profiles ?? []), ...(env.get('COMPOSE_PROFILES') ?? '').split(',').map((s) => s.trim()).filter(Boolean)]);
+  const services: Record<string, ComposeService> = {};
+  for (const section of ['services', 'jobs'] as const) {
+    for (const [name, config] of Object.entries(project[section] as Obj)) {
+      const file = origin.get(`${section}/${name}`)!;
+      const profiles: string[] = config.profiles ?? [];
+      const on = profiles.length === 0 || profiles.includes('*') || profiles.some((p) => active.has(p));
+      const dev = !on && profiles.some((p) => DEV_PROFILES.has(p));
+      if (!on && !dev) {
+        warnings.push({ service: name, key: 'profiles', why: `left out: profile ${profiles.join(', ')} is not active (add --profile ${profiles[0]} to include it)` });
+        continue;
+      }
+      if (services[name]) fail(file, [section, name], `"${name}" is both a service and a job`);
+      services[name] = { name, file, config, envFiles: readEnvFiles(file, name, config, env, docs), localOnly: dev, job: section === 'jobs' };
+    }
+  }
+  checkReferences(project, services, (file, p) => docs.get(resolve(file))?.yaml.locate(p));
+
+  return {
+    name: projectName(project.name ?? env.get('COMPOSE_PROJECT_NAME') ?? basename(dir)),
+    dir,
+    files: opts.files,
+    services,
+    volumes: project.volumes,
+    secrets: project.secrets,
+    configs: project.configs,
+    networks: project.networks,
+    warnings,
+    locate: (file, p) => docs.get(resolve(file))?.yaml.locate(p),
+  };
+}
+
+function keyOf(p: (string | number)[]): string {
+  const rest = p[0] === 'services' || p[0] === 'jobs' ? p.slice(2) : p;
+  return rest.map((x) => (typeof x === 'number' ? `[${x}]` : x)).join('.').replace(/\.\[/g, '[');
+}
+
+/** Project names become DNS labels: lower case, "-" for anything else, starting with a letter. */
+export function projectName(name: string): string {
+  const label = name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^[^a-z]+|-+$/g, '').slice(0, 63).replace(/-+$/, '');
+  return label || 'stack';
+}
+
+function loadEnvironment(opts: LoadOptions, dir: string): Map<string, string> {
+  const vars = new Map<string, string>();
+  const files = opts.envFiles?.length ? opts.envFiles : existsSync(resolve(dir, '.env')) ? [resolve(dir, '.env')] : [];
+  for (const f of files) {
+    let text: string;
+    try {
+      text = readFileSync(f, 'utf8');
+    } catch {
+      fail(f, [], opts.envFiles?.includes(f) ? 'env file given with --env-file not found' : 'cannot read the file');
+    }
+    try {
+      const parsed = parseDotenv(text, { lookup: (n) => opts.environment?.[n] ?? vars.get(n) });
+      for (const [k, v] of Object.entries(parsed)) vars.set(k, v);
+    } catch (e) {
+      if (e instanceof DotenvError) fail(f, [], e.message, `${e.line}:1`);
+      throw e;
+    }
+  }
+  for (const [k, v] of Object.entries(opts.environment ?? {})) if (v !== undefined) vars.set(k, v);
+  return vars;
+}
+
+function resolveExtends(file: string, section: string, name: string, trail: string[], loaded: LoadedFile, load: (f: string, dir: string) => LoadedFile): Obj {
+  const svc: Obj = loaded.data[section][name];
+  if (!svc.extends) return svc;
+  const { service, file: other } = svc.extends as { service: string; file?: string };
+  const here = `${file}#${name}`;
+  if (trail.includes(here)) fail(file, [section, name, 'extends'], `extends forms a cycle: ${[...trail, here].map((t) => t.split('#')[1]).join(' -> ')}`, loaded.yaml.locate([section, name, 'extends']));
+  const baseFile = other ? resolve(dirname(file), other) : file;
+  let base: LoadedFile;
+  try {
+    base = other ? load(baseFile, dirname(baseFile)) : loaded;
+  } catch (e) {
+    if (e instanceof ComposeError && e.issues[0]?.message === 'file not found') fail(file, [section, name, 'extends', 'file'], `file "${other}" not found`, loaded.yaml.locate([section, name, 'extends', 'file']));
+    throw e;
+  }
+  if (!base.data[section]?.[service]) {
+    const have = Object.keys(base.data[section] ?? {}).join(', ');
+    fail(file, [section, name, 'extends', 'service'], `refers to "${service}", which is not a service${other ? ` of ${other}` : ''} (have: ${have})`, loaded.yaml.locate([section, name, 'extends']));
+  }
+  const resolvedBase = resolveExtends(other ? baseFile : file, section, service, [...trail, here], base, load);
+  const { extends: _drop, ...own } = svc;
+  const merged = mergeService(resolvedBase, own);
+  loaded.data[section][name] = merged;
+  return merged;
+}
+
+function readEnvFiles(file: string, name: string, config: Obj, env: Map<string, string>, docs: Map<string, LoadedFile>): EnvFile[] {
+  const out: EnvFile[] = [];
+  (config.env_file ?? []).forEach((e: { path: string; written: string; required: boolean }, i: number) => {
+    const path: (string | number)[] = ['services', name, 'env_file', i];
+    const at = docs.get(resolve(file))?.yaml.locate(path);
+    if (!existsSync(e.path)) {
+      if (!e.required) return;
+      fail(file, path, `env file "${e.written}" not found`, at);
+    }
+    try {
+      out.push({ written: e.written, path: e.path, vars: parseDotenv(readFileSync(e.path, 'utf8'), { lookup: (n) => env.get(n) }) });
+    } catch (err) {
+      if (err instanceof DotenvError) fail(file, path, `env file "${e.written}": ${err.message}`, at);
+      throw err;
+    }
+  });
+  return out;
+}
+
+function checkReferences(project: Obj, services: Record<string, ComposeService>, locate: (file: string, p: (string | number)[]) => string | undefined) {
+  for (const s of Object.values(services)) {
+    const base = [s.job ? 'jobs' : 'services', s.name];
+    const bad = (p: (string | number)[], m: string): never => fail(s.file, [...base, ...p], m, locate(s.file, [...base, ...p]));
+    for (const dep of Object.keys(s.config.depends_on ?? {})) {
+      if (!(dep in project.services) && !(dep in project.jobs)) bad(['depends_on', dep], `refers to "${dep}", which is not a service (have: ${Object.keys(project.services).join(', ')})`);
+    }
+    (s.config.volumes ?? []).forEach((m: { type: string; source?: string }, i: number) => {
+      if (m.type === 'volume' && m.source && !(m.source in project.volumes)) bad(['volumes', i], `refers to volume "${m.source}", which is not declared under the top-level volumes`);
+    });
+    for (const k of ['secrets', 'configs'] as const) {
+      (s.config[k] ?? []).forEach((x: { source: string }, i: number) => {
+        if (!(x.source in project[k])) bad([k, i], `refers to ${k.slice(0, -1)} "${x.source}", which is not declared under the top-level ${k}`);
+      });
+    }
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * Reads one compose file as YAML 1.2 with merge keys (`<<: *anchor`), the way compose does, and
+ * keeps the document so later errors can point at a line.
+ */
+import { LineCounter, isMap, isNode, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
+import { fail } from './errors';
+
+export interface YamlFile {
+  readonly file: string;
+  readonly data: Record<string, unknown>;
+  /** "line:column" of a key path (its value, or the key with `atKey`); the nearest existing ancestor when the path is missing. */
+  locate(path: readonly (string | number)[], atKey?: boolean): string | undefined;
+}
+
+export function parseYamlFile(text: string, file: string): YamlFile {
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, merge: true, uniqueKeys: true, prettyErrors: false, strict: false });
+  const at = (offset: number) => {
+    const p = lc.linePos(offset);
+    return `${p.line}:${p.col}`;
+  };
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0];
+    const duplicate = e.code === 'DUPLICATE_KEY' ? ` (key "${text.slice(e.pos[0], e.pos[1]).trim()}")` : '';
+    fail(file, [], `not valid YAML: ${e.message.split('\n')[0]}${duplicate}`, at(e.pos[0]));
+  }
+  const data: unknown = doc.toJS({ maxAliasCount: 1000 });
+  if (data === null || data === undefined) fail(file, [], 'the file is empty; a compose file needs at least "services"');
+  if (typeof data !== 'object' || Array.isArray(data)) fail(file, [], 'the top level must be a mapping (services:, volumes:, ...)', '1:1');
+  return { file, data: data as Record<string, unknown>, locate: (path, atKey = false) => locate(doc, path, atKey, at) };
+}
+
+function locate(doc: Document, path: readonly (string | number)[], atKey: boolean, at: (offset: number) => string): string | undefined {
+  const pos = (n: Node) => (n.range ? at(n.range[0]) : undefined);
+  for (let n = path.length; n > 0; n--) {
+    const parent = n === 1 ? doc.contents : doc.getIn(path.slice(0, n - 1), true);
+    const key = path[n - 1];
+    if (isMap(parent)) {
+      const pair = parent.items.find((p) => isScalar(p.key) && String(p.key.value) === String(key));
+      if (pair && isNode(pair.key)) return n === path.length && !atKey && isNode(pair.value) ? pos(pair.value) : pos(pair.key);
+    } else if (isSeq(parent) && typeof key === 'number' && isNode(parent.items[key])) {
+      return pos(parent.items[key] as Node);
+    }
+  }
+  return doc.contents && isNode(doc.contents) ? pos(doc.contents) : undefined;
+}

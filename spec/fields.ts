@@ -1,0 +1,152 @@
+/**
+ * Field types the stack spec is built from: names, quantities, images, relations, mounts and the
+ * settings every workload shares. spec/schema.ts assembles components and the stack from these.
+ */
+import { z } from 'zod';
+
+export const DNS_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+export const dnsLabel = z
+  .string()
+  .regex(DNS_LABEL, 'must be a DNS label: lower-case letters, digits and "-", starting with a letter, at most 63 characters');
+export const envName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name (letters, digits, "_", not starting with a digit)');
+export const quantity = z
+  .string()
+  .regex(/^[0-9]+(\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|M|G|T)?$/, 'must be a Kubernetes quantity such as "250m", "512Mi" or "2Gi"');
+export const image = z
+  .string()
+  .regex(
+    /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/,
+    'must be a container image reference such as "postgres:16.4" or "ghcr.io/acme/api:1.2.0"',
+  )
+  .refine((s) => /:[\w][\w.-]*$|@sha256:/.test(s.replace(/^[^/]*:[0-9]+\//, '')), 'must pin a tag or digest (a bare name means :latest)')
+  .refine((s) => !/:latest$/.test(s), 'must not use the "latest" tag: pin a version');
+export const httpPath = z.string().regex(/^\/[^\s]*$/, 'must be an absolute HTTP path such as "/health"');
+export const port = z.number().int().min(1024, 'must be at least 1024 (pods run without NET_BIND_SERVICE)').max(65535);
+export const command = z.array(z.string().min(1)).min(1, 'must hold at least one word');
+export const cron = z
+  .string()
+  .regex(/^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|(\S+\s+){4}\S+)$/, 'must be a five-field cron expression such as "0 0 * * *"');
+export const hostname = z
+  .string()
+  .regex(/^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, 'must be a fully qualified host name such as "data.example.com"');
+export const routePath = z.string().regex(/^\/([-a-zA-Z0-9._~]+(\/[-a-zA-Z0-9._~]+)*)?$/, 'must be a path prefix such as "/" or "/api" (no trailing slash)');
+export const duration = z.string().regex(/^[0-9]+(ms|s|m|h)$/, 'must be a duration such as "10s" or "5m"');
+export const uid = z.number().int().min(10000, 'must be at least 10000 (kube-score and Checkov reject lower ids)').max(2147483647);
+
+export const SECRET_LOOKING = /(PASSWORD|PASSWD|TOKEN|SECRET|_KEY$|^KEY$|APIKEY|CREDENTIAL)/i;
+
+/** A value taken from a Kubernetes Secret: `{ secret, key }` or the short form "secret/key". */
+export const secretRef = z.union([
+  z.strictObject({ secret: dnsLabel, key: z.string().regex(/^[-._a-zA-Z0-9]+$/, 'must be a Secret key') }),
+  z
+    .string()
+    .regex(/^[a-z]([-a-z0-9]*[a-z0-9])?\/[-._a-zA-Z0-9]+$/, 'must be "secret-name/key"')
+    .transform((s) => ({ secret: s.split('/')[0], key: s.split('/')[1] })),
+]);
+
+export const resources = z.strictObject({
+  requests: z.strictObject({ cpu: quantity, memory: quantity, ephemeralStorage: quantity.optional() }),
+  limits: z.strictObject({ cpu: quantity.optional(), memory: quantity, ephemeralStorage: quantity.optional() }),
+});
+
+/** "api uses postgres": connection settings, network flow and ordering all come from this. */
+export const relation = z.union([
+  dnsLabel.transform((to) => ({ to })),
+  z.strictObject({
+    to: dnsLabel,
+    /** PostgreSQL: the database to use. @default the target's first database */
+    database: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'must be a lower-case SQL identifier').optional(),
+    /** PostgreSQL: `read-only` gets a login that can only SELECT. @default read-write */
+    access: z.enum(['read-write', 'read-only']).optional(),
+    /** Redis: the logical database index. @default 0 */
+    redisDb: z.number().int().min(0).max(15).optional(),
+    /** Name of the connection-URL variable. @default DATABASE_URL for PostgreSQL, REDIS_URL for Redis */
+    env: envName.optional(),
+    /** Scheme of the connection URL, e.g. "postgresql+asyncpg" for SQLAlchemy's asyncpg driver. @default postgresql, redis or http */
+    scheme: z.string().regex(/^[a-z][a-z0-9+.-]*$/, 'must be a URL scheme such as "postgresql+asyncpg"').optional(),
+  }),
+]);
+export type RelationInput = z.input<typeof relation>;
+
+export const env = z.record(envName, z.string()).superRefine((vars, ctx) => {
+  for (const name of Object.keys(vars)) {
+    if (SECRET_LOOKING.test(name)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [name],
+        message: `looks like a secret; move it to secretEnv (e.g. ${name}: my-secret/${name.toLowerCase().replace(/_/g, '-')})`,
+      });
+    }
+  }
+});
+
+export const absPath = z.string().regex(/^\/[^\s]*$/, 'must be an absolute path');
+export const portName = z
+  .string()
+  .regex(/^[a-z]([-a-z0-9]{0,13}[a-z0-9])?$/, 'must be a port name: lower-case letters, digits and "-", at most 15 characters');
+
+/**
+ * How Kubernetes checks the container: readiness (taken out of rotation), liveness (restarted) and
+ * a startup allowance before liveness applies. `false` turns all three off.
+ */
+export const probe = z.union([
+  z.literal(false),
+  z.strictObject({
+    /** Healthy when this command exits 0; give ["sh", "-c", "..."] for shell syntax. @default an HTTP GET on the health path (web, continuous worker) or a TCP connect to the first port (stateful) */
+    command: command.optional(),
+    /** Healthy when this port accepts a TCP connection. @default unset */
+    tcpPort: z.number().int().min(1).max(65535).optional(),
+    /** Seconds between readiness checks; liveness checks run half as often. @default 10 */
+    periodSeconds: z.number().int().min(1).max(3600).optional(),
+    /** Seconds one check may take. @default 5 */
+    timeoutSeconds: z.number().int().min(1).max(600).optional(),
+    /** Failed checks in a row before the container counts as unready or is restarted. @default 3 */
+    failureThreshold: z.number().int().min(1).max(100).optional(),
+    /** Seconds the container may take to become healthy before liveness checks start. @default 120 */
+    startupSeconds: z.number().int().min(5).max(3600).optional(),
+  }),
+]);
+export type Probe = z.output<typeof probe>;
+
+/** A shared volume (the stack's top-level `volumes`) mounted into a workload. */
+export const volumeMount = z.strictObject({
+  /** Name of the volume in the stack's `volumes`. */
+  volume: dnsLabel,
+  path: absPath,
+  /** @default false */
+  readOnly: z.boolean().optional(),
+  /** Mount only this directory of the volume. @default the whole volume */
+  subPath: z.string().regex(/^[^/\s][^\s]*$/, 'must be a relative path').optional(),
+});
+
+/** Fields every workload (web, worker, job) shares. */
+export const workloadFields = {
+  image,
+  command: command.optional(),
+  args: z.array(z.string()).optional(),
+  /** Plain settings. Names that look like secrets are rejected here. */
+  env: env.optional(),
+  /** Variables read from Secrets (API keys such as FRED or FMP). */
+  secretEnv: z.record(envName, secretRef).optional(),
+  /** Components this one talks to. */
+  uses: z.array(relation).optional(),
+  /** One-off jobs that must have completed before this starts (e.g. migrate). */
+  after: z.array(dnsLabel).optional(),
+  /** Directories the process writes to; each gets an emptyDir since the root filesystem is read-only. @default ["/tmp"] */
+  writablePaths: z.array(z.string().regex(/^\/[^\s]*$/, 'must be an absolute path')).optional(),
+  /** Outside endpoints this component calls (outbound HTTPS to data APIs). @default none */
+  egress: z.array(z.strictObject({ cidr: z.string().regex(/^[0-9.]+\/[0-9]{1,2}$/, 'must be an IPv4 CIDR'), ports: z.array(z.number().int().min(1).max(65535)).min(1) })).optional(),
+  runAsUser: uid.optional(),
+  resources: resources.optional(),
+  /** Entries of the stack's `envFiles` whose variables this component gets (its own env wins). @default none */
+  envFrom: z.array(dnsLabel).optional(),
+  /** Shared volumes mounted here. @default none */
+  volumes: z.array(volumeMount).optional(),
+  /** Read-only files at these paths with this content (config files), from the ConfigMap `<component>-files`. @default none */
+  files: z.record(absPath, z.string()).optional(),
+  /** Read-only files at these paths holding a Secret key (compose file secrets). @default none */
+  secretFiles: z.record(absPath, secretRef).optional(),
+};
+

@@ -1,0 +1,80 @@
+/**
+ * Checks of what a workload mounts, exposes and probes: names it refers to exist in the stack,
+ * no two things land on one path, port names are unique, and every long-running container has a
+ * health check it can run.
+ */
+import { formatPath, type SpecIssue } from './errors';
+import type { Probe } from './fields';
+import type { Component, StackSpec } from './schema';
+
+type Path = (string | number)[];
+type Add = (path: Path, message: string) => void;
+
+/** True when a probe replaces the HTTP health endpoint (a command, a TCP port, or none at all). */
+export function replacesHttpCheck(p: Probe | undefined): boolean {
+  return p === false || (p !== undefined && (p.command !== undefined || p.tcpPort !== undefined));
+}
+
+export function checkWorkloads(spec: StackSpec): SpecIssue[] {
+  const issues: SpecIssue[] = [];
+  const add: Add = (path, message) => issues.push({ path, message });
+  for (const [name, c] of Object.entries(spec.components)) {
+    const base: Path = ['components', name];
+    checkReferences(spec, c, base, add);
+    checkPaths(c, base, add);
+    if (c.kind === 'web') {
+      if (c.healthPath === undefined && !replacesHttpCheck(c.probe)) add([...base, 'healthPath'], 'is required unless probe gives a command, a tcpPort or false');
+      const names = new Set(['http']);
+      c.extraPorts?.forEach((p, i) => {
+        if (names.has(p.name)) add([...base, 'extraPorts', i, 'name'], `"${p.name}" is already used${p.name === 'http' ? ' by the main port' : ''}`);
+        if (p.port === c.port) add([...base, 'extraPorts', i, 'port'], `${p.port} is the main port`);
+        names.add(p.name);
+      });
+    }
+    if (c.kind === 'stateful') {
+      const names = new Set<string>();
+      const numbers = new Set<number>();
+      c.ports.forEach((p, i) => {
+        if (names.has(p.name)) add([...base, 'ports', i, 'name'], `"${p.name}" is listed twice`);
+        if (numbers.has(p.port)) add([...base, 'ports', i, 'port'], `${p.port} is listed twice`);
+        names.add(p.name);
+        numbers.add(p.port);
+      });
+      const claims = new Set<string>();
+      c.data?.forEach((d, i) => {
+        if (claims.has(d.name)) add([...base, 'data', i, 'name'], `"${d.name}" is listed twice`);
+        claims.add(d.name);
+      });
+    }
+  }
+  return issues;
+}
+
+function checkReferences(spec: StackSpec, c: Component, base: Path, add: Add) {
+  const have = (o: object | undefined) => Object.keys(o ?? {}).join(', ') || 'none';
+  if ('envFrom' in c) {
+    c.envFrom?.forEach((e, i) => {
+      if (!spec.envFiles?.[e]) add([...base, 'envFrom', i], `refers to "${e}", which is not in envFiles (have: ${have(spec.envFiles)})`);
+    });
+  }
+  if ('volumes' in c) {
+    c.volumes?.forEach((v, i) => {
+      if (!spec.volumes?.[v.volume]) add([...base, 'volumes', i, 'volume'], `refers to "${v.volume}", which is not in volumes (have: ${have(spec.volumes)})`);
+    });
+  }
+}
+
+/** Every path a component mounts something at, with the field that put it there. */
+function checkPaths(c: Component, base: Path, add: Add) {
+  const seen = new Map<string, string>();
+  const claim = (path: string, field: Path) => {
+    const label = formatPath(field);
+    if (seen.has(path)) add([...base, ...field], `mounts ${path}, which ${seen.get(path)} already mounts`);
+    else seen.set(path, label);
+  };
+  if ('writablePaths' in c) c.writablePaths?.forEach((p, i) => claim(p, ['writablePaths', i]));
+  if ('volumes' in c) c.volumes?.forEach((v, i) => claim(v.path, ['volumes', i, 'path']));
+  if ('files' in c) for (const p of Object.keys(c.files ?? {})) claim(p, ['files', p]);
+  if ('secretFiles' in c) for (const p of Object.keys(c.secretFiles ?? {})) claim(p, ['secretFiles', p]);
+  if (c.kind === 'stateful') c.data?.forEach((d, i) => claim(d.path, ['data', i, 'path']));
+}
