@@ -15,6 +15,8 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import type { ErrorObject } from 'ajv';
+import { child, formatAjvErrors } from './json-path';
 import * as clientModels from '@kubernetes/client-node/dist/gen/models/all.js';
 
 interface Attribute {
@@ -25,12 +27,6 @@ interface Attribute {
 }
 interface ModelClass {
   attributeTypeMap: Attribute[];
-}
-interface AjvError {
-  instancePath: string;
-  keyword: string;
-  params: Record<string, unknown>;
-  message?: string;
 }
 interface KmClass {
   new (data: unknown): { validate(): void };
@@ -102,13 +98,6 @@ export function isBuiltInKind(apiVersion: string, kind: string): boolean {
   return kmClass(apiVersion, kind) !== null && rootModelName(apiVersion, kind) !== undefined;
 }
 
-/** Appends a key to a JSON path, quoting keys such as `app.kubernetes.io/name`. */
-function child(path: string, key: string | number): string {
-  if (typeof key === 'number') return `${path}[${key}]`;
-  const seg = /^[A-Za-z_$][\w$-]*$/.test(key) ? key : `[${JSON.stringify(key)}]`;
-  if (path === '') return seg;
-  return seg.startsWith('[') ? `${path}${seg}` : `${path}.${seg}`;
-}
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -144,37 +133,6 @@ function unknownFields(value: unknown, type: string, path: string, out: string[]
   }
 }
 
-/** `/spec/containers/0/name` -> `spec.containers[0].name` */
-function pointerToPath(pointer: string): string {
-  return pointer
-    .split('/')
-    .slice(1)
-    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .reduce<string>((p, s) => child(p, /^\d+$/.test(s) ? Number(s) : s), '');
-}
-
-/** Turns ajv errors into one line per problem; int-or-string `oneOf` noise is merged. */
-function formatAjv(errors: AjvError[]): string[] {
-  const byPath = new Map<string, AjvError[]>();
-  for (const e of errors) byPath.set(e.instancePath, [...(byPath.get(e.instancePath) ?? []), e]);
-  const out: string[] = [];
-  for (const [pointer, errs] of byPath) {
-    const path = pointerToPath(pointer);
-    const union = errs.some((e) => e.keyword === 'oneOf' || e.keyword === 'anyOf');
-    const types = errs.filter((e) => e.keyword === 'type').map((e) => String(e.params.type));
-    if (union && types.length > 0) {
-      out.push(`${path}: must be ${types.join(' or ')}`);
-      continue;
-    }
-    for (const e of errs) {
-      if (e.keyword === 'required') out.push(`${child(path, String(e.params.missingProperty))}: required field is missing`);
-      else if (e.keyword === 'enum') out.push(`${path}: must be one of ${JSON.stringify(e.params.allowedValues)}`);
-      else out.push(`${path || '(root)'}: ${e.message ?? e.keyword}`);
-    }
-  }
-  return out;
-}
-
 /** Errors for one manifest object (empty when valid). Paths are relative to the object. */
 export function validateK8sObject(obj: any): string[] {
   if (!isPlainObject(obj)) return ['(root): manifest must be an object'];
@@ -192,7 +150,7 @@ export function validateK8sObject(obj: any): string[] {
     new cls(obj).validate();
   } catch (e) {
     const ajv = (e as { errors?: unknown }).errors;
-    if (Array.isArray(ajv)) errors.push(...formatAjv(ajv as AjvError[]));
+    if (Array.isArray(ajv)) errors.push(...formatAjvErrors(ajv as ErrorObject[]));
     else errors.push(`(root): ${(e as Error).message}`);
   }
   unknownFields(obj, root, '', errors);
