@@ -80,7 +80,7 @@ export const workerComponent = z.strictObject({
 export const jobComponent = z.strictObject({
   kind: z.literal('job'),
   ...workloadFields,
-  /** @default ["alembic", "upgrade", "head"] */
+  /** @default ["alembic", "upgrade", "head"] when args is unset too; with args, the image's entrypoint */
   command: command.optional(),
   /**
    * Exits 0 once the job's work is in place; components listing this job in `after` run it in an

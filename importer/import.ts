@@ -1,0 +1,48 @@
+/**
+ * `stackport import`: compose files -> validated stack spec -> `<out>/stack.yaml`. The spec is
+ * validated (from the written text, as a user's edit would be) before anything is written, so
+ * invalid input leaves no file behind.
+ */
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseSpecYaml } from '../spec/load';
+import type { StackSpec } from '../spec/schema';
+import { loadCompose, type LoadOptions } from './load';
+import type { ImportWarning } from './load/model';
+import type { ProvidedSecret, TranslateOptions } from './translate/context';
+import { translate } from './translate';
+import { stackYaml } from './write/stack-yaml';
+
+export interface ImportOptions extends LoadOptions, TranslateOptions {}
+
+export interface ImportResult {
+  readonly text: string;
+  readonly spec: StackSpec;
+  readonly warnings: readonly ImportWarning[];
+  readonly summary: ReadonlyMap<string, readonly string[]>;
+  readonly secrets: readonly ProvidedSecret[];
+}
+
+/** Loads and translates; throws ComposeError (input) or SpecError (a spec the importer got wrong). */
+export function importCompose(opts: ImportOptions): ImportResult {
+  const project = loadCompose(opts);
+  const t = translate(project, opts);
+  const text = stackYaml({ spec: t.spec, files: project.files.map((f) => f.split('/').pop()!), secrets: t.secrets, origins: t.origins });
+  const spec = parseSpecYaml(text, 'stack.yaml (imported)');
+  const order = (w: ImportWarning) => (w.service === '(project)' ? '~' : w.service);
+  const warnings = [...t.warnings].sort((a, b) => order(a).localeCompare(order(b)));
+  return { text, spec, warnings, summary: t.summary, secrets: t.secrets };
+}
+
+/** Writes `<out>/stack.yaml` atomically. */
+export function writeImport(result: ImportResult, out: string): string {
+  mkdirSync(out, { recursive: true });
+  const file = join(out, 'stack.yaml');
+  writeFileSync(`${file}.tmp`, result.text);
+  renameSync(`${file}.tmp`, file);
+  return file;
+}
+
+export function formatWarning(w: ImportWarning): string {
+  return `${w.service}: ${w.key}: ${w.why}`;
+}

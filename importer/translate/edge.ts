@@ -1,0 +1,119 @@
+/**
+ * A TLS proxy service (nginx or Traefik) becomes the stack's edge instead of a Deployment: its
+ * routes become the `route` of the web components they reach, its server names the public host,
+ * its rate limit the edge's. Without a proxy, web services that compose publishes on the host are
+ * routed on subdomains of their own, the rest stay internal.
+ */
+import { imageBase, nginxConfigText } from './classify';
+import { kebab, type Context, type Keys } from './context';
+import { readNginx } from './nginx';
+import { traefikRoutes } from './traefik';
+
+type Obj = Record<string, any>;
+
+/** A route found in the proxy configuration, by compose service. */
+interface Found {
+  service: string;
+  path: string;
+  host?: string;
+  from: string;
+}
+
+const found: WeakMap<Context, Found[]> = new WeakMap();
+const record = (ctx: Context, f: Found) => found.set(ctx, [...(found.get(ctx) ?? []), f]);
+
+export function translateProxy(ctx: Context, keys: Keys): void {
+  const base = imageBase(keys.take('image'));
+  ctx.edge ??= {};
+  if (base === 'traefik') {
+    const flags = (keys.take<string[]>('command') ?? []).join(' ');
+    const email = /--certificatesresolvers\.[^.]+\.acme\.email=(\S+)/.exec(flags)?.[1];
+    if (email) ctx.edge.tls = { ...ctx.edge.tls, email };
+    keys.take('volumes');
+    ctx.note(keys.service.name, "Traefik's static configuration is replaced by the cluster's controller; routes come from the Traefik labels");
+  } else {
+    const text = nginxConfigText(keys.service);
+    keys.take('volumes');
+    keys.take('configs');
+    if (!text) keys.warn('volumes', 'the nginx configuration is not readable here; no routes were derived: set route on the web components');
+    else {
+      const nginx = readNginx(text);
+      if (nginx.rateLimit) ctx.edge.rateLimit = nginx.rateLimit;
+      for (const note of nginx.notes) keys.warn('volumes', note);
+      for (const r of nginx.routes) {
+        record(ctx, { service: r.host, path: r.path, host: r.serverName, from: keys.service.name });
+        if (r.strips) keys.warn('volumes', `nginx strips ${r.path} before passing requests to ${r.host}; the edge passes the prefix on: serve under ${r.path} (e.g. FastAPI root_path) or route ${r.host} on a subdomain`);
+      }
+      for (const n of nginx.serverNames) record(ctx, { service: '', path: '', host: n, from: keys.service.name });
+      if (!nginx.tls) ctx.note(keys.service.name, 'served plain HTTP in compose; the edge serves HTTPS and redirects HTTP');
+    }
+  }
+  for (const k of ['ports', 'expose', 'depends_on', 'healthcheck', 'environment', 'secrets', 'command', 'entrypoint', 'restart', 'networks', 'labels', 'env_file', 'build']) keys.take(k);
+  ctx.note(keys.service.name, 'becomes the edge (Gateway API or Ingress with cert-manager TLS), not a Deployment');
+}
+
+/** Routes from the Traefik labels of an application service. */
+export function traefikLabels(ctx: Context, keys: Keys): Set<string> {
+  const t = traefikRoutes(keys.config.labels ?? {});
+  for (const n of t.notes) keys.warn('labels', n);
+  if (t.rateLimit) ctx.edge = { ...ctx.edge, rateLimit: t.rateLimit };
+  for (const r of t.routes) {
+    record(ctx, { service: keys.service.name, path: r.path, host: r.host, from: `labels of ${keys.service.name}` });
+    if (r.strips) keys.warn(`labels.traefik.http.routers.${r.router}.middlewares`, `strips ${r.path}; the edge passes the prefix on: serve under ${r.path} or use a subdomain`);
+  }
+  return t.used;
+}
+
+/** Gives every web component its route (or `route: false`) and sets the public host for prod. */
+export function assignRoutes(ctx: Context): void {
+  const routes = (found.get(ctx) ?? []).filter((f) => f.service);
+  const hosts = (found.get(ctx) ?? []).map((f) => f.host).filter((h): h is string => !!h && /^([a-z0-9-]+\.)+[a-z]{2,}$/.test(h) && !/(^|\.)localhost$|localtest\.me$/.test(h));
+  const main = ctx.options.prodHost ?? shortest(hosts);
+  const web = Object.entries(ctx.components).filter(([, c]) => c.kind === 'web');
+  const taken = new Map<string, string>();
+  if (ctx.edge) {
+    for (const r of routes) {
+      const svc = ctx.serviceByHost(r.service);
+      const comp = svc && ctx.componentOf(svc.name);
+      const c = comp ? ctx.components[comp] : undefined;
+      if (!c || c.kind !== 'web') {
+        ctx.warn(r.from, 'routes', `a route to ${r.service}${r.path} reaches no web component (${c ? c.kind : 'not a service'}); left out`);
+        continue;
+      }
+      const subdomain = r.host && main && r.host !== main && r.host.endsWith(`.${main}`) ? r.host.slice(0, -main.length - 1) : undefined;
+      if (r.host && main && r.host !== main && !subdomain) ctx.warn(r.from, 'routes', `host ${r.host} is not ${main} or a subdomain of it; ${comp} is routed on ${main}`);
+      const key = `${subdomain ?? ''}/${r.path}`;
+      if (c.route) {
+        ctx.warn(r.from, 'routes', `${comp} is already routed at ${c.route.path}; ${r.path} is left out (one route per component)`);
+        continue;
+      }
+      if (taken.has(key)) {
+        ctx.warn(r.from, 'routes', `${r.path} is already routed to ${taken.get(key)}; left out for ${comp}`);
+        continue;
+      }
+      taken.set(key, comp!);
+      c.route = { path: r.path, ...(subdomain && kebab(subdomain) === subdomain ? { subdomain } : {}) };
+    }
+    for (const [, c] of web) c.route ??= false;
+  } else {
+    const published = web.filter(([name]) => (ctx.project.services[[...ctx.names].find(([, v]) => v === name)![0]].config.ports ?? []).some((p: Obj) => p.published));
+    for (const [name, c] of web) {
+      const expose = ctx.project.services[[...ctx.names].find(([, v]) => v === name)![0]].config.labels?.['kompose.service.expose'];
+      const isPublished = published.some(([n]) => n === name) || (expose !== undefined && expose !== 'false');
+      if (!isPublished) c.route = false;
+      else c.route = published.length === 1 && !expose ? { path: '/' } : { path: '/', subdomain: name };
+    }
+  }
+  if (!web.some(([, c]) => c.route !== false)) return;
+  const prod: Obj = {};
+  if (main) prod.host = main;
+  if (ctx.options.prodClass) prod.className = ctx.options.prodClass;
+  if (!prod.host || !prod.className) {
+    ctx.warn('(project)', 'prod', `the prod environment needs ${[!prod.host && 'the public host name', !prod.className && 'the GatewayClass'].filter(Boolean).join(' and ')}: import again with --prod-host/--prod-class or set environments.prod.edge; until then synthesize with --env kind,k3d`);
+  }
+  ctx.prodEdge = prod;
+}
+
+function shortest(hosts: string[]): string | undefined {
+  return [...new Set(hosts)].sort((a, b) => a.split('.').length - b.split('.').length || a.localeCompare(b))[0];
+}
