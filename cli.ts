@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { synthesize } from './charts/synth';
 import { ComposeError } from './importer/load/errors';
-import { formatWarning, importCompose, writeImport } from './importer/import';
+import { formatWarning, importCompose, writeImport, type ImportOptions } from './importer/import';
 import { SpecError } from './spec/errors';
 import { loadSpecFile } from './spec/load';
 import { ENVIRONMENTS, type EnvironmentName } from './spec/schema';
@@ -39,7 +39,8 @@ function version(): string {
 
 class UsageError extends Error {}
 
-function runImport(args: string[]): number {
+/** The options of `stackport import`; `environment` is the process environment. */
+export function parseImportArgs(args: string[], environment: Record<string, string | undefined>): ImportOptions & { out?: string } {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -52,18 +53,23 @@ function runImport(args: string[]): number {
       'prod-class': { type: 'string' },
     },
   });
-  const files = [...(values.file ?? []), ...positionals];
-  if (files.length === 0) throw new UsageError('import: give at least one compose file');
-  if (!values.out) throw new UsageError('import: --out DIR is required');
-  const result = importCompose({
-    files,
+  return {
+    files: [...(values.file ?? []), ...positionals],
     envFiles: values['env-file'],
     profiles: values.profile,
-    environment: process.env,
+    environment,
     prodHost: values['prod-host'],
     prodClass: values['prod-class'],
-  });
-  const file = writeImport(result, values.out);
+    out: values.out,
+  };
+}
+
+function runImport(args: string[]): number {
+  const opts = parseImportArgs(args, process.env);
+  if (opts.files.length === 0) throw new UsageError('import: give at least one compose file');
+  if (!opts.out) throw new UsageError('import: --out DIR is required');
+  const result = importCompose(opts);
+  const file = writeImport(result, opts.out);
   console.log(`wrote ${file}\n`);
   for (const [service, lines] of result.summary) {
     console.log(`${service} -> ${lines[0]}`);

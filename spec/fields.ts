@@ -72,7 +72,8 @@ export type RelationInput = z.input<typeof relation>;
 
 export const env = z.record(envName, z.string()).superRefine((vars, ctx) => {
   for (const name of Object.keys(vars)) {
-    if (SECRET_LOOKING.test(name)) {
+    // NAME_FILE holds the path of a mounted secret file (the postgres image's convention), not the secret.
+    if (SECRET_LOOKING.test(name) && !name.endsWith('_FILE')) {
       ctx.addIssue({
         code: 'custom',
         path: [name],

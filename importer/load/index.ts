@@ -12,7 +12,7 @@ import { interpolateTree } from './interpolate';
 import type { ComposeProject, ComposeService, EnvFile, ImportWarning } from './model';
 import { mergeService, normalizeService } from './normalize';
 import { checkComposeSchema } from './schema';
-import { parseYamlFile, type YamlFile } from './yaml';
+import { parseYamlFile, RESET, withoutResets, type YamlFile } from './yaml';
 
 export interface LoadOptions {
   /** Compose files, in order. */
@@ -60,11 +60,16 @@ export function loadCompose(opts: LoadOptions): ComposeProject {
     const yaml = parseYamlFile(text, file);
     const data: Obj = {};
     for (const [k, v] of Object.entries(yaml.data)) data[k] = interpolateTree(v, (n) => env.get(n), (p, m) => fail(file, p, m, yaml.locate(p)), unset(file), [k]);
-    const problem = checkComposeSchema(data);
+    const problem = checkComposeSchema(withoutResets(data));
     if (problem) fail(file, problem.path, problem.message, yaml.locate(problem.path, problem.atKey));
     const bad = (p: (string | number)[], m: string): never => fail(file, p, m, yaml.locate(p));
     for (const section of ['services', 'jobs'] as const) {
-      for (const [name, svc] of Object.entries((data[section] as Obj) ?? {})) data[section][name] = normalizeService((svc as Obj) ?? {}, baseDir, [section, name], bad);
+      for (const [name, svc] of Object.entries((data[section] as Obj) ?? {})) {
+        const resets = Object.entries((svc as Obj) ?? {}).filter(([, v]) => v === RESET).map(([k]) => k);
+        const normal = normalizeService((withoutResets(svc) as Obj) ?? {}, baseDir, [section, name], bad);
+        for (const k of resets) normal[k] = RESET;
+        data[section][name] = normal;
+      }
     }
     const loaded = { yaml, data };
     docs.set(key, loaded);
@@ -94,6 +99,9 @@ export function loadCompose(opts: LoadOptions): ComposeProject {
   if (Object.keys(project.services).length + Object.keys(project.jobs).length === 0) fail(opts.files[0], ['services'], 'no services defined');
 
   const active = new Set([...(opts.profiles ?? []), ...(env.get('COMPOSE_PROFILES') ?? '').split(',').map((s) => s.trim()).filter(Boolean)]);
+  for (const section of ['services', 'jobs'] as const) {
+    for (const svc of Object.values(project[section] as Obj)) for (const [k, v] of Object.entries(svc as Obj)) if (v === RESET) delete (svc as Obj)[k];
+  }
   const services: Record<string, ComposeService> = {};
   for (const section of ['services', 'jobs'] as const) {
     for (const [name, config] of Object.entries(project[section] as Obj)) {

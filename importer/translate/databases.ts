@@ -11,7 +11,7 @@ import type { Mount } from '../load/normalize';
 import { imageBase } from './classify';
 import type { Context, Keys } from './context';
 import { translateEnv } from './env';
-import { translateHealth } from './health';
+import { seconds, translateHealth } from './health';
 import { imageOf, KNOWN_TAGS } from './images';
 import { readConfigFile, translateMounts } from './volumes';
 
@@ -55,7 +55,10 @@ export function translatePostgres(ctx: Context, keys: Keys, name: string): Obj {
   const c: Obj = { kind: 'postgres', ...(image ? { image } : {}), databases };
   for (const [k, v] of Object.entries(env)) {
     if (k === 'POSTGRES_PASSWORD') manage(ctx, v, `${name}-user-${owner.replace(/_/g, '-')}`);
-    else if (['POSTGRES_USER', 'POSTGRES_DB', 'POSTGRES_MULTIPLE_DATABASES', 'PGDATA', 'POSTGRES_PASSWORD_FILE'].includes(k)) continue;
+    else if (k === 'POSTGRES_PASSWORD_FILE') {
+      const secret = /^\/run\/secrets\/(.+)$/.exec(String(v))?.[1];
+      if (secret) ctx.managedSecrets.set(`secret:${secret}`, { secret: `${name}-user-${owner.replace(/_/g, '-')}`, key: 'password' });
+    } else if (['POSTGRES_USER', 'POSTGRES_DB', 'POSTGRES_MULTIPLE_DATABASES', 'PGDATA'].includes(k)) continue;
     else keys.warn(`environment.${k}`, 'not translated: the postgres component sets its own server environment');
   }
   for (const m of keys.take<Mount[]>('volumes') ?? []) {
@@ -91,7 +94,7 @@ export function translateRedis(ctx: Context, keys: Keys, name: string): Obj {
       c.password = true;
       manage(ctx, value, `${name}-auth`);
     } else if (flag === 'maxmemory') c.maxMemory = value.toLowerCase();
-    else if (flag === 'appendonly' || flag === 'appendfsync' || flag === 'save' || f.endsWith('.conf')) continue;
+    else if (flag === 'appendonly' || flag === 'appendfsync' || flag === 'save' || f.endsWith('.conf') || (flag === 'maxmemory-policy' && value === 'allkeys-lru')) continue;
     else keys.warn('command', `redis flag --${flag} is not translated`);
   }
   for (const [k, v] of Object.entries(keys.take<Obj>('environment') ?? {})) {
@@ -143,6 +146,7 @@ export function translateStateful(ctx: Context, keys: Keys, name: string, ports:
   const list = ports.length > 0 ? ports : known ? [known.port] : [];
   if (list.length === 0) keys.fail('ports', 'a stateful server needs a port (ports or expose)');
   if (known && !mounts.data.some((d) => d.path === known.data)) mounts.data.push({ name: 'data', path: known.data });
+  const grace = keys.take('stop_grace_period');
   const c: Obj = { kind: 'stateful', image, ports: list.map((p, i) => ({ name: i === 0 ? base.replace(/[^a-z0-9]/g, '').slice(0, 15) || 'main' : `port-${p}`, port: p })) };
   if (keys.config.entrypoint) c.command = keys.take('entrypoint');
   if (keys.config.command) c.args = keys.take('command');
@@ -150,6 +154,7 @@ export function translateStateful(ctx: Context, keys: Keys, name: string, ports:
   const writable = [...new Set([...(known?.writable ?? ['/tmp']), ...mounts.writablePaths])];
   if (writable.join() !== '/tmp') c.writablePaths = writable;
   if (mounts.data.length) c.data = mounts.data;
+  if (grace !== undefined) c.terminationGracePeriodSeconds = Math.min(3600, seconds(grace) ?? 60);
   const health = translateHealth(ctx, keys, c.secretEnv ?? (c.secretEnv = {}));
   if (Object.keys(c.secretEnv).length === 0) delete c.secretEnv;
   if (health?.probe !== undefined) c.probe = health.http ? { ...(health.probe as Obj), command: ['sh', '-c', `wget -q -O /dev/null http://127.0.0.1:${health.http.port}${health.http.path}`] } : health.probe;

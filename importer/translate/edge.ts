@@ -96,7 +96,8 @@ export function assignRoutes(ctx: Context): void {
     }
     for (const [, c] of web) c.route ??= false;
   } else {
-    const published = web.filter(([name]) => (ctx.project.services[[...ctx.names].find(([, v]) => v === name)![0]].config.ports ?? []).some((p: Obj) => p.published));
+    // Ports published on the loopback address only are for the developer's own machine.
+    const published = web.filter(([name]) => (ctx.project.services[[...ctx.names].find(([, v]) => v === name)![0]].config.ports ?? []).some((p: Obj) => p.published && !/^(127\.|::1|localhost)/.test(p.host_ip ?? '')));
     for (const [name, c] of web) {
       const expose = ctx.project.services[[...ctx.names].find(([, v]) => v === name)![0]].config.labels?.['kompose.service.expose'];
       const isPublished = published.some(([n]) => n === name) || (expose !== undefined && expose !== 'false');

@@ -49,11 +49,14 @@ export function envFileName(file: EnvFile): string {
   return /^[a-z]/.test(n) ? n.slice(0, 63) : `env-${n}`.slice(0, 63);
 }
 
+/** Variables whose plain value names a host (a bare service name elsewhere is just a word). */
+const HOST_VAR = /(HOST|HOSTNAME|HOSTS|SERVER|ADDR|ADDRESS|ENDPOINT)$/i;
+
 /** Whether a variable can sit in a shared ConfigMap as it is. */
 function plain(ctx: Context, name: string, value: string): boolean {
   if (isSecretName(name) || secretsIn(value).length > 0) return false;
   const u = URL.exec(value);
-  if (!u) return !ctx.project.services[value] || ctx.componentOf(value) === value;
+  if (!u) return !(HOST_VAR.test(name) && ctx.project.services[value]);
   return !u[3] && !ctx.project.services[u[4]];
 }
 
@@ -94,22 +97,39 @@ export function translateEnv(ctx: Context, keys: Keys, component: string): AppEn
       out.secretEnv[pw] = ctx.provide(pw, `the password in ${name} (${where})`);
       v = v.replace(`:${u[3]}@`, `:$(${pw})@`);
     }
-    v = renameHost(ctx, v, component, out);
-    out.env[name] = v;
+    const renamed = renameHost(ctx, name, v, component, out);
+    if (renamed !== undefined) out.env[name] = renamed;
   }
   return out;
 }
 
-/** Rewrites references to compose service names to component names and adds the flow (`uses`). */
-function renameHost(ctx: Context, value: string, self: string, out: AppEnv): string {
+/**
+ * Rewrites references to compose service names to component names and adds the flow (`uses`).
+ * `http://api:8000` exactly is what a relation to the web component `api` derives, so it becomes
+ * that relation (undefined: no variable of its own).
+ */
+function renameHost(ctx: Context, name: string, value: string, self: string, out: AppEnv): string | undefined {
   const u = URL.exec(value);
+  if (!u && !HOST_VAR.test(name)) return value;
   const host = u ? u[4] : value;
   const target = ctx.project.services[host] ? host : undefined;
   if (!target) return value;
   const comp = ctx.componentOf(target)!;
-  addFlow(ctx, out, comp, self);
+  if (u && ctx.roles.get(target) === 'web' && u[1] === 'http' && !u[2] && !u[6] && !u[7] && Number(u[5] ?? 80) === portOfWeb(ctx, target) && comp !== self) {
+    out.uses.push({ to: comp, ...(name !== `${comp.toUpperCase().replace(/-/g, '_')}_URL` ? { env: name } : {}) });
+    return undefined;
+  }
+  addFlow(ctx, { uses: out.uses, env: { ...out.env, [name]: value } }, comp, self);
   if (comp === host) return value;
   return u ? value.replace(`${u[2] !== undefined ? '@' : '//'}${host}`, `${u[2] !== undefined ? '@' : '//'}${comp}`) : comp;
+}
+
+/** The port a web service will listen on (its first port), known before it is translated. */
+function portOfWeb(ctx: Context, service: string): number | undefined {
+  const s = ctx.project.services[service];
+  const p = s.config.ports?.[0]?.target ?? (s.config.expose?.[0] !== undefined ? Number(String(s.config.expose[0]).split('/')[0]) : undefined);
+  const label = Object.entries<string>(s.config.labels ?? {}).find(([k]) => /^traefik\.http\.services\.[^.]+\.loadbalancer\.server\.port$/.test(k))?.[1];
+  return p ?? (label ? Number(label) : undefined);
 }
 
 /** A relation that only admits the network flow to `to` (for targets that get no variable, or already have one). */
@@ -125,7 +145,9 @@ export function addFlow(ctx: Context, out: { uses: Obj[]; env?: Record<string, s
 function freeName(out: { uses: Obj[]; env?: Record<string, string> }, name: string): string | undefined {
   const taken = (n: string) => out.env?.[n] !== undefined || out.uses.some((u) => (u.env ?? defaultEnv(u)) === n);
   if (!taken(name)) return /^(DATABASE_URL|REDIS_URL)$/.test(name) ? undefined : name;
-  for (let i = 2; ; i++) if (!taken(`${name.replace(/_URL$/, '')}_${i}_URL`)) return `${name.replace(/_URL$/, '')}_${i}_URL`;
+  const stem = name.replace(/_URL$/, '');
+  if (!taken(`${stem}_SERVICE_URL`)) return `${stem}_SERVICE_URL`;
+  for (let i = 2; ; i++) if (!taken(`${stem}_${i}_URL`)) return `${stem}_${i}_URL`;
 }
 
 function defaultEnv(u: Obj): string {

@@ -38,10 +38,10 @@ const LOCAL_URL = /\bhttps?:\/\/(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\])(?:
 export function httpCheck(words: string[]): { path: string; port?: number } | undefined {
   const text = words.join(' ').replace(/\s*\|\|\s*exit 1\s*$/, '');
   const url = LOCAL_URL.exec(text);
-  if (!url || /[;&|]|\$\(/.test(text.replace(url[0], ''))) return undefined;
-  const tool = /^(sh -c )?(curl|wget|python3?|python -c)\b/.exec(text);
-  if (!tool) return undefined;
-  if (/python/.test(tool[0]) && !/urlopen|requests\.get|httpx\.get/.test(text)) return undefined;
+  const tool = /^(sh -c )?(curl|wget|python3?)\b/.exec(text);
+  if (!url || !tool) return undefined;
+  // A Python one-liner may use ";" between statements; a shell command with more in it is not just a GET.
+  if (/python/.test(tool[0]) ? !/urlopen|requests\.get|httpx\.get/.test(text) || /(;|\bif\b)[^;]*(;|\bif\b)/.test(text.replace(/^[^;]*;/, '')) : /[;&|]|\$\(/.test(text.replace(url[0], ''))) return undefined;
   return { path: url[2] ?? '/', port: url[1] ? Number(url[1]) : 80 };
 }
 

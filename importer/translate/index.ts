@@ -29,6 +29,18 @@ export interface TranslateResult {
 const ORDER: Role[] = ['postgres', 'redis', 'stateful', 'pgadmin', 'edge', 'prometheus', 'web', 'worker', 'scheduled', 'job'];
 const KOMPOSE_READ = /^kompose\.(cronjob\.(schedule|backoff_limit|concurrency_policy|timezone)|volume\.size|controller\.type|service\.healthcheck\..+|service\.expose|hpa\..+)$/;
 
+const KOMPOSE_REASONS: Record<string, string> = {
+  'kompose.service.type': 'Services stay ClusterIP; the edge (Gateway or Ingress) is the public entry',
+  'kompose.service.nodeport': 'Services stay ClusterIP; the edge (Gateway or Ingress) is the public entry',
+  'kompose.image-pull-policy': 'the environment presets set imagePullPolicy (IfNotPresent locally, Always in prod)',
+  'kompose.image-pull-secret': 'not in the spec; attach pull secrets to the namespace default service account',
+  'kompose.serviceaccount-name': 'pods run without a service-account token',
+  'kompose.security-context': 'pods always run as a non-root uid >= 10000 with fsGroup set',
+  'kompose.service.group': 'one container per pod; share a volume instead',
+  'kompose.init': 'wait for a job with after, or for a server with uses',
+  'kompose.controller.port': 'hostPort is not allowed under Pod Security "restricted"',
+};
+
 export function translate(project: ComposeProject, options: TranslateOptions = {}): TranslateResult {
   const ctx = new Context(project, options);
   const origins = new Map<string, ComposeService>();
@@ -68,7 +80,7 @@ export function translate(project: ComposeProject, options: TranslateOptions = {
   for (const s of services) summarize(ctx, s);
   // Components and the summary follow the compose file's order.
   const inOrder = Object.values(project.services);
-  const components = Object.fromEntries(inOrder.map((s) => ctx.componentOf(s.name)!).filter((n) => ctx.components[n]).map((n) => [n, ctx.components[n]]));
+  const components = Object.fromEntries(inOrder.map((s) => ctx.componentOf(s.name)!).filter((n) => ctx.components[n]).map((n) => [n, ordered(ctx.components[n])]));
   const summary = new Map(inOrder.map((s) => [s.name, ctx.summary.get(s.name) ?? []]));
   const spec: Obj = { name: project.name, components };
   if (Object.keys(ctx.volumes).length) spec.volumes = ctx.volumes;
@@ -88,7 +100,7 @@ function common(ctx: Context, keys: Keys, comp: string, role: Role, traefik: boo
   const others: string[] = [];
   for (const k of Object.keys(labels)) {
     if (used.has(k) || role === 'edge' || KOMPOSE_READ.test(k)) continue;
-    if (k.startsWith('kompose.')) keys.warn(`labels.${k}`, 'this Kompose label is not translated');
+    if (k.startsWith('kompose.')) keys.warn(`labels.${k}`, KOMPOSE_REASONS[k.split('.').slice(0, 3).join('.')] ?? KOMPOSE_REASONS[k.split('.').slice(0, 2).join('.')] ?? 'this Kompose label is not translated');
     else if (k.startsWith('traefik.')) keys.warn(`labels.${k}`, 'no Traefik proxy in this project; not translated');
     else others.push(k);
   }
@@ -101,6 +113,7 @@ function common(ctx: Context, keys: Keys, comp: string, role: Role, traefik: boo
   for (const k of Object.keys(deploy)) {
     if (k === 'replicas' && !(c?.kind === 'web' || (c?.kind === 'worker' && c.mode === 'continuous')) && Number(deploy.replicas) > 1) keys.warn('deploy.replicas', `a ${role} runs one pod`);
     else if (k === 'resources' && c === undefined) keys.warn('deploy.resources', 'not used: this service is not deployed');
+    else if (k === 'mode' && deploy.mode === 'replicated') continue;
     else if (!['replicas', 'resources', 'restart_policy'].includes(k)) keys.warn(`deploy.${k}`, k === 'placement' ? 'scheduling constraints are not in the spec; prod spreads replicas over nodes' : 'not translated');
   }
   keys.take('restart');
@@ -183,6 +196,14 @@ function localOnly(ctx: Context): Obj {
     ctx.note(s.name, `profile ${s.config.profiles.join(', ')}: runs in kind and k3d only`);
   }
   return env;
+}
+
+/** Fields in the order a reader looks for them: what it is, what runs, how it is reached, what it needs. */
+const FIELD_ORDER = ['kind', 'role', 'mode', 'image', 'command', 'args', 'port', 'ports', 'extraPorts', 'healthPath', 'healthPort', 'metricsPath', 'probe', 'schedule', 'timeZone', 'replicas', 'route', 'databases', 'password', 'env', 'envFrom', 'secretEnv', 'uses', 'after', 'volumes', 'data', 'files', 'secretFiles', 'writablePaths'];
+
+function ordered(c: Obj): Obj {
+  const rank = (k: string) => (FIELD_ORDER.includes(k) ? FIELD_ORDER.indexOf(k) : FIELD_ORDER.length);
+  return Object.fromEntries(Object.entries(c).sort(([a], [b]) => rank(a) - rank(b)));
 }
 
 function origin(ctx: Context, comp: string): string {

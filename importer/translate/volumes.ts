@@ -114,7 +114,8 @@ export function translateMounts(ctx: Context, keys: Keys, opts: { claims?: boole
     const def = ctx.project.secrets[s.source] ?? {};
     const target = s.target ? (String(s.target).startsWith('/') ? s.target : `/run/secrets/${s.target}`) : `/run/secrets/${s.source}`;
     const from = def.environment ? `compose secret ${s.source} (variable ${def.environment})` : def.file ? `compose secret ${s.source} (file ${def.file})` : `compose secret ${s.source}`;
-    out.secretFiles[target] = ctx.provide(s.source, from);
+    const managed = ctx.managedSecrets.get(`secret:${s.source}`);
+    out.secretFiles[target] = managed ? `${managed.secret}/${managed.key}` : ctx.provide(s.source, from);
   }
   for (const c of keys.take<Obj[]>('configs') ?? []) {
     const def = ctx.project.configs[c.source] ?? {};

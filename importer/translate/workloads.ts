@@ -19,7 +19,8 @@ type Obj = Record<string, any>;
 export function cpuQuantity(v: unknown): string | undefined {
   if (v === undefined || v === null || v === '') return undefined;
   const n = Number(v);
-  return Number.isFinite(n) && n > 0 ? `${Math.max(1, Math.round(n * 1000))}m` : undefined;
+  if (!Number.isFinite(n) || n <= 0) return undefined;
+  return Number.isInteger(n) ? String(n) : `${Math.max(1, Math.round(n * 1000))}m`;
 }
 export function memoryQuantity(v: unknown): string | undefined {
   if (v === undefined || v === null || v === '') return undefined;
@@ -73,7 +74,7 @@ export function translateApp(ctx: Context, keys: Keys, name: string, role: Role,
   for (const k of ['ports', 'expose'] as const) if (keys.take(k) && role !== 'web') keys.warn(k, `a ${role === 'scheduled' ? 'scheduled worker' : role} accepts no connections; no Service is made`);
 
   if (role === 'web') {
-    const main = health?.http?.port && ports.includes(health.http.port) ? health.http.port : ports.find((p) => p >= 1024) ?? ports[0];
+    const main = health?.http?.port && ports.includes(health.http.port) ? health.http.port : ports[0];
     c.role = DASHBOARD.test(text) || main === 8501 || main === 8050 ? 'dashboard' : 'api';
     c.port = main < 1024 ? main + 8000 : main;
     if (main < 1024) keys.warn('ports', `listens on ${main}; pods cannot bind ports below 1024 without root, so the spec uses ${c.port}: make the app listen there`);
@@ -113,6 +114,7 @@ export function translateApp(ctx: Context, keys: Keys, name: string, role: Role,
     if (role === 'scheduled') {
       c.mode = 'scheduled';
       const s = scheduleOf(keys.service)!;
+      if (!s.from.startsWith('labels.') && !s.from.startsWith('environment.')) keys.take(s.from.split('.')[0]);
       const check = /^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|(\S+\s+){4}\S+)$/.test(s.cron.trim());
       if (!check) keys.fail(s.from.replace(/^environment\./, 'environment.'), `"${s.cron}" is not a five-field cron schedule such as "0 0 * * *"`);
       c.schedule = s.cron.trim();
@@ -125,6 +127,7 @@ export function translateApp(ctx: Context, keys: Keys, name: string, role: Role,
       if (grace !== undefined) c.terminationGracePeriodSeconds = Math.min(3600, seconds(grace) ?? 30);
       keys.take('triggers');
     } else {
+      keys.take('triggers');
       const backoff = keys.config.deploy?.restart_policy?.max_attempts;
       if (backoff !== undefined) c.backoffLimit = Math.min(20, Number(backoff));
     }
