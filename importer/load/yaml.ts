@@ -31,7 +31,7 @@ export function parseYamlFile(text: string, file: string): YamlFile {
   };
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
-    const duplicate = e.code === 'DUPLICATE_KEY' ? ` (key "${text.slice(e.pos[0], e.pos[1]).trim()}")` : '';
+    const duplicate = e.code === 'DUPLICATE_KEY' ? ` (key "${text.slice(e.pos[0]).split(/[:\n]/)[0].trim()}")` : '';
     fail(file, [], `not valid YAML: ${e.message.split('\n')[0]}${duplicate}`, at(e.pos[0]));
   }
   visit(doc, {

@@ -157,7 +157,8 @@ export function translateStateful(ctx: Context, keys: Keys, name: string, ports:
   if (grace !== undefined) c.terminationGracePeriodSeconds = Math.min(3600, seconds(grace) ?? 60);
   const health = translateHealth(ctx, keys, c.secretEnv ?? (c.secretEnv = {}));
   if (Object.keys(c.secretEnv).length === 0) delete c.secretEnv;
-  if (health?.probe !== undefined) c.probe = health.http ? { ...(health.probe as Obj), command: ['sh', '-c', `wget -q -O /dev/null http://127.0.0.1:${health.http.port}${health.http.path}`] } : health.probe;
+  // A stateful server is probed by command: its own check, as compose ran it.
+  if (health?.probe !== undefined) c.probe = health.http ? { command: health.command, ...(health.probe as Obj) } : health.probe;
   if (env.uses.length) keys.warn('environment', `refers to ${env.uses.map((u) => u.to).join(', ')}; stateful servers get no connections to other components`);
   return c;
 }

@@ -112,6 +112,9 @@ export function assignRoutes(ctx: Context): void {
   if (!prod.host || !prod.className) {
     ctx.warn('(project)', 'prod', `the prod environment needs ${[!prod.host && 'the public host name', !prod.className && 'the GatewayClass'].filter(Boolean).join(' and ')}: import again with --prod-host/--prod-class or set environments.prod.edge; until then synthesize with --env kind,k3d`);
   }
+  if (prod.className && !['eg', 'traefik', 'cloud-provider-kind'].includes(prod.className)) {
+    ctx.warn('(project)', 'prod', `the spec does not know where the ${prod.className} proxy connects from: set environments.prod.edge.allowFrom (its namespace and pod labels) before synthesizing prod`);
+  }
   ctx.prodEdge = prod;
 }
 

@@ -17,6 +17,18 @@ export interface AppEnv {
   readonly secretEnv: Record<string, string>;
   readonly envFrom: string[];
   readonly uses: Obj[];
+  /** Ports of outside hosts the service calls (URLs to hosts that are not services, API keys). */
+  readonly egress: Set<number>;
+}
+
+const DEFAULT_PORTS: Record<string, number> = { http: 80, https: 443, postgres: 5432, postgresql: 5432, mysql: 3306, mongodb: 27017, redis: 6379, rediss: 6379, amqp: 5672, amqps: 5671 };
+
+/** An outside endpoint in a value: its port, when the host is not a service and not this machine. */
+function outsidePort(ctx: Context, value: string): number | undefined {
+  const u = URL.exec(value);
+  if (!u || ctx.project.services[u[4]] || /^(localhost|127\.|0\.0\.0\.0)/.test(u[4]) || u[4].includes('$(')) return undefined;
+  const scheme = u[1].toLowerCase().split('+')[0];
+  return u[5] ? Number(u[5]) : DEFAULT_PORTS[scheme];
 }
 
 const URL = /^([a-z][a-z0-9+.-]*):\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^:/?#@]+)(?::(\d+))?(\/[^?#]*)?(\?[^#]*)?$/i;
@@ -61,7 +73,7 @@ function plain(ctx: Context, name: string, value: string): boolean {
 }
 
 export function translateEnv(ctx: Context, keys: Keys, component: string): AppEnv {
-  const out: AppEnv = { env: {}, secretEnv: {}, envFrom: [], uses: [] };
+  const out: AppEnv = { env: {}, secretEnv: {}, envFrom: [], uses: [], egress: new Set() };
   keys.take('env_file');
   const pending: [string, string | null, string][] = [];
   for (const f of keys.service.envFiles) {
@@ -86,10 +98,14 @@ export function translateEnv(ctx: Context, keys: Keys, component: string): AppEn
     }
     if (isSecretName(name)) {
       out.secretEnv[name] = secretRefFor(ctx, name, value, where);
+      // An API key means calls to an outside API, over HTTPS.
+      if (/API_?KEY$|_TOKEN$/.test(name)) out.egress.add(443);
       continue;
     }
     if (relationFromUrl(ctx, keys, name, value!, out)) continue;
     let v = expandSecrets(ctx, value!, out.secretEnv, where);
+    const outside = outsidePort(ctx, v);
+    if (outside) out.egress.add(outside);
     const u = URL.exec(v);
     if (u?.[3] && !u[3].startsWith('$(')) {
       // A literal password inside a URL: move it to a Secret and splice it back in at run time.

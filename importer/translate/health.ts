@@ -14,6 +14,8 @@ export interface Health {
   readonly http?: { path: string; port?: number };
   /** The spec's `probe` (timings, command, tcpPort, or false). */
   readonly probe?: Obj | false;
+  /** The check as a command, also when it is an HTTP check (for images probed by command only). */
+  readonly command?: string[];
 }
 
 /** Compose durations ("1m30s", "500ms", "10s") in whole seconds, at least 1. */
@@ -72,7 +74,8 @@ export function translateHealth(ctx: Context, keys: Keys, secretEnv: Record<stri
   if (form !== 'CMD' && form !== 'CMD-SHELL') keys.warn('healthcheck.test', `starts with "${form}"; expected CMD, CMD-SHELL or NONE`);
   const words: string[] = form === 'CMD-SHELL' ? [rest.join(' ')] : form === 'CMD' ? rest : hc.test;
   const http = httpCheck(words);
-  if (http && !/\u0001/.test(words.join(' '))) return { http, probe: timing(hc) };
+  const asCommand = form === 'CMD-SHELL' ? ['sh', '-c', words[0]] : words;
+  if (http && !/\u0001/.test(words.join(' '))) return { http, probe: timing(hc), command: asCommand };
   // Secret references in the check are read from the container's variables by a shell.
   const secret = words.some((w) => /\u0001/.test(w));
   const command = form === 'CMD-SHELL' || secret ? ['sh', '-c', expandSecrets(ctx, words.join(' '), secretEnv, 'a healthcheck', true)] : words;

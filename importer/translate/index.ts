@@ -76,6 +76,7 @@ export function translate(project: ComposeProject, options: TranslateOptions = {
   assignRoutes(ctx);
   settleAfters(ctx, afters);
   dropDerived(ctx);
+  sharedVolumes(ctx);
   const environments = localOnly(ctx);
   for (const s of services) summarize(ctx, s);
   // Components and the summary follow the compose file's order.
@@ -156,6 +157,14 @@ function settleAfters(ctx: Context, afters: [Keys, string, string][]): void {
     }
     const c = ctx.components[comp];
     c.after = [...new Set([...(c.after ?? []), job])];
+  }
+}
+
+/** A ReadWriteOnce volume mounted by several components keeps them on one node; say so for prod. */
+function sharedVolumes(ctx: Context): void {
+  for (const name of Object.keys(ctx.volumes)) {
+    const users = Object.entries(ctx.components).filter(([, c]) => (c.volumes ?? []).some((v: Obj) => v.volume === name)).map(([n]) => n);
+    if (users.length > 1) ctx.warn(origin(ctx, users[1]), 'volumes', `volume ${name} is shared by ${users.join(' and ')}: fine on one node (kind, k3d); for prod give it accessMode ReadWriteMany and a storage class that supports it`);
   }
 }
 

@@ -138,6 +138,11 @@ export function translateApp(ctx: Context, keys: Keys, name: string, role: Role,
   const writable = [...new Set(['/tmp', ...mounts.writablePaths])];
   if (writable.length > 1) c.writablePaths = writable;
   if (res) c.resources = res;
+  if (env.egress.size > 0) {
+    // Outside addresses are unknown until run time; the ports at least stay as narrow as compose says.
+    c.egress = [{ cidr: '0.0.0.0/0', ports: [...env.egress].sort((a, b) => a - b) }];
+    ctx.note(keys.service.name, `calls outside hosts: egress allowed on port${env.egress.size > 1 ? 's' : ''} ${c.egress[0].ports.join(', ')}`);
+  }
   if (secretsIn(JSON.stringify(c)).length > 0) throw new Error(`internal: a secret marker survived in ${name}`);
   return c;
 }

@@ -7,10 +7,9 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseImportArgs } from '../../cli';
 import { buildManifests } from '../../charts/synth';
-import { formatWarning, importCompose } from '../../importer/import';
-import { shellSplit } from '../../importer/load/normalize';
+import { formatWarning } from '../../importer/import';
+import { runFixture } from './run-fixture';
 import { resolveStack } from '../../spec/presets';
 import { requiredSecrets } from '../../spec/relations';
 import { ENVIRONMENTS } from '../../spec/schema';
@@ -21,15 +20,6 @@ import { checkRestricted } from '../support/pod-security';
 const ROOT = join(__dirname, '..', 'fixtures', 'compose');
 const UPDATE = process.env.UPDATE_FIXTURES === '1';
 const cases = readdirSync(ROOT).sort();
-
-/** Runs the import as the CLI would, from inside the fixture folder, with an empty environment. */
-export function runFixture(dir: string) {
-  const argsFile = join(dir, 'args');
-  const args = existsSync(argsFile) ? shellSplit(readFileSync(argsFile, 'utf8')) : ['compose.yaml'];
-  const opts = parseImportArgs(args, {});
-  const rel = (f: string) => join(dir, f);
-  return importCompose({ ...opts, files: opts.files.map(rel), envFiles: opts.envFiles?.map(rel) });
-}
 
 function golden(file: string, actual: string) {
   if (UPDATE || !existsSync(file)) writeFileSync(file, actual);
@@ -53,7 +43,7 @@ describe.each(cases)('compose fixture %s', (name) => {
     for (const s of secrets) expect(result.text, s).not.toContain(s);
   });
 
-  const prodOk = !/prod: the prod environment needs/.test(result.warnings.map(formatWarning).join('\n'));
+  const prodOk = !/prod: the (prod environment needs|spec does not know where)/.test(result.warnings.map(formatWarning).join('\n'));
   describe.each(ENVIRONMENTS.filter((e) => e !== 'prod' || prodOk))('in %s', (env) => {
     const stack = resolveStack(result.spec, env);
     const objs = buildManifests(stack);
@@ -83,7 +73,7 @@ describe.each(cases)('compose fixture %s', (name) => {
 
   if (!prodOk) {
     it('says what prod still needs, and prod refuses to synthesize without it', () => {
-      expect(() => resolveStack(result.spec, 'prod')).toThrow(/environments\.prod\.edge\.(host|className): is required for prod/);
+      expect(() => resolveStack(result.spec, 'prod')).toThrow(/environments\.prod\.edge\.(host|className|allowFrom): is required for/);
     });
   }
 });
