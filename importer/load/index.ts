@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { DotenvError, parseDotenv } from './dotenv';
 import { ComposeError, fail } from './errors';
-import { interpolateTree } from './interpolate';
+import { interpolateTree, isSecretName, secretMark } from './interpolate';
 import type { ComposeProject, ComposeService, EnvFile, ImportWarning } from './model';
 import { mergeService, normalizeService } from './normalize';
 import { checkComposeSchema } from './schema';
@@ -114,6 +114,10 @@ export function loadCompose(opts: LoadOptions): ComposeProject {
         continue;
       }
       if (services[name]) fail(file, [section, name], `"${name}" is both a service and a job`);
+      // `- NAME` without a value takes it from the environment; a secret's stays a marker.
+      for (const [k, v] of Object.entries<string | null>(config.environment ?? {})) {
+        if (v === null) config.environment[k] = isSecretName(k) ? secretMark(k) : env.get(k) ?? null;
+      }
       services[name] = { name, file, config, envFiles: readEnvFiles(file, name, config, env, docs), localOnly: dev, job: section === 'jobs' };
     }
   }
