@@ -72,6 +72,7 @@ export function translate(project: ComposeProject, options: TranslateOptions = {
     common(ctx, keys, comp, role, traefik, afters);
     keys.finish();
   }
+  topLevel(ctx);
   applyScrapes(ctx, scrapes, prometheus);
   assignRoutes(ctx);
   settleAfters(ctx, afters);
@@ -157,6 +158,19 @@ function settleAfters(ctx: Context, afters: [Keys, string, string][]): void {
     }
     const c = ctx.components[comp];
     c.after = [...new Set([...(c.after ?? []), job])];
+  }
+}
+
+/** Top-level volume and network options have no counterpart; say which were set. */
+function topLevel(ctx: Context): void {
+  for (const [name, v] of Object.entries<Obj>(ctx.project.volumes)) {
+    for (const k of Object.keys(v)) {
+      if (k === 'external' && v.external) ctx.warn('(project)', `volumes.${name}.external`, 'a new, empty claim is created; copy the data into it');
+      else if (['driver', 'driver_opts', 'name'].includes(k)) ctx.warn('(project)', `volumes.${name}.${k}`, 'the storage class of the environment decides how volumes are made');
+    }
+  }
+  for (const [name, n] of Object.entries<Obj>(ctx.project.networks)) {
+    for (const k of Object.keys(n)) if (k !== 'file' && k !== 'labels') ctx.warn('(project)', `networks.${name}.${k}`, 'one flat network per namespace; NetworkPolicies replace network separation');
   }
 }
 
