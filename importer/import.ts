@@ -29,8 +29,8 @@ export function importCompose(opts: ImportOptions): ImportResult {
   const t = translate(project, opts);
   const text = stackYaml({ spec: t.spec, files: project.files.map((f) => f.split('/').pop()!), secrets: t.secrets, origins: t.origins });
   const spec = parseSpecYaml(text, 'stack.yaml (imported)');
-  const order = (w: ImportWarning) => (w.service === '(project)' ? '~' : w.service);
-  const warnings = [...t.warnings].sort((a, b) => order(a).localeCompare(order(b)));
+  // Project-wide warnings first, then by service; a service's own keep their order. Code-point order, not the locale's.
+  const warnings = [...t.warnings].sort((a, b) => (a.service < b.service ? -1 : a.service > b.service ? 1 : 0));
   return { text, spec, warnings, summary: t.summary, secrets: t.secrets };
 }
 

@@ -89,7 +89,7 @@ export function loadCompose(opts: LoadOptions): ComposeProject {
         }
       } else if (['volumes', 'secrets', 'configs', 'networks'].includes(k)) {
         for (const [name, def] of Object.entries((v as Obj) ?? {})) {
-          project[k][name] = { ...(project[k][name] ?? {}), ...((def as Obj) ?? {}), file };
+          project[k][name] = { ...(project[k][name] ?? {}), ...((def as Obj) ?? {}) };
         }
       } else if (k === 'name') project.name = v;
       else if (k !== 'version' && !k.startsWith('x-')) warnings.push({ service: '(project)', key: k, why: `top-level "${k}" is not translated (${file})` });

@@ -137,7 +137,7 @@ export function normalizeService(raw: Obj, dir: string, path: (string | number)[
   for (const k of ['secrets', 'configs'] as const) if (Array.isArray(s[k])) s[k] = s[k].map((x: unknown) => (typeof x === 'string' ? { source: x } : x));
   if (typeof s.extends === 'string') s.extends = { service: s.extends };
   if (Array.isArray(s.networks)) s.networks = Object.fromEntries(s.networks.map((n: string) => [n, null]));
-  if (s.healthcheck && typeof s.healthcheck.test === 'string') s.healthcheck = { ...s.healthcheck, test: ['CMD-SHELL', s.healthcheck.test] };
+  if (s.healthcheck && typeof s.healthcheck.test === 'string') s.healthcheck = { ...s.healthcheck, test: s.healthcheck.test === 'NONE' ? ['NONE'] : ['CMD-SHELL', s.healthcheck.test] };
   return s;
 }
 

@@ -15,7 +15,8 @@ export function imageBase(image: string | undefined): string {
 }
 
 const POSTGRES = new Set(['postgres', 'postgresql', 'postgis', 'timescaledb']);
-const STATEFUL = new Set(['mysql', 'mariadb', 'mongo', 'mongodb', 'percona-server']);
+/** Servers that keep data: StatefulSets with claim templates, never routed. */
+const STATEFUL = new Set(['mysql', 'mariadb', 'mongo', 'mongodb', 'percona-server', 'rabbitmq', 'elasticsearch', 'opensearch', 'minio', 'clickhouse-server', 'influxdb', 'cassandra', 'neo4j', 'kafka', 'zookeeper', 'etcd', 'valkey', 'memcached', 'nats']);
 const PROXIES = new Set(['nginx', 'nginx-unprivileged', 'traefik']);
 
 /** Whether the container runs to completion: compose `restart: "no"` or `on-failure`, or a top-level job. */

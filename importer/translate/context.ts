@@ -36,6 +36,8 @@ export class Context {
   readonly provided = new Map<string, ProvidedSecret>();
   /** Compose variables (or literal secret values) that stand for a Secret the spec itself manages. */
   readonly managedSecrets = new Map<string, { secret: string; key: string }>();
+  /** Literal secret values already given a Secret key, so the same password is one key (values stay in memory only). */
+  readonly literalSecrets = new Map<string, string>();
   readonly localOnly = new Set<string>();
   edge?: Obj;
   monitoring?: Obj;

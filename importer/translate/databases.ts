@@ -133,6 +133,9 @@ const SERVER_DEFAULTS: Record<string, { port: number; data: string; writable: st
   mariadb: { port: 3306, data: '/var/lib/mysql', writable: ['/tmp', '/run/mysqld'] },
   mongo: { port: 27017, data: '/data/db', writable: ['/tmp', '/data/configdb'] },
   mongodb: { port: 27017, data: '/data/db', writable: ['/tmp', '/data/configdb'] },
+  rabbitmq: { port: 5672, data: '/var/lib/rabbitmq', writable: ['/tmp', '/etc/rabbitmq'] },
+  elasticsearch: { port: 9200, data: '/usr/share/elasticsearch/data', writable: ['/tmp', '/usr/share/elasticsearch/logs'] },
+  minio: { port: 9000, data: '/data', writable: ['/tmp'] },
 };
 
 export function translateStateful(ctx: Context, keys: Keys, name: string, ports: number[]): Obj {

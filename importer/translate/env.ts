@@ -43,6 +43,11 @@ export function secretRefFor(ctx: Context, name: string, value: string | null, w
   if (value !== null && vars.length === 0) {
     const managed = ctx.managedSecrets.get(`lit:${value}`);
     if (managed) return `${managed.secret}/${managed.key}`;
+    const same = ctx.literalSecrets.get(value);
+    if (same) return same;
+    const ref = ctx.provide(name, `${name} (${where})`);
+    if (value !== '') ctx.literalSecrets.set(value, ref);
+    return ref;
   }
   return ctx.provide(name, `${name} (${where})`);
 }
@@ -110,7 +115,7 @@ export function translateEnv(ctx: Context, keys: Keys, component: string): AppEn
     if (u?.[3] && !u[3].startsWith('$(')) {
       // A literal password inside a URL: move it to a Secret and splice it back in at run time.
       const pw = `${name.replace(/_(URL|URI|DSN)$/, '')}_PASSWORD`;
-      out.secretEnv[pw] = ctx.provide(pw, `the password in ${name} (${where})`);
+      out.secretEnv[pw] = ctx.managedSecrets.has(`lit:${u[3]}`) ? secretRefFor(ctx, pw, u[3], where) : ctx.literalSecrets.get(u[3]) ?? ctx.provide(pw, `the password in ${name} (${where})`);
       v = v.replace(`:${u[3]}@`, `:$(${pw})@`);
     }
     const renamed = renameHost(ctx, name, v, component, out);

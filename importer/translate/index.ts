@@ -116,6 +116,7 @@ function common(ctx: Context, keys: Keys, comp: string, role: Role, traefik: boo
     if (k === 'replicas' && !(c?.kind === 'web' || (c?.kind === 'worker' && c.mode === 'continuous')) && Number(deploy.replicas) > 1) keys.warn('deploy.replicas', `a ${role} runs one pod`);
     else if (k === 'resources' && c === undefined) keys.warn('deploy.resources', 'not used: this service is not deployed');
     else if (k === 'mode' && deploy.mode === 'replicated') continue;
+    else if (k === 'mode') keys.warn('deploy.mode', `"${deploy.mode}" is not in the spec (no DaemonSets); it runs as ${c?.kind === 'web' ? 'a Deployment' : 'one workload'}`);
     else if (!['replicas', 'resources', 'restart_policy'].includes(k)) keys.warn(`deploy.${k}`, k === 'placement' ? 'scheduling constraints are not in the spec; prod spreads replicas over nodes' : 'not translated');
   }
   keys.take('restart');
@@ -170,7 +171,7 @@ function topLevel(ctx: Context): void {
     }
   }
   for (const [name, n] of Object.entries<Obj>(ctx.project.networks)) {
-    for (const k of Object.keys(n)) if (k !== 'file' && k !== 'labels') ctx.warn('(project)', `networks.${name}.${k}`, 'one flat network per namespace; NetworkPolicies replace network separation');
+    for (const k of Object.keys(n)) if (k !== 'labels') ctx.warn('(project)', `networks.${name}.${k}`, 'one flat network per namespace; NetworkPolicies replace network separation');
   }
 }
 
