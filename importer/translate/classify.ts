@@ -2,7 +2,8 @@
  * Decides what each compose service becomes, from its image, restart policy, ports and labels,
  * before anything is translated (relations need the roles of their targets).
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ComposeService } from '../load/model';
 import type { Context, Role } from './context';
 
@@ -48,6 +49,8 @@ export function nginxConfigText(s: ComposeService): string | undefined {
     if (!existsSync(m.source)) continue;
     const st = statSync(m.source);
     if (st.isFile()) texts.push(readFileSync(m.source, 'utf8'));
+    // conf.d and templates folders: every server block file in them.
+    else if (st.isDirectory()) for (const f of readdirSync(m.source).sort()) if (/\.(conf|template)$/.test(f)) texts.push(readFileSync(join(m.source, f), 'utf8'));
   }
   return texts.length > 0 ? texts.join('\n') : undefined;
 }

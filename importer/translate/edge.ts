@@ -66,6 +66,17 @@ export function traefikLabels(ctx: Context, keys: Keys): Set<string> {
 
 /** Gives every web component its route (or `route: false`) and sets the public host for prod. */
 export function assignRoutes(ctx: Context): void {
+  // Kompose's expose label names the public host (and path) of a service when there is no proxy.
+  const exposed = new Map<string, { host?: string; path: string }>();
+  for (const s of Object.values(ctx.project.services)) {
+    const value = s.config.labels?.['kompose.service.expose'];
+    if (!value || value === 'false') continue;
+    const first = String(value).split(',')[0].trim();
+    const m = /^([a-z0-9.-]+\.[a-z]{2,})(\/[^\s]*)?$/i.exec(first);
+    exposed.set(s.name, m ? { host: m[1].toLowerCase(), path: m[2] ? m[2].replace(/\/+$/, '') || '/' : '/' } : { path: '/' });
+    if (m) record(ctx, { service: '', path: '', host: m[1].toLowerCase(), from: s.name });
+    if (s.config.labels?.['kompose.service.expose.tls-secret']) ctx.warn(s.name, 'labels.kompose.service.expose.tls-secret', 'cert-manager issues the certificate; no Secret to bring');
+  }
   const routes = (found.get(ctx) ?? []).filter((f) => f.service);
   const hosts = (found.get(ctx) ?? []).map((f) => f.host).filter((h): h is string => !!h && /^([a-z0-9-]+\.)+[a-z]{2,}$/.test(h) && !/(^|\.)localhost$|localtest\.me$/.test(h));
   const main = ctx.options.prodHost ?? shortest(hosts);
@@ -99,10 +110,14 @@ export function assignRoutes(ctx: Context): void {
     // Ports published on the loopback address only are for the developer's own machine.
     const published = web.filter(([name]) => (ctx.project.services[[...ctx.names].find(([, v]) => v === name)![0]].config.ports ?? []).some((p: Obj) => p.published && !/^(127\.|::1|localhost)/.test(p.host_ip ?? '')));
     for (const [name, c] of web) {
-      const expose = ctx.project.services[[...ctx.names].find(([, v]) => v === name)![0]].config.labels?.['kompose.service.expose'];
-      const isPublished = published.some(([n]) => n === name) || (expose !== undefined && expose !== 'false');
-      if (!isPublished) c.route = false;
-      else c.route = published.length === 1 && !expose ? { path: '/' } : { path: '/', subdomain: name };
+      const service = [...ctx.names].find(([, v]) => v === name)![0];
+      const expose = exposed.get(service);
+      if (expose?.host && main) {
+        const sub = expose.host === main ? undefined : expose.host.endsWith(`.${main}`) ? expose.host.slice(0, -main.length - 1) : name;
+        c.route = { path: expose.path, ...(sub ? { subdomain: sub } : {}) };
+      } else if (expose) c.route = { path: expose.path, subdomain: name };
+      else if (published.some(([n]) => n === name)) c.route = published.length === 1 && exposed.size === 0 ? { path: '/' } : { path: '/', subdomain: name };
+      else c.route = false;
     }
   }
   if (!web.some(([, c]) => c.route !== false)) return;

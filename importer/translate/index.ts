@@ -27,7 +27,7 @@ export interface TranslateResult {
 }
 
 const ORDER: Role[] = ['postgres', 'redis', 'stateful', 'pgadmin', 'edge', 'prometheus', 'web', 'worker', 'scheduled', 'job'];
-const KOMPOSE_READ = /^kompose\.(cronjob\.(schedule|backoff_limit|concurrency_policy|timezone)|volume\.size|controller\.type|service\.healthcheck\..+|service\.expose|hpa\..+)$/;
+const KOMPOSE_READ = /^kompose\.(cronjob\.(schedule|backoff_limit|concurrency_policy|timezone)|volume\.size|controller\.type|service\.healthcheck\..+|service\.expose(\.tls-secret)?|hpa\..+)$/;
 
 const KOMPOSE_REASONS: Record<string, string> = {
   'kompose.service.type': 'Services stay ClusterIP; the edge (Gateway or Ingress) is the public entry',

@@ -83,3 +83,19 @@ describe('Traefik', () => {
     expect(t.notes).toEqual(['traefik.http.middlewares.auth.basicauth.users: middleware basicauth is not translated']);
   });
 });
+
+describe('nginx configuration on disk', () => {
+  it('reads a mounted file or every .conf of a mounted folder', async () => {
+    const { mkdtempSync, writeFileSync, mkdirSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const { nginxConfigText } = await import('../../importer/translate/classify');
+    const dir = mkdtempSync(join(tmpdir(), 'stackport-nginx-'));
+    mkdirSync(join(dir, 'conf.d'));
+    writeFileSync(join(dir, 'conf.d', 'a.conf'), 'server { location / { proxy_pass http://web:3000; } }');
+    writeFileSync(join(dir, 'conf.d', 'README'), 'not config');
+    const service = (volumes: object[]) => ({ name: 'proxy', file: 'compose.yaml', config: { volumes }, envFiles: [], localOnly: false, job: false });
+    expect(nginxConfigText(service([{ type: 'bind', source: join(dir, 'conf.d'), target: '/etc/nginx/conf.d', read_only: true }]))).toContain('proxy_pass http://web:3000');
+    expect(nginxConfigText(service([{ type: 'bind', source: join(dir, 'nope'), target: '/etc/nginx/nginx.conf', read_only: true }]))).toBeUndefined();
+  });
+});
