@@ -38,12 +38,9 @@ export class Context {
   readonly managedSecrets = new Map<string, { secret: string; key: string }>();
   /** Literal secret values already given a Secret key, so the same password is one key (values stay in memory only). */
   readonly literalSecrets = new Map<string, string>();
-  readonly localOnly = new Set<string>();
   edge?: Obj;
   monitoring?: Obj;
   prodEdge: Obj = {};
-  /** Components whose HTTP route the proxy decides, by component name. */
-  readonly routes = new Map<string, Obj>();
 
   constructor(
     readonly project: ComposeProject,

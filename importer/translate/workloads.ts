@@ -86,6 +86,8 @@ export function translateApp(ctx: Context, keys: Keys, name: string, role: Role,
     if (http) c.healthPath = http.path;
     else if (health?.probe === false) c.probe = false;
     else if (health?.probe && (health.probe as Obj).command) c.probe = health.probe;
+    // An HTTP check on another port than the Service's: run it as compose did.
+    else if (health?.http && health.command) c.probe = { command: health.command, ...timing };
     else if (/streamlit/i.test(text)) c.healthPath = '/_stcore/health';
     else {
       c.probe = { tcpPort: c.port, ...timing };
@@ -102,6 +104,7 @@ export function translateApp(ctx: Context, keys: Keys, name: string, role: Role,
       c.healthPath = health.http.path;
       if (typeof health.probe === 'object' && Object.keys(health.probe).length) c.probe = health.probe;
     } else if (health?.probe !== undefined && (health.probe === false || (health.probe as Obj).command)) c.probe = health.probe;
+    else if (health?.http && health.command) c.probe = { command: health.command, ...(health.probe as Obj) };
     else {
       c.probe = false;
       ctx.note(keys.service.name, 'no healthcheck: runs without probes (Kubernetes restarts it when the process exits)');
