@@ -58,7 +58,7 @@ export function nginxConfigText(s: ComposeService): string | undefined {
 export function classify(ctx: Context, s: ComposeService): Role {
   const c = s.config;
   const base = imageBase(c.image);
-  const controller = c.labels?.['kompose.controller.type'];
+  const controller = String(c.labels?.['kompose.controller.type'] ?? '').toLowerCase();
   if (POSTGRES.has(base)) return 'postgres';
   if (base === 'redis' || base === 'redis-stack-server') return 'redis';
   if (STATEFUL.has(base) || controller === 'statefulset') return 'stateful';

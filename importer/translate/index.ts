@@ -106,6 +106,8 @@ function common(ctx: Context, keys: Keys, comp: string, role: Role, traefik: boo
     else if (k.startsWith('traefik.')) keys.warn(`labels.${k}`, 'no Traefik proxy in this project; not translated');
     else others.push(k);
   }
+  const controller = String(labels['kompose.controller.type'] ?? '').toLowerCase();
+  if (controller && !['deployment', 'statefulset'].includes(controller)) keys.warn('labels.kompose.controller.type', `"${labels['kompose.controller.type']}" is not in the spec; it runs as a ${c?.kind === 'stateful' ? 'StatefulSet' : 'Deployment, CronJob or Job by its role'}`);
   if (others.length) keys.warn('labels', `not copied (${others.join(', ')}); objects get the standard app.kubernetes.io labels`);
   if (c?.kind === 'web' && labels['kompose.hpa.replicas.max']) {
     c.autoscaling = { maxReplicas: Number(labels['kompose.hpa.replicas.max']), ...(labels['kompose.hpa.cpu'] ? { cpuUtilization: Number(labels['kompose.hpa.cpu']) } : {}) };
