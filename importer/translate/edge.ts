@@ -46,6 +46,7 @@ export function translateProxy(ctx: Context, keys: Keys): void {
       }
       for (const n of nginx.serverNames) record(ctx, { service: '', path: '', host: n, from: keys.service.name });
       if (!nginx.tls) ctx.note(keys.service.name, 'served plain HTTP in compose; the edge serves HTTPS and redirects HTTP');
+      else ctx.note(keys.service.name, 'TLS certificates come from cert-manager (local CA on kind and k3d, ACME in prod); the mounted ones are not used');
     }
   }
   for (const k of ['ports', 'expose', 'depends_on', 'healthcheck', 'environment', 'secrets', 'command', 'entrypoint', 'restart', 'networks', 'labels', 'env_file', 'build']) keys.take(k);
