@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { parseSpecYaml } from '../spec/load';
 import type { StackSpec } from '../spec/schema';
 import { loadCompose, type LoadOptions } from './load';
+import { ComposeError } from './load/errors';
 import type { ImportWarning } from './load/model';
 import type { ProvidedSecret, TranslateOptions } from './translate/context';
 import { translate } from './translate';
@@ -28,6 +29,10 @@ export function importCompose(opts: ImportOptions): ImportResult {
   const project = loadCompose(opts);
   const t = translate(project, opts);
   const text = stackYaml({ spec: t.spec, files: project.files.map((f) => f.split('/').pop()!), secrets: t.secrets, origins: t.origins });
+  // The last line of defence: whatever the translation did, no secret value leaves this process.
+  for (const [value, where] of project.secretValues) {
+    if (text.includes(value)) throw new ComposeError([{ file: project.files[0], path: [], message: `the value of ${where} would end up in stack.yaml; nothing was written (please report this)` }]);
+  }
   const spec = parseSpecYaml(text, 'stack.yaml (imported)');
   // Project-wide warnings first, then by service; a service's own keep their order. Code-point order, not the locale's.
   const warnings = [...t.warnings].sort((a, b) => (a.service < b.service ? -1 : a.service > b.service ? 1 : 0));

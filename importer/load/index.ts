@@ -122,6 +122,27 @@ export function loadCompose(opts: LoadOptions): ComposeProject {
     }
   }
   checkReferences(project, services, (file, p) => docs.get(resolve(file))?.yaml.locate(p));
+  const secretValues = new Map<string, string>();
+  const remember = (name: string, value: unknown, where: string) => {
+    if (typeof value === 'string' && value.length >= 4 && isSecretName(name) && !value.includes('\u0001')) secretValues.set(value, `${name} (${where})`);
+  };
+  for (const [k, v] of env) remember(k, v, 'environment or .env');
+  for (const s of Object.values(services)) {
+    for (const [k, v] of Object.entries(s.config.environment ?? {})) remember(k, v, `environment of ${s.name}`);
+    for (const f of s.envFiles) for (const [k, v] of Object.entries(f.vars)) remember(k, v, f.written);
+  }
+  for (const [name, def] of Object.entries<Obj>(project.secrets)) {
+    if (def.file && existsSync(resolve(dir, def.file))) remember('SECRET', readFileSync(resolve(dir, def.file), 'utf8').trim(), `secret ${name}`);
+  }
+  // A "secret" that compose also uses in the open (POSTGRES_PASSWORD: postgres beside POSTGRES_USER: postgres) guards nothing.
+  const open = JSON.stringify(
+    Object.values(services).map((s) => ({
+      ...s.config,
+      environment: Object.fromEntries(Object.entries(s.config.environment ?? {}).filter(([k]) => !isSecretName(k))),
+      envFiles: s.envFiles.map((f) => Object.fromEntries(Object.entries(f.vars).filter(([k]) => !isSecretName(k)))),
+    })),
+  );
+  for (const value of [...secretValues.keys()]) if (open.includes(JSON.stringify(value).slice(1, -1))) secretValues.delete(value);
 
   return {
     name: projectName(project.name ?? env.get('COMPOSE_PROJECT_NAME') ?? basename(dir)),
@@ -133,6 +154,7 @@ export function loadCompose(opts: LoadOptions): ComposeProject {
     configs: project.configs,
     networks: project.networks,
     warnings,
+    secretValues,
     locate: (file, p) => docs.get(resolve(file))?.yaml.locate(p),
   };
 }

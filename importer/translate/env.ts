@@ -12,6 +12,10 @@ import { kebab, type Context, type Keys } from './context';
 
 type Obj = Record<string, any>;
 
+/** The variable names every Kubernetes version accepts (newer ones relax this). */
+const C_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const UNNAMED = (name: string) => `"${name}" is not a portable variable name (letters, digits, "_"); left out: set it in the app's configuration file instead`;
+
 export interface AppEnv {
   readonly env: Record<string, string>;
   readonly secretEnv: Record<string, string>;
@@ -85,7 +89,8 @@ export function translateEnv(ctx: Context, keys: Keys, component: string): AppEn
     const name = envFileName(f);
     const shared: Record<string, string> = {};
     for (const [k, v] of Object.entries(f.vars)) {
-      if (plain(ctx, k, v)) shared[k] = v;
+      if (!C_NAME.test(k)) keys.warn('env_file', `${f.written}: ${UNNAMED(k)}`);
+      else if (plain(ctx, k, v)) shared[k] = v;
       else pending.push([k, v, `env file ${f.written}`]);
     }
     if (Object.keys(shared).length > 0) {
@@ -95,6 +100,10 @@ export function translateEnv(ctx: Context, keys: Keys, component: string): AppEn
   }
   for (const [k, v] of Object.entries((keys.take('environment') as Obj) ?? {})) pending.push([k, v as string | null, `environment of ${keys.service.name}`]);
   for (const [name, value, where] of pending) {
+    if (!C_NAME.test(name)) {
+      if (!where.startsWith('env file')) keys.warn(`environment.${name}`, UNNAMED(name));
+      continue;
+    }
     delete out.env[name];
     delete out.secretEnv[name];
     if (value === null && !isSecretName(name)) {
@@ -119,7 +128,10 @@ export function translateEnv(ctx: Context, keys: Keys, component: string): AppEn
       v = v.replace(`:${u[3]}@`, `:$(${pw})@`);
     }
     const renamed = renameHost(ctx, name, v, component, out);
-    if (renamed !== undefined) out.env[name] = renamed;
+    if (renamed !== undefined) {
+      out.env[name] = renamed;
+      flowsIn(ctx, name, renamed, component, out);
+    }
   }
   return out;
 }
@@ -143,6 +155,14 @@ function renameHost(ctx: Context, name: string, value: string, self: string, out
   addFlow(ctx, { uses: out.uses, env: { ...out.env, [name]: value } }, comp, self);
   if (comp === host) return value;
   return u ? value.replace(`${u[2] !== undefined ? '@' : '//'}${host}`, `${u[2] !== undefined ? '@' : '//'}${comp}`) : comp;
+}
+
+/** Services named inside a value ("db:3306", a list of URLs): each needs a network flow. */
+function flowsIn(ctx: Context, name: string, value: string, self: string, out: AppEnv): void {
+  for (const service of Object.keys(ctx.project.services)) {
+    const at = new RegExp(`(?:^|//|@|[\\s,;"'\\[=])${service.replace(/[.]/g, '\\.')}(:\\d+)?(?=$|[/\\s,;"'\\]?#])`).exec(value);
+    if (at && (at[1] || value.includes('://') || HOST_VAR.test(name))) addFlow(ctx, { uses: out.uses, env: { ...out.env } }, ctx.componentOf(service)!, self);
+  }
 }
 
 /** The port a web service will listen on (its first port), known before it is translated. */

@@ -6,7 +6,7 @@
  * warning: in Kubernetes the code belongs in the image.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, join, relative } from 'node:path';
+import { basename, join, relative, resolve as resolvePath } from 'node:path';
 import type { Mount } from '../load/normalize';
 import { kebab, type Context, type Keys } from './context';
 
@@ -20,7 +20,11 @@ export interface Mounts {
   data: { name: string; path: string; storage?: string }[];
 }
 
-const CODE = /\.(py|js|mjs|ts|tsx|go|rb|php|java|rs|ipynb)$|^(package\.json|requirements.*\.txt|pyproject\.toml|Dockerfile|go\.mod|Gemfile|manage\.py)$/;
+const CODE = /\.(py|js|mjs|ts|tsx|go|rb|php|java|rs|ipynb)$|^(package\.json|requirements.*\.txt|pyproject\.toml|Dockerfile|go\.mod|Gemfile|manage\.py|\.git|(docker-)?compose.*\.ya?ml)$/;
+/** Files that hold secrets: they never go into a ConfigMap. */
+const SECRET_FILE = /^\.env|\.env$|\.(pem|key|p12|pfx|jks|keystore)$|^id_(rsa|ed25519|ecdsa)|secret|passw|token|credential/i;
+/** Folders mounted as configuration (anything else is data or code). */
+const CONFIG_TARGET = /^\/etc\/|conf|config|settings|templates|provisioning|dashboards|rules|html|static|\.streamlit/i;
 const MAX_FILE = 256 * 1024;
 
 /** A text file small enough for a ConfigMap, or undefined. */
@@ -86,7 +90,15 @@ export function translateMounts(ctx: Context, keys: Keys, opts: { claims?: boole
       keys.warn(where(m), `bind mount source ${shown} not found; left out`);
       continue;
     }
+    if (ctx.project.files.some((f) => resolvePath(f).startsWith(`${m.source!.replace(/\/$/, '')}/`))) {
+      keys.warn(where(m), `bind mount of the project folder (${shown}); left out: build the code into the image`);
+      continue;
+    }
     if (statSync(m.source).isFile()) {
+      if (SECRET_FILE.test(basename(m.source))) {
+        out.secretFiles[m.target] = ctx.provide(basename(m.source), `the file ${shown}`);
+        continue;
+      }
       const text = readConfigFile(m.source);
       if (text === undefined) keys.warn(where(m), `${shown} is not a small text file; left out (bake it into the image)`);
       else out.files[m.target] = text;
@@ -98,7 +110,8 @@ export function translateMounts(ctx: Context, keys: Keys, opts: { claims?: boole
       continue;
     }
     const texts = files.map((f) => [f, readConfigFile(f)] as const);
-    if (files.length > 0 && files.length <= 20 && texts.every(([, t]) => t !== undefined)) {
+    const config = CONFIG_TARGET.test(m.target) && !files.some((f) => SECRET_FILE.test(basename(f)));
+    if (config && files.length > 0 && files.length <= 20 && texts.every(([, t]) => t !== undefined)) {
       for (const [f, t] of texts) out.files[`${m.target.replace(/\/$/, '')}/${relative(m.source, f)}`] = t!;
       continue;
     }

@@ -76,3 +76,18 @@ describe('translation decisions', () => {
     expect(w[0]).toContain('listens on 80');
   });
 });
+
+describe('secret values', () => {
+  it('never reach stack.yaml, not even through a mounted file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stackport-leak-'));
+    writeFileSync(join(dir, '.env'), 'API_TOKEN=tok-9f8e7d6c5b\n');
+    writeFileSync(join(dir, 'app.env'), 'SIGNING_SECRET=sig-1a2b3c4d5e\nMODE=fast\n');
+    writeFileSync(
+      join(dir, 'compose.yaml'),
+      'services:\n  app:\n    image: ghcr.io/acme/app:1.0.0\n    env_file: app.env\n    environment: {TOKEN_COPY: "${API_TOKEN}", DB_PASSWORD: literal-pass-123}\n    volumes: ["./app.env:/etc/app/app.env:ro", "./.env:/etc/app/dotenv:ro"]\n',
+    );
+    const r = importCompose({ files: [join(dir, 'compose.yaml')], environment: {} });
+    for (const v of ['tok-9f8e7d6c5b', 'sig-1a2b3c4d5e', 'literal-pass-123']) expect(r.text).not.toContain(v);
+    expect(Object.keys((r.spec.components.app as any).secretFiles)).toEqual(['/etc/app/app.env', '/etc/app/dotenv']);
+  });
+});
