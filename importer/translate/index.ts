@@ -85,6 +85,7 @@ export function translate(project: ComposeProject, options: TranslateOptions = {
   const components = Object.fromEntries(inOrder.map((s) => ctx.componentOf(s.name)!).filter((n) => ctx.components[n]).map((n) => [n, ordered(ctx.components[n])]));
   const summary = new Map(inOrder.map((s) => [s.name, ctx.summary.get(s.name) ?? []]));
   const spec: Obj = { name: project.name, components };
+  if (/\u0001/.test(JSON.stringify(components))) throw new Error('internal: a secret variable was left unresolved in the spec');
   if (Object.keys(ctx.volumes).length) spec.volumes = ctx.volumes;
   if (Object.keys(ctx.envFiles).length) spec.envFiles = ctx.envFiles;
   if (ctx.edge && Object.keys(ctx.edge).length) spec.edge = ctx.edge;

@@ -135,6 +135,8 @@ export function translateMounts(ctx: Context, keys: Keys, opts: { claims?: boole
     const target = c.target ?? `/${c.source}`;
     const text = def.content ?? (def.file ? readConfigFile(join(ctx.project.dir, def.file)) : undefined);
     if (text === undefined) keys.warn(`configs.${c.source}`, def.external ? 'external config: create its content as a file in the spec' : 'config content not found; left out');
+    // Content that interpolates secret variables is itself a secret.
+    else if (/\u0001/.test(String(text))) out.secretFiles[target] = ctx.provide(c.source, `config ${c.source}, whose content uses secret variables`);
     else out.files[target] = String(text);
   }
   return out;
