@@ -68,6 +68,7 @@ export function translateHealth(ctx: Context, keys: Keys, secretEnv: Record<stri
   if (label('tcp_port')) return { probe: { tcpPort: Number(label('tcp_port')), ...timing({ interval: label('interval'), timeout: label('timeout'), retries: label('retries'), start_period: label('start_period') }) } };
   if (label('test')) return { probe: { command: ['sh', '-c', expandSecrets(ctx, label('test'), secretEnv, 'a healthcheck label', true)] } };
   if (!hc) return undefined;
+  if (hc.start_interval !== undefined) keys.warn('healthcheck.start_interval', 'startup checks run every 5 s');
   if (hc.disable === true || hc.disable === 'true' || hc.test?.[0] === 'NONE') return { probe: false };
   if (!hc.test) return { probe: timing(hc) };
   const [form, ...rest] = hc.test as string[];

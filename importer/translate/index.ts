@@ -120,7 +120,13 @@ function common(ctx: Context, keys: Keys, comp: string, role: Role, traefik: boo
     else if (k === 'resources' && c === undefined) keys.warn('deploy.resources', 'not used: this service is not deployed');
     else if (k === 'mode' && deploy.mode === 'replicated') continue;
     else if (k === 'mode') keys.warn('deploy.mode', `"${deploy.mode}" is not in the spec (no DaemonSets); it runs as ${c?.kind === 'web' ? 'a Deployment' : 'one workload'}`);
-    else if (!['replicas', 'resources', 'restart_policy'].includes(k)) keys.warn(`deploy.${k}`, k === 'placement' ? 'scheduling constraints are not in the spec; prod spreads replicas over nodes' : 'not translated');
+    else if (k === 'resources') {
+      for (const [side, v] of Object.entries<Obj>(deploy.resources ?? {})) {
+        for (const sub of Object.keys(v ?? {})) if (!['cpus', 'memory'].includes(sub)) keys.warn(`deploy.resources.${side}.${sub}`, sub === 'devices' ? 'devices (GPUs) are not in the spec' : 'only cpus and memory are translated');
+      }
+    } else if (k === 'restart_policy') {
+      for (const sub of Object.keys(deploy.restart_policy ?? {})) if (!['condition', 'max_attempts'].includes(sub)) keys.warn(`deploy.restart_policy.${sub}`, 'Kubernetes restarts with its own back-off');
+    } else if (k !== 'replicas') keys.warn(`deploy.${k}`, k === 'placement' ? 'scheduling constraints are not in the spec; prod spreads replicas over nodes' : 'not translated');
   }
   keys.take('restart');
   keys.take('profiles');
