@@ -94,6 +94,19 @@ export function readNginx(text: string): NginxProxy {
       routes.push({ host, path: path.length > 1 ? path.replace(/\/+$/, '') : '/', port: m[2] ? Number(m[2]) : up?.port, serverName: names[0], strips: m[3] !== undefined && path !== '/' });
     }
   }
+  // What the edge does by itself (TLS, redirects, compression, forwarding headers, logging).
+  const covered = /^(events|http|server|location|upstream|listen|server_name|ssl_.*|proxy_pass|proxy_set_header|proxy_http_version|proxy_redirect|limit_req(_zone)?|return|deny|allow|gzip.*|include|access_log|error_log|worker_.*|keepalive_timeout|sendfile|tcp_no.*|default_type|types|resolver|add_header|http2|charset|server_tokens|user|pid|root|index|try_files|error_page)$/;
+  const seen = new Set<string>();
+  const walk = (ds: Directive[]) => {
+    for (const d of ds) {
+      if (!covered.test(d.name) && !seen.has(d.name)) {
+        seen.add(d.name);
+        notes.push(`nginx directive ${d.name} is not translated`);
+      }
+      if (d.block && d.name !== 'upstream' && d.name !== 'types') walk(d.block);
+    }
+  };
+  walk(tree);
   let rateLimit: NginxProxy['rateLimit'];
   const zone = all(tree, 'limit_req_zone')[0];
   const req = all(tree, 'limit_req')[0];
