@@ -167,6 +167,8 @@ export const statefulComponent = z.strictObject({
   files: workloadFields.files,
   secretFiles: workloadFields.secretFiles,
   writablePaths: workloadFields.writablePaths,
+  /** Servers this one talks to (a broker to its coordinator): the same relations as workloads. @default none */
+  uses: workloadFields.uses,
   /** Ports the server listens on; clients (`uses`) connect to the first. */
   ports: z.array(z.strictObject({ name: portName, port })).min(1, 'must list at least one port'),
   /** Directories kept across restarts, one claim template each. @default none */

@@ -163,7 +163,7 @@ export function translateStateful(ctx: Context, keys: Keys, name: string, ports:
   if (Object.keys(c.secretEnv).length === 0) delete c.secretEnv;
   // A stateful server is probed by command: its own check, as compose ran it.
   if (health?.probe !== undefined) c.probe = health.http ? { command: health.command, ...(health.probe as Obj) } : health.probe;
-  if (env.uses.length) keys.warn('environment', `refers to ${env.uses.map((u) => u.to).join(', ')}; stateful servers get no connections to other components`);
+  if (env.uses.length) c.uses = env.uses;
   return c;
 }
 

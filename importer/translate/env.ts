@@ -177,22 +177,27 @@ function portOfWeb(ctx: Context, service: string): number | undefined {
 export function addFlow(ctx: Context, out: { uses: Obj[]; env?: Record<string, string> }, to: string, self: string): void {
   if (to === self || out.uses.some((u) => u.to === to)) return;
   const role = ctx.roles.get([...ctx.names].find(([, c]) => c === to)?.[0] ?? '');
+  const env = (name: string) => freeName(ctx, out, name);
   if (role === 'stateful') out.uses.push({ to });
-  else if (role === 'web') out.uses.push({ to, env: freeName(out, `${to.toUpperCase().replace(/-/g, '_')}_URL`) });
-  else if (role === 'postgres') out.uses.push({ to, env: freeName(out, 'DATABASE_URL') });
-  else if (role === 'redis') out.uses.push({ to, env: freeName(out, 'REDIS_URL') });
+  else if (role === 'web') out.uses.push({ to, env: env(`${to.toUpperCase().replace(/-/g, '_')}_URL`) });
+  else if (role === 'postgres') out.uses.push({ to, env: env('DATABASE_URL') });
+  else if (role === 'redis') out.uses.push({ to, env: env('REDIS_URL') });
+  const last = out.uses[out.uses.length - 1];
+  if (last?.env === undefined) delete last?.env;
 }
 
-function freeName(out: { uses: Obj[]; env?: Record<string, string> }, name: string): string | undefined {
-  const taken = (n: string) => out.env?.[n] !== undefined || out.uses.some((u) => (u.env ?? defaultEnv(u)) === n);
+function freeName(ctx: Context, out: { uses: Obj[]; env?: Record<string, string> }, name: string): string | undefined {
+  const taken = (n: string) => out.env?.[n] !== undefined || out.uses.some((u) => (u.env ?? defaultEnv(ctx, u)) === n);
   if (!taken(name)) return /^(DATABASE_URL|REDIS_URL)$/.test(name) ? undefined : name;
   const stem = name.replace(/_URL$/, '');
   if (!taken(`${stem}_SERVICE_URL`)) return `${stem}_SERVICE_URL`;
   for (let i = 2; ; i++) if (!taken(`${stem}_${i}_URL`)) return `${stem}_${i}_URL`;
 }
 
-function defaultEnv(u: Obj): string {
-  return u.redisDb !== undefined ? 'REDIS_URL' : 'DATABASE_URL';
+/** The variable a relation sets when it names none (see spec/validate.ts defaultEnvName). */
+function defaultEnv(ctx: Context, u: Obj): string | undefined {
+  const role = ctx.roles.get([...ctx.names].find(([, c]) => c === u.to)?.[0] ?? '');
+  return role === 'postgres' ? 'DATABASE_URL' : role === 'redis' ? 'REDIS_URL' : role === 'web' ? `${u.to.toUpperCase().replace(/-/g, '_')}_URL` : undefined;
 }
 
 /** DATABASE_URL / REDIS_URL (or any variable) pointing at a PostgreSQL or Redis service becomes a relation. */

@@ -144,7 +144,10 @@ function common(ctx: Context, keys: Keys, comp: string, role: Role, traefik: boo
       if (cond.condition === 'service_completed_successfully') afters.push([keys, comp, to]);
       else keys.warn(`depends_on.${dep}`, `waiting for a job to start means nothing in Kubernetes; use condition service_completed_successfully to wait for it to finish`);
     } else if (tRole === 'postgres' || tRole === 'redis' || tRole === 'web' || tRole === 'stateful') {
-      if (!('uses' in c) && c.kind !== 'web' && c.kind !== 'worker' && c.kind !== 'job') continue;
+      if (!['web', 'worker', 'job', 'stateful'].includes(c.kind)) {
+        keys.warn(`depends_on.${dep}`, `a ${c.kind} component makes no connections of its own; the dependency is dropped`);
+        continue;
+      }
       c.uses ??= [];
       addFlow(ctx, c as { uses: Obj[] }, to, comp);
       if (cond.condition === 'service_healthy') ctx.note(keys.service.name, `waits for ${dep} by retrying: Kubernetes restarts the pod until ${to} is ready (readiness probe)`);

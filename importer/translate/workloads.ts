@@ -80,7 +80,7 @@ export function translateApp(ctx: Context, keys: Keys, name: string, role: Role,
     const extra = ports.filter((p) => p !== main && p >= 1024);
     if (extra.length) c.extraPorts = extra.map((p) => ({ name: `port-${p}`, port: p }));
     for (const p of ports.filter((p) => p !== main && p < 1024)) keys.warn('ports', `port ${p} is below 1024 and not reachable without root; left out`);
-    const http = health?.http && (health.http.port === main || health.http.port === 80) ? health.http : undefined;
+    const http = health?.http && health.http.port === main ? health.http : undefined;
     const timing = health?.probe && typeof health.probe === 'object' ? health.probe : {};
     if (http) c.healthPath = http.path;
     else if (health?.probe === false) c.probe = false;
