@@ -116,7 +116,7 @@ function common(ctx: Context, keys: Keys, comp: string, role: Role, traefik: boo
   }
   const deploy: Obj = keys.take('deploy') ?? {};
   for (const k of Object.keys(deploy)) {
-    if (k === 'replicas' && !(c?.kind === 'web' || (c?.kind === 'worker' && c.mode === 'continuous')) && Number(deploy.replicas) > 1) keys.warn('deploy.replicas', `a ${role} runs one pod`);
+    if (k === 'replicas' && !(c?.kind === 'web' || (c?.kind === 'worker' && c.mode === 'continuous')) && Number(deploy.replicas) > 1) keys.warn('deploy.replicas', `a ${role === 'scheduled' ? 'scheduled worker' : role} runs one pod`);
     else if (k === 'resources' && c === undefined) keys.warn('deploy.resources', 'not used: this service is not deployed');
     else if (k === 'mode' && deploy.mode === 'replicated') continue;
     else if (k === 'mode') keys.warn('deploy.mode', `"${deploy.mode}" is not in the spec (no DaemonSets); it runs as ${c?.kind === 'web' ? 'a Deployment' : 'one workload'}`);
