@@ -107,7 +107,8 @@ export function loadCompose(opts: LoadOptions): ComposeProject {
     for (const [name, config] of Object.entries(project[section] as Obj)) {
       const file = origin.get(`${section}/${name}`)!;
       const profiles: string[] = config.profiles ?? [];
-      const on = profiles.length === 0 || profiles.includes('*') || profiles.some((p) => active.has(p));
+      const on = profiles.length === 0 || profiles.includes('*') || profiles.some((p) => active.has(p) && !DEV_PROFILES.has(p));
+      // Development tools run where development happens: kind and k3d, whether or not --profile names them.
       const dev = !on && profiles.some((p) => DEV_PROFILES.has(p));
       if (!on && !dev) {
         warnings.push({ service: name, key: 'profiles', why: `left out: profile ${profiles.join(', ')} is not active (add --profile ${profiles[0]} to include it)` });

@@ -65,7 +65,7 @@ describe('loadCompose', () => {
     expect(p.warnings).toContainEqual({ service: 'load', key: 'profiles', why: 'left out: profile perf is not active (add --profile perf to include it)' });
     const all = loadCompose({ files, profiles: ['perf', 'dev'] });
     expect(Object.keys(all.services)).toEqual(['api', 'db', 'admin', 'load']);
-    expect(all.services.admin.localOnly).toBe(false);
+    expect(all.services.admin.localOnly).toBe(true);
     expect(Object.keys(loadCompose({ files, environment: { COMPOSE_PROFILES: 'perf' } }).services)).toContain('load');
   });
 
