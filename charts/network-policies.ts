@@ -2,7 +2,7 @@ import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
 import type { ResolvedStack } from '../spec/presets';
 import type { Peer } from '../spec/schema';
-import { endpointOf, usesOf } from '../spec/relations';
+import { endpointOf, portsOfComponent, usesOf } from '../spec/relations';
 import { MANAGED_BY, selectorFor } from './labels';
 
 export interface NetworkPoliciesProps {
@@ -30,8 +30,7 @@ export function flowsOf(stack: ResolvedStack): Flow[] {
   const flows: Flow[] = [];
   const inCluster = (name: string) => stack.components[name] && !(stack.components[name].kind === 'postgres' && 'external' in stack.components[name] && stack.components[name].external);
   const connect = (from: string, to: string) => {
-    const { port } = endpointOf(stack.spec, to);
-    flows.push({ from, to: inCluster(to) ? to : { cidr: '0.0.0.0/0' }, port });
+    for (const port of inCluster(to) ? portsOfComponent(stack.spec, to) : [endpointOf(stack.spec, to).port]) flows.push({ from, to: inCluster(to) ? to : { cidr: '0.0.0.0/0' }, port });
   };
   for (const c of Object.values(stack.components)) {
     if (c.kind === 'postgres' && c.external) continue;

@@ -18,10 +18,10 @@ export class SharedData extends Construct {
   constructor(scope: Construct, id: string, props: SharedDataProps) {
     super(scope, id);
     const { stack } = props;
-    const used = (field: 'volumes' | 'envFrom') =>
-      new Set(Object.values(stack.components).flatMap((c) => (field in c ? ((c as Record<string, unknown>)[field] as (string | { volume: string })[] | undefined) ?? [] : []).map((x) => (typeof x === 'string' ? x : x.volume))));
+    const components = Object.values(stack.components);
+    const volumes = new Set(components.flatMap((c) => ('volumes' in c ? c.volumes ?? [] : []).map((v) => v.volume)));
+    const envFiles = new Set(components.flatMap((c) => ('envFrom' in c ? c.envFrom ?? [] : [])));
     const labels = (name: string) => ({ 'app.kubernetes.io/name': name, 'app.kubernetes.io/part-of': stack.name, 'app.kubernetes.io/managed-by': MANAGED_BY });
-    const volumes = used('volumes');
     for (const [name, v] of Object.entries(stack.spec.volumes ?? {})) {
       if (!volumes.has(name)) continue;
       new k8s.KubePersistentVolumeClaim(this, `pvc-${name}`, {
@@ -33,7 +33,6 @@ export class SharedData extends Construct {
         },
       });
     }
-    const envFiles = used('envFrom');
     for (const [name, data] of Object.entries(stack.spec.envFiles ?? {})) {
       if (!envFiles.has(name)) continue;
       new k8s.KubeConfigMap(this, `env-${name}`, { metadata: { name, namespace: stack.namespace, labels: labels(name) }, data });

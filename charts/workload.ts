@@ -26,7 +26,7 @@ export function appContainer(stack: ResolvedStack, c: AppComponent, extra: Parti
   return {
     name: c.name,
     image: c.image,
-    command: c.command ?? (c.kind === 'job' ? ALEMBIC_UPGRADE : undefined),
+    command: c.command ?? (c.kind === 'job' && c.args === undefined ? ALEMBIC_UPGRADE : undefined),
     args: c.args,
     env: appEnv(stack, c),
     envFrom: c.envFrom,

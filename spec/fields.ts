@@ -35,7 +35,7 @@ export const routePath = z.string().regex(/^\/([-a-zA-Z0-9._~]+(\/[-a-zA-Z0-9._~
 export const duration = z.string().regex(/^[0-9]+(ms|s|m|h)$/, 'must be a duration such as "10s" or "5m"');
 export const uid = z.number().int().min(10000, 'must be at least 10000 (kube-score and Checkov reject lower ids)').max(2147483647);
 
-export const SECRET_LOOKING = /(PASSWORD|PASSWD|TOKEN|SECRET|_KEY$|^KEY$|APIKEY|CREDENTIAL)/i;
+export const SECRET_LOOKING = /(PASSWORD|PASSWD|_PASS$|^PASS$|TOKEN|SECRET|_KEY$|^KEY$|APIKEY|CREDENTIAL)/i;
 
 /** A value taken from a Kubernetes Secret: `{ secret, key }` or the short form "secret/key". */
 export const secretRef = z.union([
@@ -72,7 +72,8 @@ export type RelationInput = z.input<typeof relation>;
 
 export const env = z.record(envName, z.string()).superRefine((vars, ctx) => {
   for (const name of Object.keys(vars)) {
-    if (SECRET_LOOKING.test(name)) {
+    // NAME_FILE holds the path of a mounted secret file (the postgres image's convention), not the secret.
+    if (SECRET_LOOKING.test(name) && !name.endsWith('_FILE')) {
       ctx.addIssue({
         code: 'custom',
         path: [name],

@@ -83,6 +83,14 @@ export function endpointOf(spec: StackSpec, name: string): { host: string; port:
   throw new Error(`${name} (${c.kind}) is not reachable as a service`);
 }
 
+/** Every port a component accepts connections on (its endpoint first). */
+export function portsOfComponent(spec: StackSpec, name: string): number[] {
+  const c = spec.components[name];
+  if (c.kind === 'web') return [c.port, ...(c.extraPorts ?? []).map((p) => p.port)];
+  if (c.kind === 'stateful') return c.ports.map((p) => p.port);
+  return [endpointOf(spec, name).port];
+}
+
 /**
  * The variables a component gets from its relations, in the order Kubernetes must expand them.
  * A stateful server has no standard URL form, so a relation to one carries the network flow only.

@@ -22,7 +22,7 @@ export function formatKeyPath(path: readonly (string | number)[]): string {
 }
 
 function formatIssues(issues: readonly ComposeIssue[]): string {
-  const lines = issues.map((i) => `  - ${i.file}${i.location ? `:${i.location}` : ''}: ${formatKeyPath(i.path)}: ${i.message}`);
+  const lines = issues.map((i) => `  - ${i.file}${i.location ? `:${i.location}` : ''}: ${i.path.length ? `${formatKeyPath(i.path)}: ` : ''}${i.message}`);
   return `Invalid compose input (${issues.length} problem${issues.length === 1 ? '' : 's'}):\n${lines.join('\n')}`;
 }
 

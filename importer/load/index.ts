@@ -8,11 +8,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { DotenvError, parseDotenv } from './dotenv';
 import { ComposeError, fail } from './errors';
-import { interpolateTree } from './interpolate';
+import { interpolateTree, isSecretName, secretMark } from './interpolate';
 import type { ComposeProject, ComposeService, EnvFile, ImportWarning } from './model';
 import { mergeService, normalizeService } from './normalize';
 import { checkComposeSchema } from './schema';
-import { parseYamlFile, type YamlFile } from './yaml';
+import { parseYamlFile, RESET, withoutResets, type YamlFile } from './yaml';
 
 export interface LoadOptions {
   /** Compose files, in order. */
@@ -60,11 +60,16 @@ export function loadCompose(opts: LoadOptions): ComposeProject {
     const yaml = parseYamlFile(text, file);
     const data: Obj = {};
     for (const [k, v] of Object.entries(yaml.data)) data[k] = interpolateTree(v, (n) => env.get(n), (p, m) => fail(file, p, m, yaml.locate(p)), unset(file), [k]);
-    const problem = checkComposeSchema(data);
+    const problem = checkComposeSchema(withoutResets(data));
     if (problem) fail(file, problem.path, problem.message, yaml.locate(problem.path, problem.atKey));
     const bad = (p: (string | number)[], m: string): never => fail(file, p, m, yaml.locate(p));
     for (const section of ['services', 'jobs'] as const) {
-      for (const [name, svc] of Object.entries((data[section] as Obj) ?? {})) data[section][name] = normalizeService((svc as Obj) ?? {}, baseDir, [section, name], bad);
+      for (const [name, svc] of Object.entries((data[section] as Obj) ?? {})) {
+        const resets = Object.entries((svc as Obj) ?? {}).filter(([, v]) => v === RESET).map(([k]) => k);
+        const normal = normalizeService((withoutResets(svc) as Obj) ?? {}, baseDir, [section, name], bad);
+        for (const k of resets) normal[k] = RESET;
+        data[section][name] = normal;
+      }
     }
     const loaded = { yaml, data };
     docs.set(key, loaded);
@@ -84,7 +89,7 @@ export function loadCompose(opts: LoadOptions): ComposeProject {
         }
       } else if (['volumes', 'secrets', 'configs', 'networks'].includes(k)) {
         for (const [name, def] of Object.entries((v as Obj) ?? {})) {
-          project[k][name] = { ...(project[k][name] ?? {}), ...((def as Obj) ?? {}), file };
+          project[k][name] = { ...(project[k][name] ?? {}), ...((def as Obj) ?? {}) };
         }
       } else if (k === 'name') project.name = v;
       else if (k !== 'version' && !k.startsWith('x-')) warnings.push({ service: '(project)', key: k, why: `top-level "${k}" is not translated (${file})` });
@@ -94,22 +99,51 @@ export function loadCompose(opts: LoadOptions): ComposeProject {
   if (Object.keys(project.services).length + Object.keys(project.jobs).length === 0) fail(opts.files[0], ['services'], 'no services defined');
 
   const active = new Set([...(opts.profiles ?? []), ...(env.get('COMPOSE_PROFILES') ?? '').split(',').map((s) => s.trim()).filter(Boolean)]);
+  for (const section of ['services', 'jobs'] as const) {
+    for (const svc of Object.values(project[section] as Obj)) for (const [k, v] of Object.entries(svc as Obj)) if (v === RESET) delete (svc as Obj)[k];
+  }
   const services: Record<string, ComposeService> = {};
   for (const section of ['services', 'jobs'] as const) {
     for (const [name, config] of Object.entries(project[section] as Obj)) {
       const file = origin.get(`${section}/${name}`)!;
       const profiles: string[] = config.profiles ?? [];
-      const on = profiles.length === 0 || profiles.includes('*') || profiles.some((p) => active.has(p));
+      const on = profiles.length === 0 || profiles.includes('*') || profiles.some((p) => active.has(p) && !DEV_PROFILES.has(p));
+      // Development tools run where development happens: kind and k3d, whether or not --profile names them.
       const dev = !on && profiles.some((p) => DEV_PROFILES.has(p));
       if (!on && !dev) {
         warnings.push({ service: name, key: 'profiles', why: `left out: profile ${profiles.join(', ')} is not active (add --profile ${profiles[0]} to include it)` });
         continue;
       }
       if (services[name]) fail(file, [section, name], `"${name}" is both a service and a job`);
+      // `- NAME` without a value takes it from the environment; a secret's stays a marker.
+      for (const [k, v] of Object.entries<string | null>(config.environment ?? {})) {
+        if (v === null) config.environment[k] = isSecretName(k) ? secretMark(k) : env.get(k) ?? null;
+      }
       services[name] = { name, file, config, envFiles: readEnvFiles(file, name, config, env, docs), localOnly: dev, job: section === 'jobs' };
     }
   }
   checkReferences(project, services, (file, p) => docs.get(resolve(file))?.yaml.locate(p));
+  const secretValues = new Map<string, string>();
+  const remember = (name: string, value: unknown, where: string) => {
+    if (typeof value === 'string' && value.length >= 4 && isSecretName(name) && !value.includes('\u0001')) secretValues.set(value, `${name} (${where})`);
+  };
+  for (const [k, v] of env) remember(k, v, 'environment or .env');
+  for (const s of Object.values(services)) {
+    for (const [k, v] of Object.entries(s.config.environment ?? {})) remember(k, v, `environment of ${s.name}`);
+    for (const f of s.envFiles) for (const [k, v] of Object.entries(f.vars)) remember(k, v, f.written);
+  }
+  for (const [name, def] of Object.entries<Obj>(project.secrets)) {
+    if (def.file && existsSync(resolve(dir, def.file))) remember('SECRET', readFileSync(resolve(dir, def.file), 'utf8').trim(), `secret ${name}`);
+  }
+  // A "secret" that compose also uses in the open (POSTGRES_PASSWORD: postgres beside POSTGRES_USER: postgres) guards nothing.
+  const open = JSON.stringify(
+    Object.values(services).map((s) => ({
+      ...s.config,
+      environment: Object.fromEntries(Object.entries(s.config.environment ?? {}).filter(([k]) => !isSecretName(k))),
+      envFiles: s.envFiles.map((f) => Object.fromEntries(Object.entries(f.vars).filter(([k]) => !isSecretName(k)))),
+    })),
+  );
+  for (const value of [...secretValues.keys()]) if (open.includes(JSON.stringify(value).slice(1, -1))) secretValues.delete(value);
 
   return {
     name: projectName(project.name ?? env.get('COMPOSE_PROJECT_NAME') ?? basename(dir)),
@@ -121,6 +155,7 @@ export function loadCompose(opts: LoadOptions): ComposeProject {
     configs: project.configs,
     networks: project.networks,
     warnings,
+    secretValues,
     locate: (file, p) => docs.get(resolve(file))?.yaml.locate(p),
   };
 }

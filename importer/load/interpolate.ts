@@ -19,8 +19,9 @@ export function secretMark(name: string): string {
   return `${MARK_OPEN}${name}${MARK_CLOSE}`;
 }
 
+/** Secret-looking, except NAME_FILE, which holds the path of a secret file. */
 export function isSecretName(name: string): boolean {
-  return SECRET_LOOKING.test(name);
+  return SECRET_LOOKING.test(name) && !name.endsWith('_FILE');
 }
 
 /** The secret variables a value refers to, in order. */

@@ -41,6 +41,8 @@ export interface ComposeProject {
   readonly secrets: Readonly<Record<string, any>>;
   readonly configs: Readonly<Record<string, any>>;
   readonly networks: Readonly<Record<string, any>>;
+  /** Values of secret-looking variables and secret files seen while loading, with where they came from: none may reach the spec. */
+  readonly secretValues: ReadonlyMap<string, string>;
   /** What loading already has to say (unset variables, services left out by profile). */
   readonly warnings: readonly ImportWarning[];
   /** "line:column" of a key path in a file, when known. */

@@ -137,7 +137,7 @@ export function normalizeService(raw: Obj, dir: string, path: (string | number)[
   for (const k of ['secrets', 'configs'] as const) if (Array.isArray(s[k])) s[k] = s[k].map((x: unknown) => (typeof x === 'string' ? { source: x } : x));
   if (typeof s.extends === 'string') s.extends = { service: s.extends };
   if (Array.isArray(s.networks)) s.networks = Object.fromEntries(s.networks.map((n: string) => [n, null]));
-  if (s.healthcheck && typeof s.healthcheck.test === 'string') s.healthcheck = { ...s.healthcheck, test: ['CMD-SHELL', s.healthcheck.test] };
+  if (s.healthcheck && typeof s.healthcheck.test === 'string') s.healthcheck = { ...s.healthcheck, test: s.healthcheck.test === 'NONE' ? ['NONE'] : ['CMD-SHELL', s.healthcheck.test] };
   return s;
 }
 
@@ -146,7 +146,12 @@ export function mergeService(base: Obj, over: Obj): Obj {
   const out: Obj = { ...base };
   for (const [k, v] of Object.entries(over)) {
     const b = out[k];
-    if (b === undefined || v === null || ['command', 'entrypoint', 'image', 'build'].includes(k)) out[k] = v;
+    if (v === '\u0003reset') {
+      // `!reset`: drop what the base had; the marker stays until the last merge removes it.
+      out[k] = v;
+      continue;
+    }
+    if (b === undefined || b === '\u0003reset' || v === null || ['command', 'entrypoint', 'image', 'build'].includes(k)) out[k] = v;
     else if (k === 'volumes') out[k] = byKey(b, v, (m: Mount) => m.target);
     else if (k === 'secrets' || k === 'configs') out[k] = byKey(b, v, (x: Obj) => x.source);
     else if (k === 'ports' || Array.isArray(b)) out[k] = byKey(b, v, (x: unknown) => JSON.stringify(x));

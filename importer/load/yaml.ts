@@ -2,8 +2,18 @@
  * Reads one compose file as YAML 1.2 with merge keys (`<<: *anchor`), the way compose does, and
  * keeps the document so later errors can point at a line.
  */
-import { LineCounter, isMap, isNode, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
+import { LineCounter, Scalar, isMap, isNode, isScalar, isSeq, parseDocument, visit, type Document, type Node } from 'yaml';
 import { fail } from './errors';
+
+/** What a `!reset` value becomes: the key is removed from what earlier files or `extends` gave it. */
+export const RESET = '\u0003reset';
+
+/** Removes keys marked `!reset` from a mapping tree; the merge then drops them from the base. */
+export function withoutResets(value: unknown): unknown {
+  if (Array.isArray(value)) return value.filter((v) => v !== RESET).map(withoutResets);
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== RESET).map(([k, v]) => [k, withoutResets(v)]));
+  return value;
+}
 
 export interface YamlFile {
   readonly file: string;
@@ -21,9 +31,17 @@ export function parseYamlFile(text: string, file: string): YamlFile {
   };
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
-    const duplicate = e.code === 'DUPLICATE_KEY' ? ` (key "${text.slice(e.pos[0], e.pos[1]).trim()}")` : '';
+    const duplicate = e.code === 'DUPLICATE_KEY' ? ` (key "${text.slice(e.pos[0]).split(/[:\n]/)[0].trim()}")` : '';
     fail(file, [], `not valid YAML: ${e.message.split('\n')[0]}${duplicate}`, at(e.pos[0]));
   }
+  visit(doc, {
+    Node(_, node) {
+      if ((node as { tag?: string }).tag === '!reset') return new Scalar(RESET);
+      // `!override` replaces instead of merging; merging a replaced value gives the same result for scalars and most lists.
+      if ((node as { tag?: string }).tag === '!override') (node as { tag?: string }).tag = undefined;
+      return undefined;
+    },
+  });
   const data: unknown = doc.toJS({ maxAliasCount: 1000 });
   if (data === null || data === undefined) fail(file, [], 'the file is empty; a compose file needs at least "services"');
   if (typeof data !== 'object' || Array.isArray(data)) fail(file, [], 'the top level must be a mapping (services:, volumes:, ...)', '1:1');

@@ -60,3 +60,18 @@ describe('Stateful', () => {
     expect(Object.keys(envOf(container(find(objs, 'Deployment', 'api'))))).toEqual(['DB_HOST']);
   });
 });
+
+describe('Stateful using another server', () => {
+  it('is admitted to it by NetworkPolicy, on every port of the target', () => {
+    const objs = manifestsOf({
+      name: 'stream',
+      components: {
+        zookeeper: { kind: 'stateful', image: 'zookeeper:3.9', ports: [{ name: 'client', port: 2181 }, { name: 'admin', port: 8080 }] },
+        kafka: { kind: 'stateful', image: 'apache/kafka:3.8.0', ports: [{ name: 'kafka', port: 9092 }], uses: ['zookeeper'], env: { KAFKA_ZOOKEEPER_CONNECT: 'zookeeper:2181' } },
+      },
+    });
+    const ingress = find(objs, 'NetworkPolicy', 'zookeeper').spec.ingress;
+    expect(ingress).toEqual([{ from: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'kafka', 'app.kubernetes.io/part-of': 'stream' } } }], ports: [{ port: 2181, protocol: 'TCP' }, { port: 8080, protocol: 'TCP' }] }]);
+    expect(envOf(container(find(objs, 'StatefulSet', 'kafka')))).toEqual({ KAFKA_ZOOKEEPER_CONNECT: 'zookeeper:2181' });
+  });
+});

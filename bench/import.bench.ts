@@ -1,0 +1,97 @@
+/**
+ * Import speed: `stackport import` + synthesis of all three environments for generated compose
+ * projects of 10, 50 and 200 services (a PostgreSQL and a Redis per ten services, the rest web
+ * services, workers and scheduled jobs wired to them). Target: 200 services in under 2 s, and cost
+ * growing linearly (time per service at 200 within 2x of the time per service at 50).
+ * In-process timings (median of RUNS after a warm-up) leave out node start-up and module loading,
+ * which are reported once, for the CLI, separately.
+ *
+ *   npx tsx bench/import.bench.ts     exits 1 when a target is missed
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { synthesize } from '../charts/synth';
+import { importCompose, writeImport } from '../importer/import';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const SIZES = [10, 50, 200];
+const root = resolve(__dirname, '..');
+
+/** A compose project with `n` services. */
+export function generateCompose(n: number): string {
+  const lines = ['name: bench', 'services:'];
+  const volumes: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const group = Math.floor(i / 10);
+    const pg = `pg${group}`;
+    const redis = `redis${group}`;
+    const kind = i % 10;
+    if (kind === 0) {
+      lines.push(`  ${pg}:`, '    image: postgres:16.4', '    environment:', `      POSTGRES_USER: app${group}`, '      POSTGRES_PASSWORD: ${POSTGRES_PASSWORD}', '    volumes:', `      - ${pg}-data:/var/lib/postgresql/data`);
+      volumes.push(`  ${pg}-data:`);
+    } else if (kind === 1) {
+      lines.push(`  ${redis}:`, '    image: redis:7.4', '    command: redis-server --appendonly yes --requirepass ${REDIS_PASSWORD}');
+    } else {
+      const name = `svc${i}`;
+      lines.push(`  ${name}:`, `    image: ghcr.io/acme/${name}:1.0.${i}`, '    environment:');
+      lines.push(`      DATABASE_URL: postgresql://app${group}:\${POSTGRES_PASSWORD}@${pg}:5432/app${group}`, `      REDIS_URL: redis://:\${REDIS_PASSWORD}@${redis}:6379/${i % 16}`, '      LOG_LEVEL: info');
+      if (kind % 3 === 0) lines.push('    restart: "no"', '    labels:', `      kompose.cronjob.schedule: "${i % 60} * * * *"`);
+      else if (kind % 3 === 1) lines.push(`    ports: ["${8000 + i}:8000"]`, '    healthcheck:', '      test: ["CMD", "curl", "-f", "http://localhost:8000/health"]');
+      lines.push('    depends_on:', `      ${pg}: {condition: service_healthy}`);
+    }
+  }
+  return [...lines, 'volumes:', ...volumes, ''].join('\n');
+}
+
+function median(xs: number[]): number {
+  return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+}
+
+const work = mkdtempSync(join(tmpdir(), 'stackport-import-bench-'));
+const results: { n: number; importMs: number; synthMs: number; totalMs: number; objects: number }[] = [];
+for (const n of SIZES) {
+  const dir = join(work, String(n));
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'compose.yaml'), generateCompose(n));
+  const once = () => {
+    const t0 = performance.now();
+    const r = importCompose({ files: [join(dir, 'compose.yaml')], environment: {}, prodHost: 'bench.example.com', prodClass: 'eg' });
+    writeImport(r, dir);
+    const t1 = performance.now();
+    const out = synthesize(r.spec, join(dir, 'dist'));
+    const t2 = performance.now();
+    return { importMs: t1 - t0, synthMs: t2 - t1, objects: out.reduce((a, x) => a + x.objects, 0) };
+  };
+  once();
+  const runs = Array.from({ length: RUNS }, once);
+  const importMs = median(runs.map((r) => r.importMs));
+  const synthMs = median(runs.map((r) => r.synthMs));
+  results.push({ n, importMs, synthMs, totalMs: median(runs.map((r) => r.importMs + r.synthMs)), objects: runs[0].objects });
+}
+
+const cli = (n: number) => {
+  const dir = join(work, String(n));
+  const t0 = performance.now();
+  const a = spawnSync(process.execPath, [join(root, 'bin/stackport.js'), 'import', join(dir, 'compose.yaml'), '--out', join(dir, 'cli'), '--prod-host', 'bench.example.com', '--prod-class', 'eg'], { cwd: root });
+  const b = spawnSync(process.execPath, [join(root, 'bin/stackport.js'), 'synth', '--spec', join(dir, 'cli', 'stack.yaml'), '--out', join(dir, 'cli', 'dist')], { cwd: root });
+  if (a.status !== 0 || b.status !== 0) throw new Error(`CLI failed: ${a.stderr}${b.stderr}`);
+  return performance.now() - t0;
+};
+
+console.log(`runs per size: ${RUNS} (median), in process, after a warm-up`);
+console.log('services  import+validate  synth (3 envs)   total   objects   ms/service');
+for (const r of results) {
+  console.log(`${String(r.n).padStart(8)}  ${r.importMs.toFixed(0).padStart(12)} ms  ${r.synthMs.toFixed(0).padStart(11)} ms  ${r.totalMs.toFixed(0).padStart(6)} ms  ${String(r.objects).padStart(7)}   ${(r.totalMs / r.n).toFixed(2).padStart(8)}`);
+}
+console.log(`CLI wall clock for 200 services (two node processes: import, then synth): ${cli(200).toFixed(0)} ms`);
+rmSync(work, { recursive: true, force: true });
+
+const at = (n: number) => results.find((r) => r.n === n)!;
+const perService = (n: number) => at(n).totalMs / n;
+const failures: string[] = [];
+if (at(200).totalMs > 2000) failures.push(`200 services took ${at(200).totalMs.toFixed(0)} ms (target < 2000)`);
+if (perService(200) > 2 * perService(50)) failures.push(`cost per service grows: ${perService(50).toFixed(2)} ms at 50, ${perService(200).toFixed(2)} ms at 200`);
+for (const f of failures) console.error(`FAIL: ${f}`);
+if (failures.length) process.exitCode = 1;

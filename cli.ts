@@ -1,0 +1,136 @@
+/**
+ * The `stackport` command (bin/stackport.js runs it):
+ *
+ *   stackport import FILE... [--env-file F]... [--profile P]... [--prod-host H] [--prod-class C] --out DIR
+ *   stackport synth --spec stack.yaml [--out dist] [--env kind|k3d|prod]...
+ *   stackport --help | --version
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { synthesize } from './charts/synth';
+import { ComposeError } from './importer/load/errors';
+import { formatWarning, importCompose, writeImport, type ImportOptions } from './importer/import';
+import { SpecError } from './spec/errors';
+import { loadSpecFile } from './spec/load';
+import { ENVIRONMENTS, type EnvironmentName } from './spec/schema';
+
+const USAGE = `usage: stackport <command> [options]
+
+Commands:
+  import FILE...   turn docker compose files into DIR/stack.yaml (later files override earlier ones)
+      --out DIR          where stack.yaml goes (required)
+      --env-file F       variables for interpolation instead of .env (repeatable)
+      --profile P        activate a compose profile (repeatable)
+      --prod-host H      public host name for the prod environment
+      --prod-class C     GatewayClass of the prod cluster
+  synth            synthesize a stack spec into <out>/<environment>/
+      --spec FILE        the stack.yaml (default: the reference stack)
+      --out DIR          output folder (default: dist)
+      --env E            kind, k3d or prod (repeatable; default: all three)
+
+Options:
+  -h, --help       show this help
+  -v, --version    show the version`;
+
+function version(): string {
+  return JSON.parse(readFileSync(join(__dirname, 'package.json'), 'utf8')).version;
+}
+
+class UsageError extends Error {}
+
+/** The options of `stackport import`; `environment` is the process environment. */
+export function parseImportArgs(args: string[], environment: Record<string, string | undefined>): ImportOptions & { out?: string } {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      out: { type: 'string', short: 'o' },
+      file: { type: 'string', short: 'f', multiple: true },
+      'env-file': { type: 'string', multiple: true },
+      profile: { type: 'string', multiple: true },
+      'prod-host': { type: 'string' },
+      'prod-class': { type: 'string' },
+    },
+  });
+  return {
+    files: [...(values.file ?? []), ...positionals],
+    envFiles: values['env-file'],
+    profiles: values.profile,
+    environment,
+    prodHost: values['prod-host'],
+    prodClass: values['prod-class'],
+    out: values.out,
+  };
+}
+
+function runImport(args: string[]): number {
+  const opts = parseImportArgs(args, process.env);
+  if (opts.files.length === 0) throw new UsageError('import: give at least one compose file');
+  if (!opts.out) throw new UsageError('import: --out DIR is required');
+  const result = importCompose(opts);
+  const file = writeImport(result, opts.out);
+  console.log(`wrote ${file}\n`);
+  for (const [service, lines] of result.summary) {
+    console.log(`${service} -> ${lines[0]}`);
+    for (const l of lines.slice(1)) console.log(`    ${l}`);
+  }
+  if (result.secrets.length > 0) {
+    console.log('\nSecrets to create (see the top of stack.yaml):');
+    for (const s of result.secrets) console.log(`  ${s.secret}/${s.key}  from ${s.from}`);
+  }
+  if (result.warnings.length > 0) {
+    console.log(`\n${result.warnings.length} warning${result.warnings.length === 1 ? '' : 's'} (compose keys not translated as they are):`);
+    for (const w of result.warnings) console.log(`  warning: ${formatWarning(w)}`);
+  }
+  return 0;
+}
+
+function runSynth(args: string[]): number {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { spec: { type: 'string' }, out: { type: 'string', short: 'o' }, env: { type: 'string', multiple: true } },
+  });
+  if (positionals.length > 0) throw new UsageError(`synth: unexpected argument ${positionals[0]}`);
+  const environments = (values.env ?? [...ENVIRONMENTS]).flatMap((e) => e.split(','));
+  const unknown = environments.filter((e) => !ENVIRONMENTS.includes(e as EnvironmentName));
+  if (unknown.length > 0) throw new UsageError(`--env ${unknown.join(', ')}: expected one of ${ENVIRONMENTS.join(', ')}`);
+  const spec = values.spec ? loadSpecFile(values.spec) : require('./spec/reference').referenceStack;
+  for (const r of synthesize(spec, values.out ?? 'dist', environments as EnvironmentName[], values.spec)) {
+    console.log(`${r.environment.padEnd(5)} ${String(r.objects).padStart(4)} objects  ${r.file}`);
+  }
+  return 0;
+}
+
+/** Runs the command line; returns the exit code. */
+export function main(argv: string[]): number {
+  const [command, ...rest] = argv;
+  try {
+    if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
+      console.log(USAGE);
+      return command === undefined ? 2 : 0;
+    }
+    if (command === '-v' || command === '--version') {
+      console.log(version());
+      return 0;
+    }
+    if (rest.includes('-h') || rest.includes('--help')) {
+      console.log(USAGE);
+      return 0;
+    }
+    if (command === 'import') return runImport(rest);
+    if (command === 'synth') return runSynth(rest);
+    throw new UsageError(`unknown command "${command}"`);
+  } catch (e) {
+    if (e instanceof ComposeError || e instanceof SpecError) {
+      console.error(`error: ${e.message}`);
+      return 1;
+    }
+    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      console.error(`error: ${(e as Error).message}\n\n${USAGE}`);
+      return 2;
+    }
+    throw e;
+  }
+}

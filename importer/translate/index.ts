@@ -1,0 +1,265 @@
+/**
+ * ComposeProject -> stack spec input. Services are classified first (relations need the roles of
+ * their targets), data servers translated before the applications that connect to them, then
+ * routes, scrape targets, ordering and local-only services are settled over the whole stack.
+ */
+import { fail } from '../load/errors';
+import type { ComposeProject, ComposeService, ImportWarning } from '../load/model';
+import { classify, imageBase, portsOf } from './classify';
+import { Context, Keys, type ProvidedSecret, type Role, type TranslateOptions } from './context';
+import { translatePgadmin, translatePostgres, translateRedis, translateStateful } from './databases';
+import { addFlow } from './env';
+import { assignRoutes, traefikLabels, translateProxy } from './edge';
+import { applyScrapes, translatePrometheus } from './prometheus';
+import { translateApp } from './workloads';
+
+type Obj = Record<string, any>;
+
+export interface TranslateResult {
+  readonly spec: Obj;
+  readonly warnings: ImportWarning[];
+  /** What each compose service became, and notes on how. */
+  readonly summary: Map<string, string[]>;
+  /** Secret keys the user must create. */
+  readonly secrets: ProvidedSecret[];
+  /** The compose service behind each component. */
+  readonly origins: Map<string, ComposeService>;
+}
+
+const ORDER: Role[] = ['postgres', 'redis', 'stateful', 'pgadmin', 'edge', 'prometheus', 'web', 'worker', 'scheduled', 'job'];
+const KOMPOSE_READ = /^kompose\.(cronjob\.(schedule|backoff_limit|concurrency_policy|timezone)|volume\.size|controller\.type|service\.healthcheck\..+|service\.expose(\.tls-secret)?|hpa\..+)$/;
+
+const KOMPOSE_REASONS: Record<string, string> = {
+  'kompose.service.type': 'Services stay ClusterIP; the edge (Gateway or Ingress) is the public entry',
+  'kompose.service.nodeport': 'Services stay ClusterIP; the edge (Gateway or Ingress) is the public entry',
+  'kompose.image-pull-policy': 'the environment presets set imagePullPolicy (IfNotPresent locally, Always in prod)',
+  'kompose.image-pull-secret': 'not in the spec; attach pull secrets to the namespace default service account',
+  'kompose.serviceaccount-name': 'pods run without a service-account token',
+  'kompose.security-context': 'pods always run as a non-root uid >= 10000 with fsGroup set',
+  'kompose.service.group': 'one container per pod; share a volume instead',
+  'kompose.init': 'wait for a job with after, or for a server with uses',
+  'kompose.controller.port': 'hostPort is not allowed under Pod Security "restricted"',
+};
+
+export function translate(project: ComposeProject, options: TranslateOptions = {}): TranslateResult {
+  const ctx = new Context(project, options);
+  const origins = new Map<string, ComposeService>();
+  for (const s of Object.values(project.services)) {
+    const comp = ctx.componentOf(s.name)!;
+    const other = origins.get(comp);
+    if (other) fail(s.file, ['services', s.name], `becomes the component "${comp}", as "${other.name}" does; rename one of them`, project.locate(s.file, ['services', s.name]));
+    origins.set(comp, s);
+  }
+  for (const s of Object.values(project.services)) ctx.roles.set(s.name, classify(ctx, s));
+  const services = Object.values(project.services).sort((a, b) => ORDER.indexOf(ctx.roles.get(a.name)!) - ORDER.indexOf(ctx.roles.get(b.name)!));
+  const traefik = services.some((s) => ctx.roles.get(s.name) === 'edge' && imageBase(s.config.image) === 'traefik');
+  const scrapes: Obj[] = [];
+  const afters: [Keys, string, string][] = [];
+  const prometheus = new Set<string>();
+  for (const s of services) {
+    const keys = new Keys(ctx, s);
+    const comp = ctx.componentOf(s.name)!;
+    const role = ctx.roles.get(s.name)!;
+    if (role === 'postgres') ctx.components[comp] = translatePostgres(ctx, keys, comp);
+    else if (role === 'redis') ctx.components[comp] = translateRedis(ctx, keys, comp);
+    else if (role === 'stateful') ctx.components[comp] = translateStateful(ctx, keys, comp, portsOf(ctx, s));
+    else if (role === 'pgadmin') ctx.components[comp] = translatePgadmin(ctx, keys, comp);
+    else if (role === 'edge') translateProxy(ctx, keys);
+    else if (role === 'prometheus') {
+      scrapes.push(...translatePrometheus(ctx, keys));
+      prometheus.add(s.name);
+    } else ctx.components[comp] = translateApp(ctx, keys, comp, role, portsOf(ctx, s));
+    common(ctx, keys, comp, role, traefik, afters);
+    keys.finish();
+  }
+  topLevel(ctx);
+  applyScrapes(ctx, scrapes, prometheus);
+  assignRoutes(ctx);
+  settleAfters(ctx, afters);
+  dropDerived(ctx);
+  sharedVolumes(ctx);
+  const environments = localOnly(ctx);
+  for (const s of services) summarize(ctx, s);
+  // Components and the summary follow the compose file's order.
+  const inOrder = Object.values(project.services);
+  const components = Object.fromEntries(inOrder.map((s) => ctx.componentOf(s.name)!).filter((n) => ctx.components[n]).map((n) => [n, ordered(ctx.components[n])]));
+  const summary = new Map(inOrder.map((s) => [s.name, ctx.summary.get(s.name) ?? []]));
+  const spec: Obj = { name: project.name, components };
+  if (/\u0001/.test(JSON.stringify(components))) throw new Error('internal: a secret variable was left unresolved in the spec');
+  if (Object.keys(ctx.volumes).length) spec.volumes = ctx.volumes;
+  if (Object.keys(ctx.envFiles).length) spec.envFiles = ctx.envFiles;
+  if (ctx.edge && Object.keys(ctx.edge).length) spec.edge = ctx.edge;
+  spec.monitoring = ctx.monitoring ?? { enabled: false };
+  if (Object.keys(ctx.prodEdge).length) environments.prod = { ...environments.prod, edge: ctx.prodEdge };
+  if (Object.keys(environments).length) spec.environments = environments;
+  return { spec, warnings: [...project.warnings, ...ctx.warnings], summary, secrets: [...ctx.provided.values()], origins };
+}
+
+/** Keys every service has: labels, depends_on, deploy, restart, profiles. */
+function common(ctx: Context, keys: Keys, comp: string, role: Role, traefik: boolean, afters: [Keys, string, string][]): void {
+  const c = ctx.components[comp];
+  const labels: Obj = keys.take('labels') ?? {};
+  const used = traefik && role !== 'edge' ? traefikLabels(ctx, keys) : new Set<string>();
+  const others: string[] = [];
+  for (const k of Object.keys(labels)) {
+    if (used.has(k) || role === 'edge' || KOMPOSE_READ.test(k)) continue;
+    if (k.startsWith('kompose.')) keys.warn(`labels.${k}`, KOMPOSE_REASONS[k.split('.').slice(0, 3).join('.')] ?? KOMPOSE_REASONS[k.split('.').slice(0, 2).join('.')] ?? 'this Kompose label is not translated');
+    else if (k.startsWith('traefik.')) keys.warn(`labels.${k}`, 'no Traefik proxy in this project; not translated');
+    else others.push(k);
+  }
+  const controller = String(labels['kompose.controller.type'] ?? '').toLowerCase();
+  if (controller && !['deployment', 'statefulset'].includes(controller)) keys.warn('labels.kompose.controller.type', `"${labels['kompose.controller.type']}" is not in the spec; it runs as a ${c?.kind === 'stateful' ? 'StatefulSet' : 'Deployment, CronJob or Job by its role'}`);
+  if (others.length) keys.warn('labels', `not copied (${others.join(', ')}); objects get the standard app.kubernetes.io labels`);
+  if (c?.kind === 'web' && labels['kompose.hpa.replicas.max']) {
+    c.autoscaling = { maxReplicas: Number(labels['kompose.hpa.replicas.max']), ...(labels['kompose.hpa.cpu'] ? { cpuUtilization: Number(labels['kompose.hpa.cpu']) } : {}) };
+    if (labels['kompose.hpa.replicas.min'] && Number(labels['kompose.hpa.replicas.min']) > 1) c.replicas = Number(labels['kompose.hpa.replicas.min']);
+  }
+  const deploy: Obj = keys.take('deploy') ?? {};
+  for (const k of Object.keys(deploy)) {
+    if (k === 'replicas' && !(c?.kind === 'web' || (c?.kind === 'worker' && c.mode === 'continuous')) && Number(deploy.replicas) > 1) keys.warn('deploy.replicas', `a ${role === 'scheduled' ? 'scheduled worker' : role} runs one pod`);
+    else if (k === 'resources' && c === undefined) keys.warn('deploy.resources', 'not used: this service is not deployed');
+    else if (k === 'mode' && deploy.mode === 'replicated') continue;
+    else if (k === 'mode') keys.warn('deploy.mode', `"${deploy.mode}" is not in the spec (no DaemonSets); it runs as ${c?.kind === 'web' ? 'a Deployment' : 'one workload'}`);
+    else if (k === 'resources') {
+      for (const [side, v] of Object.entries<Obj>(deploy.resources ?? {})) {
+        for (const sub of Object.keys(v ?? {})) if (!['cpus', 'memory'].includes(sub)) keys.warn(`deploy.resources.${side}.${sub}`, sub === 'devices' ? 'devices (GPUs) are not in the spec' : 'only cpus and memory are translated');
+      }
+    } else if (k === 'restart_policy') {
+      for (const sub of Object.keys(deploy.restart_policy ?? {})) if (!['condition', 'max_attempts'].includes(sub)) keys.warn(`deploy.restart_policy.${sub}`, 'Kubernetes restarts with its own back-off');
+    } else if (k !== 'replicas') keys.warn(`deploy.${k}`, k === 'placement' ? 'scheduling constraints are not in the spec; prod spreads replicas over nodes' : 'not translated');
+  }
+  keys.take('restart');
+  keys.take('profiles');
+  keys.take('scale');
+  for (const [dep, cond] of Object.entries<Obj>(keys.take('depends_on') ?? {})) {
+    const target = ctx.project.services[dep];
+    const tRole = target && ctx.roles.get(dep);
+    if (!target) {
+      keys.warn(`depends_on.${dep}`, `${dep} is left out (inactive profile); the dependency is dropped`);
+      continue;
+    }
+    if (c === undefined) continue;
+    const to = ctx.componentOf(dep)!;
+    if (tRole === 'job') {
+      if (cond.condition === 'service_completed_successfully') afters.push([keys, comp, to]);
+      else keys.warn(`depends_on.${dep}`, `waiting for a job to start means nothing in Kubernetes; use condition service_completed_successfully to wait for it to finish`);
+    } else if (tRole === 'postgres' || tRole === 'redis' || tRole === 'web' || tRole === 'stateful') {
+      if (!['web', 'worker', 'job', 'stateful'].includes(c.kind)) {
+        keys.warn(`depends_on.${dep}`, `a ${c.kind} component makes no connections of its own; the dependency is dropped`);
+        continue;
+      }
+      c.uses ??= [];
+      addFlow(ctx, c as { uses: Obj[] }, to, comp);
+      if (cond.condition === 'service_healthy') ctx.note(keys.service.name, `waits for ${dep} by retrying: Kubernetes restarts the pod until ${to} is ready (readiness probe)`);
+    } else if (tRole === 'edge' || tRole === 'prometheus') continue;
+    else keys.warn(`depends_on.${dep}`, `${dep} (${tRole}) accepts no connections; start order between long-running services is not kept in Kubernetes`);
+  }
+  if (c?.uses && c.uses.length === 0) delete c.uses;
+}
+
+/** `after` needs a check the waiting pod can run; alembic and Django migrations have one. */
+function settleAfters(ctx: Context, afters: [Keys, string, string][]): void {
+  for (const [keys, comp, job] of afters) {
+    const j = ctx.components[job];
+    const words: string[] = [...(j.command ?? []), ...(j.args ?? [])];
+    const text = words.join(' ');
+    // The spec's default check compares `alembic current` with `alembic heads`.
+    if (/manage\.py\s+migrate/.test(text)) j.completionCheck ??= [...words, '--check'];
+    else if (!/alembic\s+upgrade/.test(text)) {
+      keys.warn(`depends_on.${origin(ctx, job)}`, `${job} runs "${text || 'its image command'}", whose completion cannot be checked from another pod; the order is not kept (add completionCheck to ${job} and after: [${job}] to ${comp})`);
+      continue;
+    }
+    const c = ctx.components[comp];
+    c.after = [...new Set([...(c.after ?? []), job])];
+  }
+}
+
+/** Top-level volume and network options have no counterpart; say which were set. */
+function topLevel(ctx: Context): void {
+  for (const [name, v] of Object.entries<Obj>(ctx.project.volumes)) {
+    for (const k of Object.keys(v)) {
+      if (k === 'external' && v.external) ctx.warn('(project)', `volumes.${name}.external`, 'a new, empty claim is created; copy the data into it');
+      else if (['driver', 'driver_opts', 'name'].includes(k)) ctx.warn('(project)', `volumes.${name}.${k}`, 'the storage class of the environment decides how volumes are made');
+    }
+  }
+  for (const [name, n] of Object.entries<Obj>(ctx.project.networks)) {
+    for (const k of Object.keys(n)) if (k !== 'labels') ctx.warn('(project)', `networks.${name}.${k}`, 'one flat network per namespace; NetworkPolicies replace network separation');
+  }
+}
+
+/** A ReadWriteOnce volume mounted by several components keeps them on one node; say so for prod. */
+function sharedVolumes(ctx: Context): void {
+  for (const name of Object.keys(ctx.volumes)) {
+    const users = Object.entries(ctx.components).filter(([, c]) => (c.volumes ?? []).some((v: Obj) => v.volume === name)).map(([n]) => n);
+    if (users.length > 1) ctx.warn(origin(ctx, users[1]), 'volumes', `volume ${name} is shared by ${users.join(' and ')}: fine on one node (kind, k3d); for prod give it accessMode ReadWriteMany and a storage class that supports it`);
+  }
+}
+
+/** Variables a relation derives are not also set by hand (the spec rejects that). */
+function dropDerived(ctx: Context): void {
+  for (const c of Object.values(ctx.components)) {
+    for (const r of c.uses ?? []) {
+      const t = ctx.components[r.to];
+      if (!t || t.kind === 'stateful') continue;
+      const url = r.env ?? (t.kind === 'postgres' ? 'DATABASE_URL' : t.kind === 'redis' ? 'REDIS_URL' : `${r.to.toUpperCase().replace(/-/g, '_')}_URL`);
+      for (const v of [url, `${url.replace(/_URL$/, '')}_PASSWORD`]) {
+        delete c.env?.[v];
+        delete c.secretEnv?.[v];
+      }
+    }
+    for (const k of ['env', 'secretEnv'] as const) if (c[k] && Object.keys(c[k]).length === 0) delete c[k];
+  }
+}
+
+/** Development-profile services run in kind and k3d only; prod leaves them out. */
+function localOnly(ctx: Context): Obj {
+  const env: Obj = {};
+  for (const s of Object.values(ctx.project.services)) {
+    const comp = ctx.componentOf(s.name)!;
+    const c = ctx.components[comp];
+    if (!s.localOnly || !c) continue;
+    if (c.kind === 'pgadmin') {
+      ctx.note(s.name, `profile ${s.config.profiles.join(', ')}: runs in kind and k3d only (pgAdmin never runs in prod)`);
+      continue;
+    }
+    const users = Object.entries(ctx.components).filter(([n, o]) => n !== comp && !ctx.project.services[origin(ctx, n)]?.localOnly && (JSON.stringify(o.uses ?? []).includes(`"to":"${comp}"`) || (o.after ?? []).includes(comp)));
+    if (users.length) {
+      ctx.warn(s.name, 'profiles', `${users.map(([n]) => n).join(', ')} need it in every environment, so it runs in prod too`);
+      continue;
+    }
+    env.prod ??= { components: {} };
+    env.prod.components[comp] = { enabled: false };
+    ctx.note(s.name, `profile ${s.config.profiles.join(', ')}: runs in kind and k3d only`);
+  }
+  return env;
+}
+
+/** Fields in the order a reader looks for them: what it is, what runs, how it is reached, what it needs. */
+const FIELD_ORDER = ['kind', 'role', 'mode', 'image', 'command', 'args', 'port', 'ports', 'extraPorts', 'healthPath', 'healthPort', 'metricsPath', 'probe', 'schedule', 'timeZone', 'replicas', 'route', 'databases', 'password', 'env', 'envFrom', 'secretEnv', 'uses', 'after', 'volumes', 'data', 'files', 'secretFiles', 'writablePaths'];
+
+function ordered(c: Obj): Obj {
+  const rank = (k: string) => (FIELD_ORDER.includes(k) ? FIELD_ORDER.indexOf(k) : FIELD_ORDER.length);
+  return Object.fromEntries(Object.entries(c).sort(([a], [b]) => rank(a) - rank(b)));
+}
+
+function origin(ctx: Context, comp: string): string {
+  return [...ctx.names].find(([, v]) => v === comp)?.[0] ?? comp;
+}
+
+function summarize(ctx: Context, s: ComposeService): void {
+  const comp = ctx.componentOf(s.name)!;
+  const c = ctx.components[comp];
+  const role = ctx.roles.get(s.name)!;
+  const what: Record<string, string> = {
+    postgres: 'postgres (StatefulSet, claim template, Secrets, pg_isready probes)',
+    redis: 'redis (StatefulSet, claim template)',
+    stateful: 'stateful (StatefulSet, claim templates, Services)',
+    pgadmin: 'pgadmin (local environments only)',
+    web: `web (Deployment + Service on ${c?.port}${c?.route ? `, routed at ${c.route.subdomain ? `${c.route.subdomain}.<host>` : ''}${c.route.path}` : ', internal'})`,
+    worker: 'continuous worker (Deployment)',
+    scheduled: `scheduled worker (CronJob "${c?.schedule}")`,
+    job: 'job (Job)',
+  };
+  const head = c ? `component ${comp}: ${what[role]}` : role === 'edge' ? 'the edge' : 'monitoring';
+  ctx.summary.set(s.name, [head, ...(ctx.summary.get(s.name) ?? [])]);
+}

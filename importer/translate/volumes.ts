@@ -1,0 +1,143 @@
+/**
+ * Volumes, tmpfs, compose configs and file secrets of a service. Named volumes become shared
+ * PersistentVolumeClaims (or claim templates for stateful servers); bind-mounted config files and
+ * compose configs become files from a ConfigMap; file secrets become Secret keys mounted as files;
+ * tmpfs and anonymous volumes become writable emptyDirs. Source code mounts are refused with a
+ * warning: in Kubernetes the code belongs in the image.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, join, relative, resolve as resolvePath } from 'node:path';
+import type { Mount } from '../load/normalize';
+import { kebab, type Context, type Keys } from './context';
+
+type Obj = Record<string, any>;
+
+export interface Mounts {
+  volumes: { volume: string; path: string; readOnly?: boolean }[];
+  files: Record<string, string>;
+  secretFiles: Record<string, string>;
+  writablePaths: string[];
+  data: { name: string; path: string; storage?: string }[];
+}
+
+const CODE = /\.(py|js|mjs|ts|tsx|go|rb|php|java|rs|ipynb)$|^(package\.json|requirements.*\.txt|pyproject\.toml|Dockerfile|go\.mod|Gemfile|manage\.py|\.git|(docker-)?compose.*\.ya?ml)$/;
+/** Files that hold secrets: they never go into a ConfigMap. */
+const SECRET_FILE = /^\.env|\.env$|\.(pem|key|p12|pfx|jks|keystore)$|^id_(rsa|ed25519|ecdsa)|secret|passw|token|credential/i;
+/** Folders mounted as configuration (anything else is data or code). */
+const CONFIG_TARGET = /^\/etc\/|conf|config|settings|templates|provisioning|dashboards|rules|html|static|\.streamlit/i;
+const MAX_FILE = 256 * 1024;
+
+/** A text file small enough for a ConfigMap, or undefined. */
+export function readConfigFile(path: string): string | undefined {
+  try {
+    const st = statSync(path);
+    if (!st.isFile() || st.size > MAX_FILE) return undefined;
+    const text = readFileSync(path, 'utf8');
+    return text.includes('\u0000') ? undefined : text;
+  } catch {
+    return undefined;
+  }
+}
+
+function listFiles(dir: string, depth = 0): string[] {
+  if (depth > 3) return [];
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? listFiles(join(dir, e.name), depth + 1) : [join(dir, e.name)]));
+}
+
+/** Size of a volume from Kompose's label on the service or on the top-level volume, as a Kubernetes quantity. */
+function sizeOf(ctx: Context, keys: Keys, volume?: string): string | undefined {
+  const onService = keys.config.labels?.['kompose.volume.size'];
+  const raw = onService ?? (volume ? ctx.project.volumes[volume]?.labels?.['kompose.volume.size'] : undefined);
+  if (raw === undefined) return undefined;
+  const m = /^([0-9]+(?:\.[0-9]+)?)\s*(?:([KMGT])i?[bB]?)?$/i.exec(String(raw).trim());
+  if (!m) keys.fail(onService !== undefined ? 'labels.kompose.volume.size' : 'volumes', `kompose.volume.size "${raw}" is not a size such as "1Gi" or "500Mi"`);
+  return m[2] ? `${m[1]}${m[2].toUpperCase()}i` : m[1];
+}
+
+/**
+ * `claims`: named volumes become the server's own claim templates (stateful servers).
+ * `skip`: mount targets another translation reads (init scripts, proxy and Prometheus config).
+ */
+export function translateMounts(ctx: Context, keys: Keys, opts: { claims?: boolean; skip?: (m: Mount) => boolean } = {}): Mounts {
+  const out: Mounts = { volumes: [], files: {}, secretFiles: {}, writablePaths: [], data: [] };
+  const where = (m: Mount) => `volumes.${m.target}`;
+  for (const m of (keys.take<Mount[]>('volumes') ?? [])) {
+    if (opts.skip?.(m)) continue;
+    if (m.type === 'tmpfs' || (m.type === 'volume' && !m.source)) {
+      out.writablePaths.push(m.target);
+      continue;
+    }
+    if (m.type === 'volume') {
+      const name = kebab(m.source!);
+      if (opts.claims) out.data.push({ name, path: m.target, ...(sizeOf(ctx, keys, m.source) ? { storage: sizeOf(ctx, keys, m.source) } : {}) });
+      else {
+        const storage = sizeOf(ctx, keys, m.source);
+        ctx.volumes[name] = { ...ctx.volumes[name], ...(storage ? { storage } : {}) };
+        out.volumes.push({ volume: name, path: m.target, ...(m.read_only ? { readOnly: true } : {}) });
+      }
+      continue;
+    }
+    if (m.type !== 'bind' || !m.source) {
+      keys.warn(where(m), `a ${m.type} mount is not translated`);
+      continue;
+    }
+    const shown = m.written ?? relative(ctx.project.dir, m.source);
+    if (/docker\.sock$/.test(m.source)) {
+      keys.warn(where(m), 'the Docker socket does not exist in Kubernetes; left out');
+      continue;
+    }
+    if (!existsSync(m.source)) {
+      keys.warn(where(m), `bind mount source ${shown} not found; left out`);
+      continue;
+    }
+    if (ctx.project.files.some((f) => resolvePath(f).startsWith(`${m.source!.replace(/\/$/, '')}/`))) {
+      keys.warn(where(m), `bind mount of the project folder (${shown}); left out: build the code into the image`);
+      continue;
+    }
+    if (statSync(m.source).isFile()) {
+      if (SECRET_FILE.test(basename(m.source))) {
+        out.secretFiles[m.target] = ctx.provide(basename(m.source), `the file ${shown}`);
+        continue;
+      }
+      const text = readConfigFile(m.source);
+      if (text === undefined) keys.warn(where(m), `${shown} is not a small text file; left out (bake it into the image)`);
+      else out.files[m.target] = text;
+      continue;
+    }
+    const files = listFiles(m.source);
+    if (files.some((f) => CODE.test(basename(f)))) {
+      keys.warn(where(m), `bind mount of source code (${shown}); left out: build the code into the image`);
+      continue;
+    }
+    const texts = files.map((f) => [f, readConfigFile(f)] as const);
+    const config = CONFIG_TARGET.test(m.target) && !files.some((f) => SECRET_FILE.test(basename(f)));
+    if (config && files.length > 0 && files.length <= 20 && texts.every(([, t]) => t !== undefined)) {
+      for (const [f, t] of texts) out.files[`${m.target.replace(/\/$/, '')}/${relative(m.source, f)}`] = t!;
+      continue;
+    }
+    // A data directory: give it a volume of its own; the files on the host are not copied.
+    const name = kebab(basename(m.source)) || 'data';
+    ctx.volumes[name] ??= {};
+    out.volumes.push({ volume: name, path: m.target, ...(m.read_only ? { readOnly: true } : {}) });
+    keys.warn(where(m), `host directory ${shown} becomes the volume "${name}"; its current content is not copied`);
+  }
+  for (const t of [keys.take<string[]>('tmpfs') ?? []].flat()) out.writablePaths.push(String(t).split(':')[0]);
+  keys.take('read_only');
+  for (const s of keys.take<Obj[]>('secrets') ?? []) {
+    const def = ctx.project.secrets[s.source] ?? {};
+    const target = s.target ? (String(s.target).startsWith('/') ? s.target : `/run/secrets/${s.target}`) : `/run/secrets/${s.source}`;
+    const from = def.environment ? `compose secret ${s.source} (variable ${def.environment})` : def.file ? `compose secret ${s.source} (file ${def.file})` : `compose secret ${s.source}`;
+    const managed = ctx.managedSecrets.get(`secret:${s.source}`);
+    out.secretFiles[target] = managed ? `${managed.secret}/${managed.key}` : ctx.provide(s.source, from);
+  }
+  for (const c of keys.take<Obj[]>('configs') ?? []) {
+    const def = ctx.project.configs[c.source] ?? {};
+    const target = c.target ?? `/${c.source}`;
+    const text = def.content ?? (def.file ? readConfigFile(join(ctx.project.dir, def.file)) : undefined);
+    if (text === undefined) keys.warn(`configs.${c.source}`, def.external ? 'external config: create its content as a file in the spec' : 'config content not found; left out');
+    // Content that interpolates secret variables is itself a secret.
+    else if (/\u0001/.test(String(text))) out.secretFiles[target] = ctx.provide(c.source, `config ${c.source}, whose content uses secret variables`);
+    else out.files[target] = String(text);
+  }
+  return out;
+}

@@ -1,0 +1,55 @@
+/** The stackport command as a user runs it: npx stackport, after npm ci. */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const stackport = (args: string[]) => spawnSync('npx', ['--no-install', 'stackport', ...args], { encoding: 'utf8', env: { ...process.env, npm_config_update_notifier: 'false' } });
+const fixture = (name: string) => join(__dirname, '..', 'fixtures', 'compose', name);
+
+describe('npx stackport', () => {
+  it('is declared as the package bin', () => {
+    expect(JSON.parse(readFileSync('package.json', 'utf8')).bin).toEqual({ stackport: 'bin/stackport.js' });
+  });
+
+  it('prints help and version', () => {
+    const help = stackport(['--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('import FILE...');
+    expect(help.stdout).toContain('synth');
+    const version = stackport(['--version']);
+    expect(version.stdout.trim()).toBe(JSON.parse(readFileSync('package.json', 'utf8')).version);
+    const bad = stackport(['deploy']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('unknown command "deploy"');
+  });
+
+  it('imports compose files, prints the summary, Secrets and warnings, then synthesizes the result', () => {
+    const out = mkdtempSync(join(tmpdir(), 'stackport-cli-'));
+    const dir = fixture('fastapi-celery');
+    const r = stackport(['import', join(dir, 'compose.yaml'), '--prod-host', 'shop.example.com', '--prod-class', 'eg', '--out', out]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(`wrote ${join(out, 'stack.yaml')}`);
+    expect(r.stdout).toMatch(/^api -> component api: web \(Deployment \+ Service on 8000, routed at \/\)$/m);
+    expect(r.stdout).toContain('shop-secrets/jwt-secret  from ${JWT_SECRET}');
+    expect(r.stdout).toContain('warning: api: build: not built here');
+    expect(readFileSync(join(out, 'stack.yaml'), 'utf8')).toBe(readFileSync(join(dir, 'stack.yaml'), 'utf8'));
+
+    const s = stackport(['synth', '--spec', join(out, 'stack.yaml'), '--out', join(out, 'dist')]);
+    expect(s.stderr).toBe('');
+    expect(s.status).toBe(0);
+    expect(readdirSync(join(out, 'dist')).sort()).toEqual(['k3d', 'kind', 'prod']);
+    const k = stackport(['synth', '--spec', join(out, 'stack.yaml'), '--out', join(out, 'dist2'), '--env', 'kind']);
+    expect(k.stdout).toMatch(/^kind +\d+ objects/m);
+    expect(readdirSync(join(out, 'dist2'))).toEqual(['kind']);
+  });
+
+  it('needs --out and a file', () => {
+    const r = stackport(['import', join(fixture('secrets'), 'compose.yaml')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('--out DIR is required');
+    expect(existsSync('stack.yaml')).toBe(false);
+  });
+});
