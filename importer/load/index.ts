@@ -12,7 +12,7 @@ import { interpolateTree, isSecretName, secretMark } from './interpolate';
 import type { ComposeProject, ComposeService, EnvFile, ImportWarning } from './model';
 import { mergeService, normalizeService } from './normalize';
 import { checkComposeSchema } from './schema';
-import { parseYamlFile, RESET, withoutResets, type YamlFile } from './yaml';
+import { isOverride, OVERRIDE, parseYamlFile, RESET, withoutResets, type YamlFile } from './yaml';
 
 export interface LoadOptions {
   /** Compose files, in order. */
@@ -66,8 +66,10 @@ export function loadCompose(opts: LoadOptions): ComposeProject {
     for (const section of ['services', 'jobs'] as const) {
       for (const [name, svc] of Object.entries((data[section] as Obj) ?? {})) {
         const resets = Object.entries((svc as Obj) ?? {}).filter(([, v]) => v === RESET).map(([k]) => k);
+        const overrides = Object.entries((svc as Obj) ?? {}).filter(([, v]) => isOverride(v)).map(([k]) => k);
         const normal = normalizeService((withoutResets(svc) as Obj) ?? {}, baseDir, [section, name], bad);
         for (const k of resets) normal[k] = RESET;
+        if (overrides.length) normal[OVERRIDE] = overrides;
         data[section][name] = normal;
       }
     }
@@ -119,7 +121,9 @@ export function loadCompose(opts: LoadOptions): ComposeProject {
 
   const active = new Set([...(opts.profiles ?? []), ...(env.get('COMPOSE_PROFILES') ?? '').split(',').map((s) => s.trim()).filter(Boolean)]);
   for (const section of ['services', 'jobs'] as const) {
-    for (const svc of Object.values(project[section] as Obj)) for (const [k, v] of Object.entries(svc as Obj)) if (v === RESET) delete (svc as Obj)[k];
+    for (const svc of Object.values(project[section] as Obj)) {
+      for (const [k, v] of Object.entries(svc as Obj)) if (v === RESET || k === OVERRIDE) delete (svc as Obj)[k];
+    }
   }
   const services: Record<string, ComposeService> = {};
   for (const section of ['services', 'jobs'] as const) {
