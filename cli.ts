@@ -8,12 +8,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { synthesize } from './charts/synth';
 import { ComposeError } from './importer/load/errors';
-import { formatWarning, importCompose, writeImport, type ImportOptions } from './importer/import';
+import type { ImportOptions } from './importer/import';
 import { SpecError } from './spec/errors';
-import { loadSpecFile } from './spec/load';
 import { ENVIRONMENTS, type EnvironmentName } from './spec/schema';
+
+// Each command loads only what it needs: importing never loads cdk8s, --version loads nothing.
+const importer = () => require('./importer/import') as typeof import('./importer/import');
 
 const USAGE = `usage: stackport <command> [options]
 
@@ -68,6 +69,7 @@ function runImport(args: string[]): number {
   const opts = parseImportArgs(args, process.env);
   if (opts.files.length === 0) throw new UsageError('import: give at least one compose file');
   if (!opts.out) throw new UsageError('import: --out DIR is required');
+  const { formatWarning, importCompose, writeImport } = importer();
   const result = importCompose(opts);
   const file = writeImport(result, opts.out);
   console.log(`wrote ${file}\n`);
@@ -96,6 +98,8 @@ function runSynth(args: string[]): number {
   const environments = (values.env ?? [...ENVIRONMENTS]).flatMap((e) => e.split(','));
   const unknown = environments.filter((e) => !ENVIRONMENTS.includes(e as EnvironmentName));
   if (unknown.length > 0) throw new UsageError(`--env ${unknown.join(', ')}: expected one of ${ENVIRONMENTS.join(', ')}`);
+  const { loadSpecFile } = require('./spec/load') as typeof import('./spec/load');
+  const { synthesize } = require('./charts/synth') as typeof import('./charts/synth');
   const spec = values.spec ? loadSpecFile(values.spec) : require('./spec/reference').referenceStack;
   for (const r of synthesize(spec, values.out ?? 'dist', environments as EnvironmentName[], values.spec)) {
     console.log(`${r.environment.padEnd(5)} ${String(r.objects).padStart(4)} objects  ${r.file}`);

@@ -5,14 +5,14 @@
  * check references. Any problem throws a ComposeError naming the file, the key path and the line.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { basename, dirname, relative, resolve } from 'node:path';
 import { DotenvError, parseDotenv } from './dotenv';
 import { ComposeError, fail } from './errors';
 import { interpolateTree, isSecretName, secretMark } from './interpolate';
 import type { ComposeProject, ComposeService, EnvFile, ImportWarning } from './model';
 import { mergeService, normalizeService } from './normalize';
 import { checkComposeSchema } from './schema';
-import { parseYamlFile, RESET, withoutResets, type YamlFile } from './yaml';
+import { isOverride, OVERRIDE, parseYamlFile, RESET, withoutResets, type YamlFile } from './yaml';
 
 export interface LoadOptions {
   /** Compose files, in order. */
@@ -66,8 +66,10 @@ export function loadCompose(opts: LoadOptions): ComposeProject {
     for (const section of ['services', 'jobs'] as const) {
       for (const [name, svc] of Object.entries((data[section] as Obj) ?? {})) {
         const resets = Object.entries((svc as Obj) ?? {}).filter(([, v]) => v === RESET).map(([k]) => k);
+        const overrides = Object.entries((svc as Obj) ?? {}).filter(([, v]) => isOverride(v)).map(([k]) => k);
         const normal = normalizeService((withoutResets(svc) as Obj) ?? {}, baseDir, [section, name], bad);
         for (const k of resets) normal[k] = RESET;
+        if (overrides.length) normal[OVERRIDE] = overrides;
         data[section][name] = normal;
       }
     }
@@ -79,28 +81,49 @@ export function loadCompose(opts: LoadOptions): ComposeProject {
     return loaded;
   };
 
-  for (const file of opts.files) {
-    const { data } = load(file, dir);
-    for (const [k, v] of Object.entries(data)) {
+  const fromInclude = new Set<string>();
+  const absorb = (file: string, data: Obj, included: boolean): void => {
+    // Included projects load first; their services are theirs alone.
+    const entries = Object.entries(data).sort(([a], [b]) => Number(b === 'include') - Number(a === 'include'));
+    for (const [k, v] of entries) {
       if (k === 'services' || k === 'jobs') {
         for (const [name, svc] of Object.entries((v as Obj) ?? {})) {
+          const key = `${k}/${name}`;
+          if (project[k][name] && (included || fromInclude.has(key))) {
+            fail(file, [k, name], `"${name}" is also defined by ${relative(dir, origin.get(key)!)}; a service of an included file cannot be redefined`, docs.get(resolve(file))?.yaml.locate([k, name]));
+          }
+          if (included) fromInclude.add(key);
           project[k][name] = project[k][name] ? mergeService(project[k][name], svc as Obj) : svc;
-          origin.set(`${k}/${name}`, file);
+          origin.set(key, file);
         }
       } else if (['volumes', 'secrets', 'configs', 'networks'].includes(k)) {
         for (const [name, def] of Object.entries((v as Obj) ?? {})) {
           project[k][name] = { ...(project[k][name] ?? {}), ...((def as Obj) ?? {}) };
         }
-      } else if (k === 'name') project.name = v;
-      else if (k !== 'version' && !k.startsWith('x-')) warnings.push({ service: '(project)', key: k, why: `top-level "${k}" is not translated (${file})` });
+      } else if (k === 'include') {
+        (v as unknown[]).forEach((entry, i) => {
+          const e: Obj = typeof entry === 'string' ? { path: entry } : (entry as Obj);
+          if (e.env_file || e.project_directory) warnings.push({ service: '(project)', key: `include[${i}]`, why: 'env_file and project_directory of an include are not read; the project\'s own variables apply' });
+          for (const p of [e.path].flat()) {
+            const sub = resolve(dirname(file), String(p));
+            if (!existsSync(sub)) fail(file, ['include', i], `included file "${p}" not found`, docs.get(resolve(file))?.yaml.locate(['include', i]));
+            absorb(sub, load(sub, dirname(sub)).data, true);
+          }
+        });
+      } else if (k === 'name') {
+        if (!included) project.name = v;
+      } else if (k !== 'version' && !k.startsWith('x-')) warnings.push({ service: '(project)', key: k, why: `top-level "${k}" is not translated (${basename(file)})` });
       else if (k === 'version') warnings.push({ service: '(project)', key: 'version', why: 'obsolete and ignored, as compose does' });
     }
-  }
+  };
+  for (const file of opts.files) absorb(file, load(file, dir).data, false);
   if (Object.keys(project.services).length + Object.keys(project.jobs).length === 0) fail(opts.files[0], ['services'], 'no services defined');
 
   const active = new Set([...(opts.profiles ?? []), ...(env.get('COMPOSE_PROFILES') ?? '').split(',').map((s) => s.trim()).filter(Boolean)]);
   for (const section of ['services', 'jobs'] as const) {
-    for (const svc of Object.values(project[section] as Obj)) for (const [k, v] of Object.entries(svc as Obj)) if (v === RESET) delete (svc as Obj)[k];
+    for (const svc of Object.values(project[section] as Obj)) {
+      for (const [k, v] of Object.entries(svc as Obj)) if (v === RESET || k === OVERRIDE) delete (svc as Obj)[k];
+    }
   }
   const services: Record<string, ComposeService> = {};
   for (const section of ['services', 'jobs'] as const) {

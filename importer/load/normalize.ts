@@ -144,8 +144,14 @@ export function normalizeService(raw: Obj, dir: string, path: (string | number)[
 /** Merges a later definition of a service over an earlier one, by compose's override rules. */
 export function mergeService(base: Obj, over: Obj): Obj {
   const out: Obj = { ...base };
+  // `!override` keys replace what the base has; the marker itself goes once merging is done.
+  const replaced = new Set<string>(over['\u0003override'] ?? []);
   for (const [k, v] of Object.entries(over)) {
     const b = out[k];
+    if (replaced.has(k) || k === '\u0003override') {
+      out[k] = k === '\u0003override' ? [...new Set([...(b ?? []), ...v])] : v;
+      continue;
+    }
     if (v === '\u0003reset') {
       // `!reset`: drop what the base had; the marker stays until the last merge removes it.
       out[k] = v;

@@ -8,8 +8,16 @@ import { fail } from './errors';
 /** What a `!reset` value becomes: the key is removed from what earlier files or `extends` gave it. */
 export const RESET = '\u0003reset';
 
-/** Removes keys marked `!reset` from a mapping tree; the merge then drops them from the base. */
+/** What a `!override` value is wrapped in: the value replaces the base's instead of merging with it. */
+export const OVERRIDE = '\u0003override';
+
+export function isOverride(value: unknown): value is { [OVERRIDE]: unknown } {
+  return typeof value === 'object' && value !== null && OVERRIDE in value;
+}
+
+/** The plain tree: `!reset` keys removed, `!override` values unwrapped. */
 export function withoutResets(value: unknown): unknown {
+  if (isOverride(value)) return withoutResets(value[OVERRIDE]);
   if (Array.isArray(value)) return value.filter((v) => v !== RESET).map(withoutResets);
   if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== RESET).map(([k, v]) => [k, withoutResets(v)]));
   return value;
@@ -37,8 +45,10 @@ export function parseYamlFile(text: string, file: string): YamlFile {
   visit(doc, {
     Node(_, node) {
       if ((node as { tag?: string }).tag === '!reset') return new Scalar(RESET);
-      // `!override` replaces instead of merging; merging a replaced value gives the same result for scalars and most lists.
-      if ((node as { tag?: string }).tag === '!override') (node as { tag?: string }).tag = undefined;
+      if ((node as { tag?: string }).tag === '!override') {
+        (node as { tag?: string }).tag = undefined;
+        return doc.createNode({ [OVERRIDE]: node });
+      }
       return undefined;
     },
   });

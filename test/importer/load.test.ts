@@ -74,3 +74,17 @@ describe('loadCompose', () => {
     expect(projectName('2048')).toBe('stack');
   });
 });
+
+describe('!reset and !override', () => {
+  it('drop or replace what an earlier file gave a service', () => {
+    const dir = project({
+      'compose.yaml': 'services:\n  api:\n    image: ghcr.io/acme/api:1.0.0\n    ports: ["8000:8000", "9000:9000"]\n    environment: {A: "1", B: "2"}\n    labels: {x: "1"}\n',
+      'compose.override.yaml': 'services:\n  api:\n    ports: !override ["8080:8080"]\n    environment: !override {C: "3"}\n    labels: !reset {}\n',
+    });
+    const api = loadCompose({ files: [join(dir, 'compose.yaml'), join(dir, 'compose.override.yaml')] }).services.api.config;
+    expect(api.ports.map((p: { target: number }) => p.target)).toEqual([8080]);
+    expect(api.environment).toEqual({ C: '3' });
+    expect(api.labels).toBeUndefined();
+    expect(Object.keys(api)).toEqual(['image', 'ports', 'environment']);
+  });
+});
