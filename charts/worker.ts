@@ -23,11 +23,13 @@ export function runNowCommand(stack: ResolvedStack, name: string): string {
  * never overlaps a still-running run (`Forbid`), gives up on runs it missed by more than the
  * starting deadline, kills runs that exceed the active deadline and keeps a short history; the
  * `stackport.dev/run-now` annotation holds the command that runs it immediately. Continuous mode:
- * a Deployment probed on its health port.
+ * a Deployment probed on its health port, with a headless Service for its DNS name.
  */
 export class Worker extends Construct {
   readonly cronJob?: k8s.KubeCronJob;
   readonly deployment?: k8s.KubeDeployment;
+  /** Continuous mode: headless, for DNS. */
+  readonly service?: k8s.KubeService;
 
   constructor(scope: Construct, id: string, props: WorkerProps) {
     super(scope, id);
@@ -64,6 +66,15 @@ export class Worker extends Construct {
             ? { type: 'Recreate' }
             : { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(0), maxSurge: k8s.IntOrString.fromNumber(1) } },
           template: podTemplate({ ...pod, containers: [app], terminationGracePeriodSeconds: c.terminationGracePeriodSeconds ?? 60 }),
+        },
+      });
+      // A headless Service gives the worker's pods a DNS name even when it serves no port, as compose did.
+      this.service = new k8s.KubeService(this, 'service', {
+        metadata: meta(stack, c.name, labels),
+        spec: {
+          clusterIp: 'None',
+          selector: selectorFor(stack, c.name),
+          ports: c.healthPort !== undefined ? [{ name: 'health', port: c.healthPort, targetPort: k8s.IntOrString.fromString('health'), protocol: 'TCP' }] : undefined,
         },
       });
       return;

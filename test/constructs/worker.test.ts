@@ -58,3 +58,16 @@ describe('Worker (continuous)', () => {
     expect(c.livenessProbe.tcpSocket).toEqual({ port: 'health' });
   });
 });
+
+describe('Worker (continuous) without a port', () => {
+  it('still gets a DNS name through a headless Service without ports', () => {
+    const objs = manifestsOf({
+      name: 'feeds',
+      components: { consumer: { kind: 'worker', mode: 'continuous', image: 'ghcr.io/acme/consumer:1.0.0', probe: { command: ['python', '-m', 'consumer.alive'] } } },
+    });
+    const svc = find(objs, 'Service', 'consumer');
+    expect(svc.spec.clusterIP).toBe('None');
+    expect(svc.spec.ports).toBeUndefined();
+    expect(svc.spec.selector).toEqual(find(objs, 'Deployment', 'consumer').spec.selector.matchLabels);
+  });
+});
