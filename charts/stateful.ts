@@ -43,7 +43,7 @@ export class Stateful extends Construct {
       spec: { type: 'ClusterIP', selector, ports },
     });
 
-    const probes = c.probe === false ? {} : probesFrom(c.probe ?? {}, undefined, c.ports[0].port);
+    const probes = c.probe === false ? {} : probesFrom(c.probe ?? {}, undefined, c.ports[0].port, c.ports[0].port);
     this.statefulSet = new k8s.KubeStatefulSet(this, 'statefulset', {
       metadata: meta(stack, name, labels),
       spec: {

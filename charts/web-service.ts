@@ -51,7 +51,7 @@ export class WebService extends Construct {
         startupProbe: httpProbe(c.healthPath!, 'http', 5, 2, 24),
         readinessProbe: httpProbe(c.healthPath!, 'http', 10, 2, 3),
         livenessProbe: c.livenessPath ? httpProbe(c.livenessPath, 'http', 20, 5, 3) : tcpProbe('http', 20, 5, 3),
-      })),
+      }), 'http'),
       volumeMounts: mounts.volumeMounts,
       lifecycle: preStop > 0 ? { preStop: { exec: { command: ['sleep', String(preStop)] } } } : undefined,
     });

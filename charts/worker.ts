@@ -53,7 +53,7 @@ export class Worker extends Construct {
           startupProbe: httpProbe(c.healthPath!, 'health', 5, 2, 24),
           readinessProbe: httpProbe(c.healthPath!, 'health', 10, 2, 3),
           livenessProbe: c.livenessPath ? httpProbe(c.livenessPath, 'health', 30, 5, 3) : tcpProbe('health', 30, 5, 3),
-        })),
+        }), c.healthPort !== undefined ? 'health' : undefined),
         volumeMounts: mounts.volumeMounts,
       });
       this.deployment = new k8s.KubeDeployment(this, 'deployment', {

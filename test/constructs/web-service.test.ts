@@ -113,3 +113,17 @@ describe('WebService (dashboard)', () => {
     expect(find(objs, 'HorizontalPodAutoscaler', 'web').spec).toMatchObject({ minReplicas: 3, maxReplicas: 9 });
   });
 });
+
+describe('WebService with a probe command (e.g. an imported compose healthcheck)', () => {
+  it('checks readiness with the command and liveness with a TCP connect, so the two differ', () => {
+    const objs = manifestsOf({
+      name: 'shop',
+      components: { web: { kind: 'web', image: 'ghcr.io/acme/web:1.0.0', port: 8080, probe: { command: ['sh', '-c', 'curl -fsS localhost:8080/ready'] } } },
+    });
+    const c = container(find(objs, 'Deployment', 'web'));
+    expect(c.readinessProbe.exec.command).toEqual(['sh', '-c', 'curl -fsS localhost:8080/ready']);
+    expect(c.startupProbe.exec).toBeDefined();
+    expect(c.livenessProbe.exec).toBeUndefined();
+    expect(c.livenessProbe.tcpSocket).toEqual({ port: 'http' });
+  });
+});
