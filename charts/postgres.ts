@@ -3,6 +3,7 @@ import { k8s } from 'cdk8s-plus-28';
 import type { PostgresComponent } from '../spec/schema';
 import type { Resolved, ResolvedStack } from '../spec/presets';
 import { POSTGRES_PORT, postgresLogins, secretNames, type PostgresLogin } from '../spec/relations';
+import { dataService } from './data-service';
 import { labelsFor, meta, selectorFor } from './labels';
 import { execProbe, podTemplate, quantity } from './pod';
 
@@ -52,83 +53,61 @@ export class Postgres extends Construct {
       data: { '10-stackport-logins.sh': initScript(c, logins) },
     });
 
-    new k8s.KubeService(this, 'headless', {
-      metadata: meta(stack, `${name}-headless`, labels),
-      spec: { clusterIp: 'None', publishNotReadyAddresses: true, selector, ports: [{ name: 'postgres', port: POSTGRES_PORT, targetPort: k8s.IntOrString.fromString('postgres') }] },
-    });
-    this.service = new k8s.KubeService(this, 'service', {
-      metadata: meta(stack, name, labels),
-      spec: { type: 'ClusterIP', selector, ports: [{ name: 'postgres', port: POSTGRES_PORT, targetPort: k8s.IntOrString.fromString('postgres'), protocol: 'TCP' }] },
-    });
-
     const ready = ['pg_isready', '-q', '-h', '127.0.0.1', '-p', String(POSTGRES_PORT), '-U', 'postgres', '-d', 'postgres'];
     // -U matters: without it libpq looks up the OS user name, which uid 10999 does not have, and gives up.
     const alive = ['pg_isready', '-q', '-h', '/var/run/postgresql', '-p', String(POSTGRES_PORT), '-U', 'postgres', '-d', 'postgres'];
-    this.statefulSet = new k8s.KubeStatefulSet(this, 'statefulset', {
-      metadata: meta(stack, name, labels),
-      spec: {
-        serviceName: `${name}-headless`,
-        replicas: 1,
-        podManagementPolicy: 'OrderedReady',
-        updateStrategy: { type: 'RollingUpdate' },
-        persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
-        selector: { matchLabels: selector },
-        template: podTemplate({
-          labels,
-          uid: c.runAsUser ?? POSTGRES_UID,
-          imagePullPolicy: stack.imagePullPolicy,
-          writablePaths: ['/tmp', '/var/run/postgresql'],
-          // Fast shutdown in preStop: Kubernetes sends SIGTERM, which postgres treats as "smart" and waits for clients.
-          terminationGracePeriodSeconds: 60,
-          containers: [
-            {
-              name: 'postgres',
-              image,
-              env: [
-                { name: 'POSTGRES_USER', value: 'postgres' },
-                { name: 'POSTGRES_PASSWORD_FILE', value: `${SUPERUSER_DIR}/password` },
-                { name: 'PGDATA', value: PGDATA },
-              ],
-              ports: [{ name: 'postgres', containerPort: POSTGRES_PORT }],
-              resources: c.resources,
-              volumeMounts: [
-                { name: 'data', mountPath: DATA_DIR },
-                { name: 'dshm', mountPath: '/dev/shm' },
-                { name: 'init', mountPath: '/docker-entrypoint-initdb.d', readOnly: true },
-                { name: 'superuser', mountPath: SUPERUSER_DIR, readOnly: true },
-                { name: 'logins', mountPath: LOGINS_DIR, readOnly: true },
-              ],
-              startupProbe: execProbe(alive, 5, 5, 60),
-              readinessProbe: execProbe(ready, 10, 5, 3),
-              livenessProbe: execProbe(alive, 20, 5, 6),
-              lifecycle: { preStop: { exec: { command: ['sh', '-c', 'pg_ctl -D "$PGDATA" -m fast -w -t 50 stop'] } } },
-            },
-          ],
-          volumes: [
-            { name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: quantity(c.sharedMemory ?? '256Mi') } },
-            { name: 'init', configMap: { name: `${name}-init`, defaultMode: 0o555 } },
-            { name: 'superuser', secret: { secretName: secretNames.postgresSuperuser(name), defaultMode: 0o440, items: [{ key: 'password', path: 'password' }] } },
-            {
-              name: 'logins',
-              projected: {
-                defaultMode: 0o440,
-                sources: logins.map((l) => ({ secret: { name: l.secretName, items: [{ key: 'password', path: l.user }] } })),
-              },
-            },
-          ],
-        }),
-        volumeClaimTemplates: [
+    ({ statefulSet: this.statefulSet, service: this.service } = dataService(this, {
+      stack,
+      name,
+      labels,
+      selector,
+      ports: [{ name: 'postgres', port: POSTGRES_PORT }],
+      claims: [{ name: 'data', storage: c.storage ?? '5Gi' }],
+      template: podTemplate({
+        labels,
+        uid: c.runAsUser ?? POSTGRES_UID,
+        imagePullPolicy: stack.imagePullPolicy,
+        writablePaths: ['/tmp', '/var/run/postgresql'],
+        // Fast shutdown in preStop: Kubernetes sends SIGTERM, which postgres treats as "smart" and waits for clients.
+        terminationGracePeriodSeconds: 60,
+        containers: [
           {
-            metadata: { name: 'data', labels: selector },
-            spec: {
-              accessModes: ['ReadWriteOnce'],
-              storageClassName: stack.storageClass,
-              resources: { requests: { storage: quantity(c.storage ?? '5Gi') } },
+            name: 'postgres',
+            image,
+            env: [
+              { name: 'POSTGRES_USER', value: 'postgres' },
+              { name: 'POSTGRES_PASSWORD_FILE', value: `${SUPERUSER_DIR}/password` },
+              { name: 'PGDATA', value: PGDATA },
+            ],
+            ports: [{ name: 'postgres', containerPort: POSTGRES_PORT }],
+            resources: c.resources,
+            volumeMounts: [
+              { name: 'data', mountPath: DATA_DIR },
+              { name: 'dshm', mountPath: '/dev/shm' },
+              { name: 'init', mountPath: '/docker-entrypoint-initdb.d', readOnly: true },
+              { name: 'superuser', mountPath: SUPERUSER_DIR, readOnly: true },
+              { name: 'logins', mountPath: LOGINS_DIR, readOnly: true },
+            ],
+            startupProbe: execProbe(alive, 5, 5, 60),
+            readinessProbe: execProbe(ready, 10, 5, 3),
+            livenessProbe: execProbe(alive, 20, 5, 6),
+            lifecycle: { preStop: { exec: { command: ['sh', '-c', 'pg_ctl -D "$PGDATA" -m fast -w -t 50 stop'] } } },
+          },
+        ],
+        volumes: [
+          { name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: quantity(c.sharedMemory ?? '256Mi') } },
+          { name: 'init', configMap: { name: `${name}-init`, defaultMode: 0o555 } },
+          { name: 'superuser', secret: { secretName: secretNames.postgresSuperuser(name), defaultMode: 0o440, items: [{ key: 'password', path: 'password' }] } },
+          {
+            name: 'logins',
+            projected: {
+              defaultMode: 0o440,
+              sources: logins.map((l) => ({ secret: { name: l.secretName, items: [{ key: 'password', path: l.user }] } })),
             },
           },
         ],
-      },
-    });
+      }),
+    }));
   }
 }
 

@@ -4,7 +4,8 @@ import type { RedisComponent } from '../spec/schema';
 import type { Resolved, ResolvedStack } from '../spec/presets';
 import { REDIS_PORT, secretNames } from '../spec/relations';
 import { labelsFor, meta, selectorFor } from './labels';
-import { execProbe, podTemplate, quantity } from './pod';
+import { dataService } from './data-service';
+import { execProbe, podTemplate } from './pod';
 
 export interface RedisProps {
   readonly stack: ResolvedStack;
@@ -40,62 +41,46 @@ export class Redis extends Construct {
       metadata: meta(stack, `${name}-config`, labels),
       data: { 'redis.conf': redisConf(c, auth) },
     });
-    new k8s.KubeService(this, 'headless', {
-      metadata: meta(stack, `${name}-headless`, labels),
-      spec: { clusterIp: 'None', publishNotReadyAddresses: true, selector, ports: [{ name: 'redis', port: REDIS_PORT, targetPort: k8s.IntOrString.fromString('redis') }] },
-    });
-    this.service = new k8s.KubeService(this, 'service', {
-      metadata: meta(stack, name, labels),
-      spec: { type: 'ClusterIP', selector, ports: [{ name: 'redis', port: REDIS_PORT, targetPort: k8s.IntOrString.fromString('redis'), protocol: 'TCP' }] },
-    });
 
     const cli = `${auth ? `REDISCLI_AUTH="$(cat ${PASSWORD_FILE})" ` : ''}redis-cli -h 127.0.0.1 -p ${REDIS_PORT} ping`;
     const start = auth
       ? `printf 'requirepass "%s"\\n' "$(cat ${PASSWORD_FILE})" > ${AUTH_CONF} && exec redis-server /etc/redis/redis.conf`
       : 'exec redis-server /etc/redis/redis.conf';
-    this.statefulSet = new k8s.KubeStatefulSet(this, 'statefulset', {
-      metadata: meta(stack, name, labels),
-      spec: {
-        serviceName: `${name}-headless`,
-        replicas: 1,
-        updateStrategy: { type: 'RollingUpdate' },
-        persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
-        selector: { matchLabels: selector },
-        template: podTemplate({
-          labels,
-          uid: c.runAsUser ?? REDIS_UID,
-          imagePullPolicy: stack.imagePullPolicy,
-          writablePaths: ['/tmp', '/run/redis'],
-          containers: [
-            {
-              name: 'redis',
-              image,
-              command: ['sh', '-c', start],
-              ports: [{ name: 'redis', containerPort: REDIS_PORT }],
-              resources: c.resources,
-              volumeMounts: [
-                { name: 'data', mountPath: '/data' },
-                { name: 'config', mountPath: '/etc/redis', readOnly: true },
-                ...(auth ? [{ name: 'auth', mountPath: '/run/secrets/redis', readOnly: true }] : []),
-              ],
-              startupProbe: execProbe(['sh', '-c', `${cli} | grep -qE 'PONG|LOADING'`], 5, 5, 60),
-              readinessProbe: execProbe(['sh', '-c', `${cli} | grep -q PONG`], 10, 5, 3),
-              livenessProbe: execProbe(['sh', '-c', `${cli} | grep -qE 'PONG|LOADING|MASTERDOWN'`], 20, 5, 5),
-            },
-          ],
-          volumes: [
-            { name: 'config', configMap: { name: `${name}-config` } },
-            ...(auth ? [{ name: 'auth', secret: { secretName: secretNames.redisAuth(name), defaultMode: 0o440 } }] : []),
-          ],
-        }),
-        volumeClaimTemplates: [
+    ({ statefulSet: this.statefulSet, service: this.service } = dataService(this, {
+      stack,
+      name,
+      labels,
+      selector,
+      ports: [{ name: 'redis', port: REDIS_PORT }],
+      claims: [{ name: 'data', storage: c.storage ?? '1Gi' }],
+      template: podTemplate({
+        labels,
+        uid: c.runAsUser ?? REDIS_UID,
+        imagePullPolicy: stack.imagePullPolicy,
+        writablePaths: ['/tmp', '/run/redis'],
+        containers: [
           {
-            metadata: { name: 'data', labels: selector },
-            spec: { accessModes: ['ReadWriteOnce'], storageClassName: stack.storageClass, resources: { requests: { storage: quantity(c.storage ?? '1Gi') } } },
+            name: 'redis',
+            image,
+            command: ['sh', '-c', start],
+            ports: [{ name: 'redis', containerPort: REDIS_PORT }],
+            resources: c.resources,
+            volumeMounts: [
+              { name: 'data', mountPath: '/data' },
+              { name: 'config', mountPath: '/etc/redis', readOnly: true },
+              ...(auth ? [{ name: 'auth', mountPath: '/run/secrets/redis', readOnly: true }] : []),
+            ],
+            startupProbe: execProbe(['sh', '-c', `${cli} | grep -qE 'PONG|LOADING'`], 5, 5, 60),
+            readinessProbe: execProbe(['sh', '-c', `${cli} | grep -q PONG`], 10, 5, 3),
+            livenessProbe: execProbe(['sh', '-c', `${cli} | grep -qE 'PONG|LOADING|MASTERDOWN'`], 20, 5, 5),
           },
         ],
-      },
-    });
+        volumes: [
+          { name: 'config', configMap: { name: `${name}-config` } },
+          ...(auth ? [{ name: 'auth', secret: { secretName: secretNames.redisAuth(name), defaultMode: 0o440 } }] : []),
+        ],
+      }),
+    }));
   }
 }
 

@@ -2,9 +2,10 @@ import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
 import type { StatefulComponent } from '../spec/schema';
 import type { Resolved, ResolvedStack } from '../spec/presets';
-import { labelsFor, meta, selectorFor } from './labels';
+import { labelsFor, selectorFor } from './labels';
+import { dataService } from './data-service';
 import { addMounts } from './mounts';
-import { podTemplate, quantity } from './pod';
+import { podTemplate } from './pod';
 import { probesFrom } from './probes';
 import { appEnv } from './workload';
 
@@ -30,56 +31,40 @@ export class Stateful extends Construct {
     const name = c.name;
     const labels = labelsFor(stack, name, 'database', c.image);
     const selector = selectorFor(stack, name);
-    const ports = c.ports.map((p) => ({ name: p.name, port: p.port, targetPort: k8s.IntOrString.fromString(p.name), protocol: 'TCP' }));
     const mounts = addMounts(this, stack, c, labels);
     const data = c.data ?? [];
 
-    new k8s.KubeService(this, 'headless', {
-      metadata: meta(stack, `${name}-headless`, labels),
-      spec: { clusterIp: 'None', publishNotReadyAddresses: true, selector, ports },
-    });
-    this.service = new k8s.KubeService(this, 'service', {
-      metadata: meta(stack, name, labels),
-      spec: { type: 'ClusterIP', selector, ports },
-    });
 
     const probes = c.probe === false ? {} : probesFrom(c.probe ?? {}, undefined, c.ports[0].port, c.ports[0].port);
-    this.statefulSet = new k8s.KubeStatefulSet(this, 'statefulset', {
-      metadata: meta(stack, name, labels),
-      spec: {
-        serviceName: `${name}-headless`,
-        replicas: 1,
-        podManagementPolicy: 'OrderedReady',
-        updateStrategy: { type: 'RollingUpdate' },
-        persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
-        selector: { matchLabels: selector },
-        template: podTemplate({
-          labels,
-          uid: c.runAsUser,
-          imagePullPolicy: stack.imagePullPolicy,
-          writablePaths: c.writablePaths,
-          terminationGracePeriodSeconds: c.terminationGracePeriodSeconds ?? 60,
-          volumes: mounts.volumes,
-          containers: [
-            {
-              name,
-              image: c.image,
-              command: c.command,
-              args: c.args,
-              env: appEnv(stack, c),
-              envFrom: c.envFrom,
-              ports: c.ports.map((p) => ({ name: p.name, containerPort: p.port })),
-              resources: c.resources,
-              volumeMounts: [...data.map((d) => ({ name: d.name, mountPath: d.path })), ...mounts.volumeMounts],
-              ...probes,
-            },
-          ],
-        }),
-        volumeClaimTemplates: data.map((d) => ({
-          metadata: { name: d.name, labels: selector },
-          spec: { accessModes: ['ReadWriteOnce'], storageClassName: stack.storageClass, resources: { requests: { storage: quantity(d.storage ?? '1Gi') } } },
-        })),
-      },
-    });
+    ({ statefulSet: this.statefulSet, service: this.service } = dataService(this, {
+      stack,
+      name,
+      labels,
+      selector,
+      ports: c.ports,
+      claims: data.map((d) => ({ name: d.name, storage: d.storage ?? '1Gi' })),
+      template: podTemplate({
+        labels,
+        uid: c.runAsUser,
+        imagePullPolicy: stack.imagePullPolicy,
+        writablePaths: c.writablePaths,
+        terminationGracePeriodSeconds: c.terminationGracePeriodSeconds ?? 60,
+        volumes: mounts.volumes,
+        containers: [
+          {
+            name,
+            image: c.image,
+            command: c.command,
+            args: c.args,
+            env: appEnv(stack, c),
+            envFrom: c.envFrom,
+            ports: c.ports.map((p) => ({ name: p.name, containerPort: p.port })),
+            resources: c.resources,
+            volumeMounts: [...data.map((d) => ({ name: d.name, mountPath: d.path })), ...mounts.volumeMounts],
+            ...probes,
+          },
+        ],
+      }),
+    }));
   }
 }
