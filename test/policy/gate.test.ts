@@ -12,30 +12,13 @@ import { POLICY_EXCEPTIONS } from '../../charts/policy';
 import { referenceStack } from '../../spec/reference';
 import { ENVIRONMENTS } from '../../spec/schema';
 import { policyEnv, tools, type Finding } from '../../scripts/policy/lint';
+import { BAD_DEPLOYMENT } from './bad-manifest';
 
 const env = policyEnv();
 const all = tools(env);
 const available = all.filter((t): t is Extract<typeof t, { run: unknown }> => 'run' in t);
 const REQUIRED = ['kubeconform', 'kube-score', 'checkov'];
 
-const BAD = `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: bad
-spec:
-  bogus: true
-  selector:
-    matchLabels: {app: bad}
-  template:
-    metadata:
-      labels: {app: bad}
-    spec:
-      containers:
-        - name: bad
-          image: nginx:latest
-          securityContext:
-            privileged: true
-`;
 
 function yamlFiles(dir: string): string[] {
   return readdirSync(dir).filter((f) => f.endsWith('.yaml')).map((f) => join(dir, f));
@@ -58,7 +41,7 @@ describe('policy gate', () => {
   it('fails on a deliberately bad object, in every tool', () => {
     const dir = mkdtempSync(join(tmpdir(), 'stackport-gate-bad-'));
     mkdirSync(join(dir, 'kind'));
-    writeFileSync(join(dir, 'kind', 'bad.yaml'), BAD);
+    writeFileSync(join(dir, 'kind', 'bad.yaml'), BAD_DEPLOYMENT);
     for (const t of available) {
       const checks = new Set(t.run(yamlFiles(join(dir, 'kind')), 'kind').map((f) => f.check));
       expect(checks.size, t.name).toBeGreaterThan(0);

@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { policyEnv } from '../../scripts/policy/lint';
+import { BAD_DEPLOYMENT } from './bad-manifest';
 
 const ROOT = resolve(__dirname, '../..');
 const INSTALL = 'scripts/policy/install.sh';
@@ -87,26 +88,6 @@ function needSchemas(skip: Skip): void {
 // --- manifests -------------------------------------------------------------------------------
 
 /** Privileged, no resources, :latest, and an unknown field spec.bogus. */
-const BAD_DEPLOYMENT = `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: bad
-  namespace: demo
-spec:
-  bogus: true
-  replicas: 1
-  selector:
-    matchLabels: {app: bad}
-  template:
-    metadata:
-      labels: {app: bad}
-    spec:
-      containers:
-        - name: web
-          image: nginx:latest
-          securityContext:
-            privileged: true
-`;
 
 /** The same as BAD_DEPLOYMENT without the unknown field: what the linters see. */
 const BAD_BUT_VALID = BAD_DEPLOYMENT.replace('  bogus: true\n', '');
