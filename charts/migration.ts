@@ -5,7 +5,8 @@ import type { Resolved, ResolvedStack } from '../spec/presets';
 import { labelsFor, meta } from './labels';
 import { addMounts } from './mounts';
 import { podTemplate } from './pod';
-import { appContainer, waitForJobs } from './workload';
+import { waitForJobs, waitForServers } from './waits';
+import { appContainer } from './workload';
 
 /** Label of Jobs that scripts/apply.sh deletes before applying, because their template is immutable. */
 export const REPLACE_ON_APPLY = 'stackport.dev/replace-on-apply';
@@ -16,7 +17,8 @@ export interface MigrationProps {
 }
 
 /**
- * A one-off Job, by default `alembic upgrade head`. It is idempotent, so running it again is
+ * A one-off Job, by default `alembic upgrade head`. It waits for the servers it uses (waits.ts) and
+ * retries a failed attempt in the same pod. It is idempotent, so running it again is
  * harmless: the finished Job is deleted after `ttlSecondsAfterFinished`, and the next apply runs it
  * again. Consumers do not watch the Job; they wait on its completion check (see workload.ts), which
  * also covers a migration applied by hand. `scripts/apply.sh` deletes the Job before applying so a
@@ -40,11 +42,12 @@ export class Migration extends Construct {
           labels,
           containers: [appContainer(stack, c, { volumeMounts: mounts.volumeMounts })],
           volumes: mounts.volumes,
-          initContainers: waitForJobs(stack, c),
+          initContainers: [...waitForServers(stack, c), ...waitForJobs(stack, c)],
           writablePaths: c.writablePaths,
           uid: c.runAsUser,
           imagePullPolicy: stack.imagePullPolicy,
-          restartPolicy: 'Never',
+          // A failed attempt restarts in the same pod, whose network is programmed by then (see waits.ts).
+          restartPolicy: 'OnFailure',
         }),
       },
     });

@@ -6,6 +6,7 @@ import { POSTGRES_PORT, secretNames } from '../spec/relations';
 import { labelsFor, meta } from './labels';
 import { podTemplate, quantity } from './pod';
 import { POSTGRES_IMAGE, POSTGRES_UID } from './postgres';
+import { waitForServer } from './waits';
 
 export interface PostgresBackupProps {
   readonly stack: ResolvedStack;
@@ -59,7 +60,9 @@ export class PostgresBackup extends Construct {
               labels,
               uid: c.runAsUser ?? POSTGRES_UID,
               imagePullPolicy: stack.imagePullPolicy,
-              restartPolicy: 'Never',
+              // Waits for the server, then retries a failed run in the same pod (see waits.ts).
+              initContainers: [waitForServer(stack, name, c.name)!],
+              restartPolicy: 'OnFailure',
               containers: [
                 {
                   name: 'pg-dump',

@@ -68,7 +68,8 @@ export class Postgres extends Construct {
         uid: c.runAsUser ?? POSTGRES_UID,
         imagePullPolicy: stack.imagePullPolicy,
         writablePaths: ['/tmp', '/var/run/postgresql'],
-        // Fast shutdown in preStop: Kubernetes sends SIGTERM, which postgres treats as "smart" and waits for clients.
+        // Time for a fast shutdown's checkpoint. The image's STOPSIGNAL (SIGINT in the official image) asks
+        // for it; a preStop `pg_ctl stop` would end the main process and so kill its own hook (exit 137).
         terminationGracePeriodSeconds: 60,
         containers: [
           {
@@ -91,7 +92,6 @@ export class Postgres extends Construct {
             startupProbe: execProbe(alive, 5, 5, 60),
             readinessProbe: execProbe(ready, 10, 5, 3),
             livenessProbe: execProbe(alive, 20, 5, 6),
-            lifecycle: { preStop: { exec: { command: ['sh', '-c', 'pg_ctl -D "$PGDATA" -m fast -w -t 50 stop'] } } },
           },
         ],
         volumes: [

@@ -6,7 +6,8 @@ import { labelsFor, meta, selectorFor } from './labels';
 import { addMounts } from './mounts';
 import { httpProbe, podTemplate, tcpProbe } from './pod';
 import { probesOr } from './probes';
-import { appContainer, needsRecreate, waitForJobs } from './workload';
+import { waitForJobs } from './waits';
+import { appContainer, needsRecreate } from './workload';
 
 export interface WebServiceProps {
   readonly stack: ResolvedStack;

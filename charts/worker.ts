@@ -6,7 +6,8 @@ import { labelsFor, meta, selectorFor } from './labels';
 import { addMounts } from './mounts';
 import { httpProbe, podTemplate, tcpProbe } from './pod';
 import { probesOr } from './probes';
-import { appContainer, needsRecreate, waitForJobs } from './workload';
+import { waitForJobs, waitForServers } from './waits';
+import { appContainer, needsRecreate } from './workload';
 
 export interface WorkerProps {
   readonly stack: ResolvedStack;
@@ -97,8 +98,10 @@ export class Worker extends Construct {
             activeDeadlineSeconds: c.activeDeadlineSeconds ?? 7200,
             template: podTemplate({
               ...pod,
+              initContainers: [...waitForServers(stack, c), ...pod.initContainers],
               containers: [appContainer(stack, c, { volumeMounts: mounts.volumeMounts })],
-              restartPolicy: 'Never',
+              // A failed run restarts in the same pod, whose network is programmed by then (see waits.ts).
+              restartPolicy: 'OnFailure',
               terminationGracePeriodSeconds: c.terminationGracePeriodSeconds,
             }),
           },

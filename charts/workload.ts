@@ -1,7 +1,6 @@
 /**
  * What web services, workers and jobs share: the application container built from the spec
- * (image, command, derived connection settings, Secrets) and the init containers that hold a pod
- * back until the jobs it waits for (`after`) have done their work.
+ * (image, command, derived connection settings, Secrets). Their init containers are in waits.ts.
  */
 import type { JobComponent, StatefulComponent, WebComponent, WorkerComponent } from '../spec/schema';
 import type { Resolved, ResolvedStack } from '../spec/presets';
@@ -10,9 +9,8 @@ import type { ContainerProps } from './pod';
 
 type AppComponent = Resolved<WebComponent> | Resolved<WorkerComponent> | Resolved<JobComponent>;
 
-/** Default migration command and its completion check (the database is at alembic's head revision). */
+/** Default migration command. */
 export const ALEMBIC_UPGRADE = ['alembic', 'upgrade', 'head'];
-export const ALEMBIC_AT_HEAD = ['sh', '-c', 'test "$(alembic current 2>/dev/null | cut -d" " -f1 | sort)" = "$(alembic heads | cut -d" " -f1 | sort)"'];
 
 /** Every variable of a component: connections first, so its own settings may refer to them as $(VAR). */
 export function appEnv(stack: ResolvedStack, c: AppComponent | Resolved<StatefulComponent>): EnvVar[] {
@@ -33,25 +31,6 @@ export function appContainer(stack: ResolvedStack, c: AppComponent, extra: Parti
     resources: c.resources,
     ...extra,
   };
-}
-
-/**
- * One init container per job in `after`: it runs the job's completion check, with the job's image
- * and connection settings, until it succeeds. This reads the state the job produces (e.g. the
- * schema revision) instead of the Job object, so pods need no API access and a re-run is harmless.
- */
-export function waitForJobs(stack: ResolvedStack, c: AppComponent): ContainerProps[] {
-  return (c.after ?? []).map((jobName) => {
-    const job = stack.components[jobName] as Resolved<JobComponent>;
-    const check = (job.completionCheck ?? ALEMBIC_AT_HEAD).map(shellQuote).join(' ');
-    return {
-      name: `wait-for-${jobName}`,
-      image: job.image,
-      command: ['sh', '-c', `until ${check}; do echo "waiting for ${jobName} to complete"; sleep 5; done`],
-      env: appEnv(stack, job),
-      resources: stack.preset.resources.wait,
-    };
-  });
 }
 
 /** Whether a Deployment must stop its old pod before starting a new one: a ReadWriteOnce volume may be attached to one node only. */

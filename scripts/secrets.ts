@@ -84,17 +84,23 @@ export function readExisting(file: string): Map<string, Record<string, string>> 
   return out;
 }
 
+/** Plans the Secrets, writes them to `file` (mode 0600, values kept from an earlier file) and returns the warnings. */
+export function writeSecrets(spec: StackSpec, environment: EnvironmentName, file: string): SecretsPlan {
+  const plan = planSecrets(spec, environment, readExisting(file));
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeFileSync(tmp, plan.objects.map((o) => stringify(o)).join('---\n'), { mode: 0o600 });
+  renameSync(tmp, file);
+  return plan;
+}
+
 function main(argv: string[]): void {
   const { values } = parseArgs({ args: argv, options: { env: { type: 'string', default: 'kind' }, spec: { type: 'string' }, out: { type: 'string' }, apply: { type: 'boolean' } } });
   const environment = values.env as EnvironmentName;
   if (!ENVIRONMENTS.includes(environment)) throw new Error(`--env ${values.env}: expected one of ${ENVIRONMENTS.join(', ')}`);
   const spec: StackSpec = values.spec ? loadSpecFile(values.spec) : require('../spec/reference').referenceStack;
   const file = values.out ?? `.secrets/${environment}.yaml`;
-  const plan = planSecrets(spec, environment, readExisting(file));
-  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, plan.objects.map((o) => stringify(o)).join('---\n'), { mode: 0o600 });
-  renameSync(tmp, file);
+  const plan = writeSecrets(spec, environment, file);
   for (const w of plan.warnings) console.warn(`warning: ${w}`);
   console.log(`wrote ${plan.objects.length} Secrets to ${file}`);
   if (values.apply) execFileSync('kubectl', ['apply', '--server-side', '--field-manager=stackport-secrets', '-f', file], { stdio: 'inherit' });

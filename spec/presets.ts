@@ -5,6 +5,7 @@
 import { SpecError } from './errors';
 import { ENVIRONMENTS, type Component, type EnvironmentName, type Resources, type StackSpec } from './schema';
 import { usesOf } from './relations';
+import { redisMemoryProblem, withRedisHeadroom } from './redis-memory';
 import { resolveEdge, resolveMonitoring, type EdgePreset, type ResolvedEdge, type ResolvedMonitoring } from './edge';
 
 type Kind = Component['kind'];
@@ -117,7 +118,12 @@ export function resolveStack(spec: StackSpec, environment: EnvironmentName, sour
   }
   const components: Record<string, Resolved> = {};
   for (const [name, c] of Object.entries(effective)) {
-    components[name] = { ...c, name, resources: c.resources ?? preset.resources[sizeOf(c)], replicas: replicasOf(c, preset) } as Resolved;
+    components[name] = { ...c, name, resources: resourcesOf(c, preset), replicas: replicasOf(c, preset) } as Resolved;
+    const redisProblem = c.kind === 'redis' ? redisMemoryProblem(c, components[name].resources) : undefined;
+    if (redisProblem) {
+      const where = env?.components?.[name]?.resources ? ['environments', environment, 'components', name] : ['components', name];
+      throw new SpecError(source, [{ path: [...where, 'resources', 'limits', 'memory'], message: redisProblem }]);
+    }
   }
   return {
     name: spec.name,
@@ -135,6 +141,12 @@ export function resolveStack(spec: StackSpec, environment: EnvironmentName, sour
 
 function sizeOf(c: Component): Sized {
   return c.kind === 'web' && c.role === 'dashboard' ? 'dashboard' : c.kind;
+}
+
+function resourcesOf(c: Component, preset: Preset): Resources {
+  if (c.resources) return c.resources;
+  const base = preset.resources[sizeOf(c)];
+  return c.kind === 'redis' ? withRedisHeadroom(c, base) : base;
 }
 
 function replicasOf(c: Component, preset: Preset): number {

@@ -74,7 +74,7 @@ export const referenceStack = defineStack(
         ],
         backup: { schedule: '30 1 * * *', retain: 7 },
       },
-      redis: { kind: 'redis', image: 'redis:7.4', password: true, maxMemory: '256mb' },
+      redis: { kind: 'redis', image: 'redis:7.4', password: true, maxMemory: '256mb', cache: true },
       pgadmin: { kind: 'pgadmin', image: 'dpage/pgadmin4:9.17', email: 'admin@example.com' },
     },
     // Dashboard at /, API at /api on <name>.localtest.me locally (it resolves to 127.0.0.1).

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { absPath, command, cron, dnsLabel, env, httpPath, image, port, portName, probe, quantity, relation, resources, routePath, secretRef, uid, workloadFields } from './fields';
 import { edge, monitoring } from './schema-edge';
+import { EVICTION_POLICIES } from './redis-memory';
 
 export { edge, monitoring, peer, type Peer } from './schema-edge';
 
@@ -142,8 +143,22 @@ export const redisComponent = z.strictObject({
   password: z.boolean().optional(),
   /** @default 1Gi */
   storage: quantity.optional(),
-  /** Redis `maxmemory`, e.g. "128mb". @default unset */
+  /**
+   * Redis `maxmemory`, e.g. "128mb". The container's memory limit must be at least 1.5 times this
+   * (preset limits are raised to fit). @default two thirds of the memory limit
+   */
   maxMemory: z.string().regex(/^[0-9]+(kb|mb|gb)$/, 'must be a Redis size such as "128mb"').optional(),
+  /**
+   * The data is disposable (a cache, not a queue, broker or store): at the cap, Redis evicts the
+   * least recently used keys instead of refusing writes. @default false
+   */
+  cache: z.boolean().optional(),
+  /**
+   * Redis `maxmemory-policy`, when neither default fits. `noeviction` makes writes fail at the cap
+   * and loses nothing, which Celery/RQ brokers and session stores need.
+   * @default allkeys-lru with `cache`, otherwise noeviction
+   */
+  evictionPolicy: z.enum(EVICTION_POLICIES).optional(),
   runAsUser: uid.optional(),
   resources: resources.optional(),
 });

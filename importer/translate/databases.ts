@@ -14,6 +14,7 @@ import { expandSecrets, translateEnv } from './env';
 import { seconds, translateHealth } from './health';
 import { imageOf, KNOWN_TAGS } from './images';
 import { readConfigFile, translateMounts } from './volumes';
+import { EVICTION_POLICIES } from '../../spec/redis-memory';
 
 type Obj = Record<string, any>;
 
@@ -94,7 +95,8 @@ export function translateRedis(ctx: Context, keys: Keys, name: string): Obj {
       c.password = true;
       manage(ctx, value, `${name}-auth`);
     } else if (flag === 'maxmemory') c.maxMemory = value.toLowerCase();
-    else if (flag === 'appendonly' || flag === 'appendfsync' || flag === 'save' || f.endsWith('.conf') || (flag === 'maxmemory-policy' && value === 'allkeys-lru')) continue;
+    else if (flag === 'maxmemory-policy' && (EVICTION_POLICIES as readonly string[]).includes(value.toLowerCase())) c.evictionPolicy = value.toLowerCase();
+    else if (flag === 'appendonly' || flag === 'appendfsync' || flag === 'save' || f.endsWith('.conf')) continue;
     else keys.warn('command', `redis flag --${flag} is not translated`);
   }
   for (const [k, v] of Object.entries(keys.take<Obj>('environment') ?? {})) {

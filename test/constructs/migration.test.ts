@@ -4,10 +4,18 @@ import { container, envOf, find, manifests, manifestsOf, podSpec } from '../supp
 describe('Migration', () => {
   const job = find(manifests(), 'Job', 'migrate');
 
-  it('runs alembic upgrade head once, with bounded retries and run time', () => {
+  it('runs alembic upgrade head once, with bounded retries and run time, retrying in the same pod', () => {
     expect(container(job).command).toEqual(['alembic', 'upgrade', 'head']);
     expect(job.spec).toMatchObject({ backoffLimit: 3, activeDeadlineSeconds: 600, ttlSecondsAfterFinished: 3600 });
-    expect(podSpec(job).restartPolicy).toBe('Never');
+    // A new pod's first connections may be refused while its NetworkPolicy is programmed; a retry in the same pod is not.
+    expect(podSpec(job).restartPolicy).toBe('OnFailure');
+  });
+
+  it('waits for the database to accept connections before alembic runs, with the database image', () => {
+    const inits = podSpec(job).initContainers;
+    expect(inits.map((c: any) => c.name)).toEqual(['wait-for-postgres']);
+    expect(inits[0].image).toBe('postgres:16.4');
+    expect(inits[0].command[2]).toContain('pg_isready -h postgres -p 5432 -U postgres -d postgres -t 3');
   });
 
   it('is labelled for replacement on apply, since a Job template is immutable', () => {
@@ -30,7 +38,8 @@ describe('Migration', () => {
     });
     expect(container(find(objs, 'Job', 'seed')).command).toEqual(['alembic', 'upgrade', 'head']);
     const wait = container(find(objs, 'Deployment', 'web'), 'wait-for-seed');
-    expect(wait.command).toEqual(['sh', '-c', 'until python -m shop.seeded; do echo "waiting for seed to complete"; sleep 5; done']);
+    expect(wait.command[2]).toContain('until out=$(python -m shop.seeded 2>&1); do');
+    expect(wait.command[2]).toContain('gave up after 900s waiting for seed to complete');
     expect(envOf(wait).DATABASE_URL).toBe('postgresql://shop:$(DATABASE_PASSWORD)@db:5432/shop');
   });
 });

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { container, find, manifestsOf, manifests, podSpec } from '../support/manifests';
+import { defineStack } from '../../spec/load';
+import { resolveStack } from '../../spec/presets';
+import type { StackSpecInput } from '../../spec/schema';
+
+const redisOnly = (redis: Record<string, unknown>, extra: Partial<StackSpecInput> = {}): StackSpecInput =>
+  ({ name: 'cache', components: { redis: { kind: 'redis', ...redis } }, ...extra }) as StackSpecInput;
+const confOf = (objs: any[]) => find(objs, 'ConfigMap', 'redis-config').data['redis.conf'] as string;
+const limitOf = (objs: any[]) => container(find(objs, 'StatefulSet', 'redis')).resources.limits.memory as string;
 
 describe('Redis', () => {
   const objs = manifests();
@@ -23,6 +31,8 @@ describe('Redis', () => {
 
   it('reads its password from the redis-auth Secret at start, never from the manifest', () => {
     expect(c.command[2]).toContain('"$(cat /run/secrets/redis/password)" > /run/redis/auth.conf');
+    // The password file is written by this command, not the image's entrypoint and its umask 0077.
+    expect(c.command[2]).toMatch(/^umask 0077 && /);
     expect(podSpec(sts).volumes.find((v: any) => v.name === 'auth').secret.secretName).toBe('redis-auth');
     expect(c.env).toBeUndefined();
   });
@@ -44,5 +54,43 @@ describe('Redis', () => {
     expect(container(sts2).command).toEqual(['sh', '-c', 'exec redis-server /etc/redis/redis.conf']);
     expect(find(open, 'ConfigMap', 'redis-config').data['redis.conf']).toContain('protected-mode no');
     expect(container(find(open, 'Deployment', 'web')).env).toEqual([{ name: 'REDIS_URL', value: 'redis://redis:6379/2' }]);
+  });
+
+  describe('memory: a cap below the container limit, and an eviction policy that fits what Redis holds', () => {
+    it('gives the reference cache (256mb, cache: true) a 384Mi limit and evicts least-recently-used keys', () => {
+      expect(limitOf(objs)).toBe('384Mi');
+      expect(confOf(objs)).toContain('maxmemory 256mb\nmaxmemory-policy allkeys-lru\n');
+      // prod's preset limit (512Mi) already leaves the headroom.
+      expect(limitOf(manifests(undefined, 'prod'))).toBe('512Mi');
+    });
+
+    it('refuses writes at the cap instead of evicting (a queue or broker loses nothing) unless declared a cache', () => {
+      const objs2 = manifestsOf(redisOnly({ maxMemory: '256mb' }));
+      expect(confOf(objs2)).toContain('maxmemory-policy noeviction');
+      expect(limitOf(objs2)).toBe('384Mi');
+    });
+
+    it('without maxMemory, caps Redis at two thirds of its limit, so it never grows into an OOM kill', () => {
+      expect(confOf(manifestsOf(redisOnly({})))).toContain('maxmemory 170mb\nmaxmemory-policy noeviction');
+      expect(confOf(manifestsOf(redisOnly({ resources: { requests: { cpu: '100m', memory: '1Gi' }, limits: { memory: '3Gi' } } })))).toContain('maxmemory 2048mb');
+    });
+
+    it('takes an explicit eviction policy as written', () => {
+      expect(confOf(manifestsOf(redisOnly({ cache: true, evictionPolicy: 'volatile-ttl' })))).toContain('maxmemory-policy volatile-ttl');
+    });
+
+    it('rejects explicit resources that leave no headroom, naming the field and the minimum', () => {
+      const tight = redisOnly({ maxMemory: '256mb', resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } } });
+      expect(() => manifestsOf(tight)).toThrow(/components\.redis\.resources\.limits\.memory: 256Mi leaves Redis no headroom above maxMemory 256mb.*Set at least 384Mi or lower maxMemory/);
+      const override = redisOnly({ maxMemory: '1gb' }, { environments: { prod: { components: { redis: { resources: { requests: { cpu: '100m', memory: '1Gi' }, limits: { memory: '1Gi' } } } } } } });
+      expect(() => resolveStack(defineStack(override, 'test'), 'prod', 'stack.yaml')).toThrow(
+        /stack\.yaml: environments\.prod\.components\.redis\.resources\.limits\.memory: 1Gi leaves Redis no headroom above maxMemory 1gb.*at least 1536Mi/,
+      );
+      expect(() => resolveStack(defineStack(override, 'test'), 'kind', 'stack.yaml')).not.toThrow();
+    });
+
+    it('rejects an unknown eviction policy with the allowed ones', () => {
+      expect(() => defineStack(redisOnly({ evictionPolicy: 'lru' }), 'stack.yaml')).toThrow(/components\.redis\.evictionPolicy: .*noeviction.*allkeys-lru/);
+    });
   });
 });

@@ -15,7 +15,7 @@ describe('Worker (scheduled)', () => {
       failedJobsHistoryLimit: 3,
     });
     expect(cron.spec.jobTemplate.spec).toMatchObject({ backoffLimit: 2, activeDeadlineSeconds: 7200 });
-    expect(podSpec(cron).restartPolicy).toBe('Never');
+    expect(podSpec(cron).restartPolicy).toBe('OnFailure');
     // kube-linter: Jobs owned by a CronJob must not set a TTL (the history limits clean up).
     expect(cron.spec.jobTemplate.spec.ttlSecondsAfterFinished).toBeUndefined();
   });
@@ -35,8 +35,8 @@ describe('Worker (scheduled)', () => {
     expect(env.REDIS_URL).toBe('redis://:$(REDIS_PASSWORD)@redis:6379/1');
   });
 
-  it('waits for the migration too', () => {
-    expect(podSpec(cron).initContainers.map((c: any) => c.name)).toEqual(['wait-for-migrate']);
+  it('waits for its servers to accept connections, then for the migration', () => {
+    expect(podSpec(cron).initContainers.map((c: any) => c.name)).toEqual(['wait-for-postgres', 'wait-for-redis', 'wait-for-migrate']);
   });
 });
 

@@ -2,7 +2,7 @@
  * The generated PostgreSQL artifacts, executed for real with Debian 12's postgresql-15 as uid/gid
  * 10999 with no passwd entry, as in the pod: initdb through nss_wrapper the way the official image's
  * entrypoint does it, the server, the init script from the ConfigMap, the probes, the backup
- * CronJob's script and the preStop hook. Only paths and the port are changed, by substitution.
+ * CronJob's script and the stop signal. Only paths and the port are changed, by substitution.
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -13,7 +13,7 @@ import { postgresLogins } from '../../spec/relations';
 import { referenceStack } from '../../spec/reference';
 import type { PostgresComponent } from '../../spec/schema';
 import { container, envOf, find, manifests } from '../support/manifests';
-import { PG_BIN, Server, TempRoot, WAIT_MS, adaptArgv, baseEnv, describeNative, freePort, nssWrapperLib, run, runAs, sleep, substitute, waitFor, type RunResult } from './support';
+import { PG_BIN, Server, TempRoot, adaptArgv, baseEnv, describeNative, freePort, nssWrapperLib, run, runAs, runGroup, sleep, substitute, waitFor, type RunResult } from './support';
 
 const UID = POSTGRES_UID;
 const fsGroup = { uid: 0, gid: UID };
@@ -280,14 +280,23 @@ describeNative('postgres (native, uid 10999 without a passwd entry)', 'postgres'
     expect(list.stdout).toMatch(/ACL public TABLE created_later app/);
   }, 60_000);
 
-  it('the preStop hook stops the server (fast, waiting) within the grace period', async () => {
-    const argv = pg.lifecycle.preStop.exec.command as string[];
-    expect(argv).toEqual(['sh', '-c', 'pg_ctl -D "$PGDATA" -m fast -w -t 50 stop']);
-    const r = runAs(UID, argv, podEnv(), { timeoutMs: WAIT_MS });
-    expect(r.status, r.output).toBe(0);
-    expect(r.stdout).toContain('server stopped');
-    await server!.waitExit();
+  it('has no preStop hook, and the stop signal (SIGINT) shuts down fast within the grace period even with a client connected', async () => {
+    // A preStop `pg_ctl stop` ends the container's main process, which kills the hook itself (exit 137).
+    expect(pg.lifecycle).toBeUndefined();
+    const grace = find(objs, 'StatefulSet', 'postgres').spec.template.spec.terminationGracePeriodSeconds as number;
+    // An idle session: a smart shutdown (SIGTERM) would wait for it to end, a fast one disconnects it.
+    const client = runGroup(['sh', '-c', `exec setpriv --reuid=${UID} --regid=${UID} --clear-groups ${PG_BIN}/psql -h 127.0.0.1 -p ${port} -U postgres -d postgres -c 'SELECT pg_sleep(600)'`], podEnv({ PGPASSWORD: passwords.postgres }), grace * 1000);
+    await waitFor('the client session', () => {
+      const r = runAs(UID, [`${PG_BIN}/psql`, '-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', 'postgres', '-tAc', "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(600)%' AND pid <> pg_backend_pid()"], podEnv({ PGPASSWORD: passwords.postgres }));
+      return r.stdout.trim() === '1' || r.output;
+    });
+    const started = Date.now();
+    process.kill(server!.child.pid!, 'SIGINT');
+    await server!.waitExit(grace * 1000);
+    expect(Date.now() - started).toBeLessThan(grace * 1000);
+    expect(server!.log()).toContain('received fast shutdown request');
+    expect((await client).status).not.toBe(0);
     const after = runAs(UID, [`${PG_BIN}/pg_isready`, '-h', '127.0.0.1', '-p', String(port), '-U', 'postgres'], baseEnv());
     expect(after.status).toBe(2);
-  });
+  }, 90_000);
 });

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { REDIS_UID, redisConf } from '../../charts/redis';
 import { referenceStack } from '../../spec/reference';
 import type { RedisComponent } from '../../spec/schema';
+import { resolveStack, type Resolved } from '../../spec/presets';
 import { container, find, manifests } from '../support/manifests';
 import { Server, TempRoot, adaptArgv, baseEnv, describeNative, freePort, rawExchange, run, runAs, runGroup, substitute, waitFor, type RunResult } from './support';
 
@@ -93,7 +94,8 @@ describeNative('redis (native, uid 10999 without a passwd entry)', 'redis', () =
   });
 
   it('the ConfigMap and start command are what the chart generates for the reference stack', () => {
-    expect(generatedConf).toBe(redisConf(referenceStack.components.redis as RedisComponent, true));
+    const resolved = resolveStack(referenceStack, 'kind').components.redis as Resolved<RedisComponent>;
+    expect(generatedConf).toBe(redisConf(resolved, true, resolved.resources));
     expect(redis.command.slice(0, 2)).toEqual(['sh', '-c']);
     expect(start).toContain('/run/secrets/redis/password');
     expect(generatedConf).toContain('appendonly yes');
@@ -135,6 +137,8 @@ describeNative('redis (native, uid 10999 without a passwd entry)', 'redis', () =
     const auth = `${paths.runRedis}/auth.conf`;
     expect(fs.readFileSync(auth, 'utf8')).toBe(`requirepass "${password}"\n`);
     expect(fs.statSync(auth).uid).toBe(UID);
+    // Only its owner may read the password (the official entrypoint's umask 0077, which the command replaces).
+    expect(fs.statSync(auth).mode & 0o777).toBe(0o600);
     expect(server!.log()).not.toMatch(/Bad directive|FATAL CONFIG FILE ERROR/);
   });
 

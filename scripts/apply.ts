@@ -1,0 +1,154 @@
+/**
+ * Applies one synthesized environment to the cluster kubectl points at, in the order a first deploy
+ * needs:
+ *
+ *   npx tsx scripts/apply.ts [--env kind] [--spec stack.yaml] [--dist dist] [--context C] [--skip-missing]
+ *
+ * 1. the Namespace, then the Secrets the stack references (scripts/secrets.ts), so no pod starts
+ *    before its Secrets exist;
+ * 2. a check that the cluster serves every API the manifests use (cert-manager, Gateway API, the
+ *    monitoring CRDs, Traefik's): when one is missing it stops with the add-on to install, before any
+ *    workload is applied, unless --skip-missing applies everything else and lists what it left out;
+ * 3. deletes the Jobs labelled stackport.dev/replace-on-apply (a Job's pod template is immutable and
+ *    the migration is idempotent, so it simply runs again), then one server-side apply.
+ */
+import { execFileSync, type ExecFileSyncOptions } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parseAllDocuments, stringify } from 'yaml';
+import { SpecError } from '../spec/errors';
+import { loadSpecFile } from '../spec/load';
+import { resolveStack } from '../spec/presets';
+import { ENVIRONMENTS, type EnvironmentName, type StackSpec } from '../spec/schema';
+import { REPLACE_ON_APPLY } from '../charts/migration';
+import { writeSecrets } from './secrets';
+
+interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string };
+}
+
+/** API groups the stack may use that a cluster does not have by default, and what provides them. */
+const ADD_ONS: Record<string, string> = {
+  'cert-manager.io': 'cert-manager (docs/local-clusters.md, step 2)',
+  'gateway.networking.k8s.io': 'the Gateway API CRDs and an implementation (cloud-provider-kind on kind, Envoy Gateway in prod)',
+  'monitoring.coreos.com': 'the prometheus-operator CRDs (kubectl apply --server-side -f crds/monitoring.coreos.com.yaml)',
+  'traefik.io': "Traefik's CRDs (k3s ships them; elsewhere install Traefik v3)",
+  'gateway.envoyproxy.io': 'Envoy Gateway',
+};
+
+export class ApplyError extends Error {}
+
+/** The objects of dist/<env>, in file order. */
+export function readDist(dir: string): K8sObject[] {
+  let files: string[];
+  try {
+    files = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort();
+  } catch {
+    throw new ApplyError(`${dir} does not exist: run npm run synth (or stackport synth) first`);
+  }
+  const out: K8sObject[] = [];
+  for (const f of files) {
+    for (const doc of parseAllDocuments(readFileSync(join(dir, f), 'utf8'))) {
+      const o = doc.toJS() as K8sObject | null;
+      if (o?.apiVersion && o.kind) out.push(o);
+    }
+  }
+  if (out.length === 0) throw new ApplyError(`${dir} holds no Kubernetes objects: run npm run synth first`);
+  return out;
+}
+
+/** Objects whose API the cluster does not serve, by add-on. */
+export function missingApis(objects: K8sObject[], served: Set<string>): Map<string, K8sObject[]> {
+  const missing = new Map<string, K8sObject[]>();
+  for (const o of objects) {
+    if (served.has(o.apiVersion)) continue;
+    const group = o.apiVersion.includes('/') ? o.apiVersion.split('/')[0] : 'core';
+    const addOn = ADD_ONS[group] ?? `the API ${o.apiVersion}`;
+    missing.set(addOn, [...(missing.get(addOn) ?? []), o]);
+  }
+  return missing;
+}
+
+const describe = (objs: K8sObject[]) => objs.map((o) => `${o.kind}/${o.metadata.name}`).join(', ');
+
+export interface ApplyOptions {
+  readonly environment: EnvironmentName;
+  readonly spec: StackSpec;
+  readonly dist: string;
+  readonly secretsFile: string;
+  readonly context?: string;
+  readonly skipMissing?: boolean;
+  /** @default "kubectl" from PATH */
+  readonly kubectl?: string;
+  readonly log?: (line: string) => void;
+}
+
+export function applyEnvironment(o: ApplyOptions): void {
+  const log = o.log ?? console.log;
+  const objects = readDist(join(o.dist, o.environment));
+  const stack = resolveStack(o.spec, o.environment);
+  const namespaces = objects.filter((x) => x.kind === 'Namespace');
+  if (!namespaces.some((n) => n.metadata.name === stack.namespace)) {
+    throw new ApplyError(`${join(o.dist, o.environment)} has no Namespace ${stack.namespace}: it was synthesized from another spec; synthesize this one first`);
+  }
+  const kubectl = (args: string[], input?: string): string => {
+    const full = [...(o.context ? ['--context', o.context] : []), ...args];
+    const opts: ExecFileSyncOptions = { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'] };
+    try {
+      return execFileSync(o.kubectl ?? 'kubectl', full, opts) as string;
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException & { stderr?: string; status?: number };
+      if (err.code === 'ENOENT') throw new ApplyError('kubectl not found on PATH: install kubectl 1.35 or newer');
+      throw new ApplyError(`kubectl ${args.slice(0, 2).join(' ')} failed: ${(err.stderr ?? err.message).trim()}`);
+    }
+  };
+  const apply = (objs: object[], manager: string) =>
+    log(kubectl(['apply', '--server-side', `--field-manager=${manager}`, '-f', '-'], objs.map((x) => stringify(x)).join('---\n')).trim());
+
+  apply(namespaces, 'stackport');
+  const secrets = writeSecrets(o.spec, o.environment, o.secretsFile);
+  for (const w of secrets.warnings) log(`warning: ${w}`);
+  apply(secrets.objects, 'stackport-secrets');
+  log(`created or kept ${secrets.objects.length} Secrets (values in ${o.secretsFile})`);
+
+  const served = new Set(kubectl(['api-versions']).split('\n').map((l) => l.trim()).filter(Boolean));
+  const missing = missingApis(objects, served);
+  if (missing.size > 0) {
+    const lines = [...missing].map(([addOn, objs]) => `  - ${addOn}: needed by ${describe(objs)}`);
+    if (!o.skipMissing) {
+      throw new ApplyError(
+        `the cluster lacks what ${objects.length - namespaces.length} objects need; nothing but the Namespace and Secrets was applied:\n${lines.join('\n')}\n` +
+          'Install it and run again, or pass --skip-missing to apply everything else now.',
+      );
+    }
+    log(`warning: left out (the cluster lacks their API):\n${lines.join('\n')}`);
+  }
+  const skipped = new Set([...missing.values()].flat());
+  log(kubectl(['-n', stack.namespace, 'delete', 'job', '-l', `${REPLACE_ON_APPLY}=true`, '--ignore-not-found']).trim());
+  apply(objects.filter((x) => x.kind !== 'Namespace' && !skipped.has(x)), 'stackport');
+}
+
+function main(argv: string[]): void {
+  const { values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { env: { type: 'string' }, spec: { type: 'string' }, dist: { type: 'string', default: 'dist' }, context: { type: 'string' }, 'skip-missing': { type: 'boolean' } },
+  });
+  const environment = (values.env ?? 'kind') as EnvironmentName;
+  if (!ENVIRONMENTS.includes(environment)) throw new ApplyError(`--env ${values.env}: expected one of ${ENVIRONMENTS.join(', ')}`);
+  const spec: StackSpec = values.spec ? loadSpecFile(values.spec) : require('../spec/reference').referenceStack;
+  applyEnvironment({ environment, spec, dist: values.dist!, secretsFile: `.secrets/${environment}.yaml`, context: values.context, skipMissing: values['skip-missing'] });
+}
+
+if (require.main === module) {
+  try {
+    main(process.argv.slice(2));
+  } catch (e) {
+    const known = e instanceof ApplyError || e instanceof SpecError;
+    console.error(`error: ${(e as Error).message}${known ? '' : ' (unexpected: please report it with the command you ran)'}`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * scripts/apply.ts against a recording stand-in for kubectl: the order of a first deploy (Namespace,
+ * Secrets, add-on check, Job replacement, workloads) and what happens on a cluster that lacks an add-on.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { synthesize } from '../charts/synth';
+import { referenceStack } from '../spec/reference';
+import { applyEnvironment, ApplyError } from '../scripts/apply';
+
+let dir: string;
+let kubectl: string;
+const BUILT_IN = ['v1', 'apps/v1', 'batch/v1', 'autoscaling/v2', 'policy/v1', 'networking.k8s.io/v1', 'rbac.authorization.k8s.io/v1'];
+const ADD_ONS = ['cert-manager.io/v1', 'gateway.networking.k8s.io/v1', 'monitoring.coreos.com/v1', 'traefik.io/v1alpha1'];
+
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stackport-apply-'));
+  synthesize(referenceStack, path.join(dir, 'dist'), ['kind', 'k3d']);
+  // Records each call (argv, then the objects piped in) and answers api-versions from a file.
+  kubectl = path.join(dir, 'kubectl');
+  fs.writeFileSync(
+    kubectl,
+    [
+      '#!/bin/sh',
+      'n=$(ls "$REC" | wc -l)',
+      'f="$REC/$(printf %03d "$n")"',
+      'echo "$*" > "$f"',
+      'case "$*" in *"apply"*"-f -"*) cat >> "$f" ;; esac',
+      'case "$*" in *api-versions*) cat "$SERVED" ;; esac',
+      'case "$*" in *apply*) echo "applied" ;; esac',
+    ].join('\n'),
+    { mode: 0o755 },
+  );
+});
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+/** Runs apply with a fresh recording; returns each kubectl call: its arguments and the kinds it applied. */
+function run(env: 'kind' | 'k3d', served: string[], opts: { skipMissing?: boolean; context?: string } = {}) {
+  const rec = fs.mkdtempSync(path.join(dir, 'rec-'));
+  fs.writeFileSync(path.join(dir, 'served'), served.join('\n') + '\n');
+  process.env.REC = rec;
+  process.env.SERVED = path.join(dir, 'served');
+  const log: string[] = [];
+  let error: Error | undefined;
+  try {
+    applyEnvironment({ environment: env, spec: referenceStack, dist: path.join(dir, 'dist'), secretsFile: path.join(dir, `secrets-${env}.yaml`), kubectl, log: (l) => log.push(l), ...opts });
+  } catch (e) {
+    error = e as Error;
+  }
+  const calls = fs
+    .readdirSync(rec)
+    .sort()
+    .map((f) => {
+      const [args, ...rest] = fs.readFileSync(path.join(rec, f), 'utf8').split('\n');
+      const kinds = parseAllDocuments(rest.join('\n')).map((d) => (d.toJS() as { kind?: string } | null)?.kind).filter(Boolean) as string[];
+      return { args, kinds };
+    });
+  return { calls, log, error };
+}
+
+describe('scripts/apply.ts', () => {
+  it('applies the Namespace, then the Secrets, then checks add-ons, replaces the migration Job and applies the rest', () => {
+    const { calls, error } = run('kind', [...BUILT_IN, ...ADD_ONS]);
+    expect(error).toBeUndefined();
+    expect(calls.map((c) => c.args)).toEqual([
+      'apply --server-side --field-manager=stackport -f -',
+      'apply --server-side --field-manager=stackport-secrets -f -',
+      'api-versions',
+      '-n dataplatform delete job -l stackport.dev/replace-on-apply=true --ignore-not-found',
+      'apply --server-side --field-manager=stackport -f -',
+    ]);
+    expect(calls[0].kinds).toEqual(['Namespace']);
+    expect(new Set(calls[1].kinds)).toEqual(new Set(['Secret']));
+    expect(calls[1].kinds.length).toBeGreaterThanOrEqual(4);
+    expect(calls[4].kinds).toContain('StatefulSet');
+    expect(calls[4].kinds).toContain('Certificate');
+    expect(calls[4].kinds).not.toContain('Namespace');
+  });
+
+  it('on a cluster without cert-manager: creates the Secrets, applies no workload, and names the add-on and the objects', () => {
+    const { calls, error } = run('kind', [...BUILT_IN, 'gateway.networking.k8s.io/v1', 'monitoring.coreos.com/v1']);
+    expect(error).toBeInstanceOf(ApplyError);
+    expect(error!.message).toMatch(/the cluster lacks what \d+ objects need; nothing but the Namespace and Secrets was applied/);
+    expect(error!.message).toMatch(/- cert-manager \(docs\/local-clusters\.md, step 2\): needed by .*Certificate\/dataplatform-tls/);
+    expect(error!.message).toContain('pass --skip-missing');
+    expect(calls.map((c) => (c.args.startsWith('apply') ? c.kinds[0] : c.args))).toEqual(['Namespace', 'Secret', 'api-versions']);
+  });
+
+  it('with --skip-missing, applies everything the cluster can take and lists what it left out', () => {
+    const { calls, log, error } = run('k3d', [...BUILT_IN, 'cert-manager.io/v1'], { skipMissing: true, context: 'k3d-dataplatform' });
+    expect(error).toBeUndefined();
+    expect(calls.every((c) => c.args.startsWith('--context k3d-dataplatform '))).toBe(true);
+    const applied = calls[calls.length - 1].kinds;
+    expect(applied).toContain('Deployment');
+    expect(applied).toContain('Certificate');
+    expect(applied).not.toContain('Middleware');
+    expect(applied).not.toContain('ServiceMonitor');
+    expect(log.join('\n')).toContain('left out (the cluster lacks their API):');
+    expect(log.join('\n')).toMatch(/ {2}- the prometheus-operator CRDs.*: needed by ServiceMonitor\/api, PrometheusRule\//);
+    expect(log.join('\n')).toMatch(/Traefik's CRDs .*: needed by Middleware\//);
+  });
+
+  it('says what to do when dist/<env> is missing or kubectl is not installed', () => {
+    expect(() => applyEnvironment({ environment: 'prod', spec: referenceStack, dist: path.join(dir, 'dist'), secretsFile: path.join(dir, 's.yaml'), kubectl })).toThrow(
+      /dist\/prod does not exist: run npm run synth/,
+    );
+    expect(() => applyEnvironment({ environment: 'kind', spec: referenceStack, dist: path.join(dir, 'dist'), secretsFile: path.join(dir, 's.yaml'), kubectl: path.join(dir, 'no-kubectl') })).toThrow(
+      'kubectl not found on PATH',
+    );
+  });
+});
