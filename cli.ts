@@ -2,7 +2,7 @@
  * The `stackport` command (bin/stackport.js runs it):
  *
  *   stackport import FILE... [--env-file F]... [--profile P]... [--prod-host H] [--prod-class C] --out DIR
- *   stackport synth --spec stack.yaml [--out dist] [--env kind|k3d|prod]...
+ *   stackport synth --spec stack.yaml [--out dist] [--env kind|k3d|prod]... [--image COMPONENT=REF]...
  *   stackport --help | --version
  */
 import { readFileSync } from 'node:fs';
@@ -29,6 +29,7 @@ Commands:
       --spec FILE        the stack.yaml (default: the reference stack)
       --out DIR          output folder (default: dist)
       --env E            kind, k3d or prod (repeatable; default: all three)
+      --image C=REF      the image of component C, e.g. from a release pipeline (repeatable)
 
 Options:
   -h, --help       show this help
@@ -92,7 +93,7 @@ function runSynth(args: string[]): number {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { spec: { type: 'string' }, out: { type: 'string', short: 'o' }, env: { type: 'string', multiple: true } },
+    options: { spec: { type: 'string' }, out: { type: 'string', short: 'o' }, env: { type: 'string', multiple: true }, image: { type: 'string', multiple: true } },
   });
   if (positionals.length > 0) throw new UsageError(`synth: unexpected argument ${positionals[0]}`);
   const environments = (values.env ?? [...ENVIRONMENTS]).flatMap((e) => e.split(','));
@@ -100,7 +101,8 @@ function runSynth(args: string[]): number {
   if (unknown.length > 0) throw new UsageError(`--env ${unknown.join(', ')}: expected one of ${ENVIRONMENTS.join(', ')}`);
   const { loadSpecFile } = require('./spec/load') as typeof import('./spec/load');
   const { synthesize } = require('./charts/synth') as typeof import('./charts/synth');
-  const spec = values.spec ? loadSpecFile(values.spec) : require('./spec/reference').referenceStack;
+  const { withImages } = require('./spec/images') as typeof import('./spec/images');
+  const spec = withImages(values.spec ? loadSpecFile(values.spec) : require('./spec/reference').referenceStack, values.image ?? []);
   for (const r of synthesize(spec, values.out ?? 'dist', environments as EnvironmentName[], values.spec)) {
     console.log(`${r.environment.padEnd(5)} ${String(r.objects).padStart(4)} objects  ${r.file}`);
   }

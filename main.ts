@@ -1,13 +1,14 @@
 /**
  * Synthesizes a stack spec into `dist/<environment>/`. Used by `npm run synth` and `cdk8s synth`.
  *
- *   tsx main.ts [--spec stack.yaml] [--env kind|k3d|prod]... [--out dist]
+ *   tsx main.ts [--spec stack.yaml] [--env kind|k3d|prod]... [--out dist] [--image COMPONENT=REF]...
  *
  * Without --spec it renders the reference stack; without --env, every environment.
  */
 import { parseArgs } from 'node:util';
 import { synthesize } from './charts/synth';
 import { SpecError } from './spec/errors';
+import { withImages } from './spec/images';
 import { loadSpecFile } from './spec/load';
 import { ENVIRONMENTS, type EnvironmentName } from './spec/schema';
 
@@ -18,11 +19,12 @@ function main(argv: string[]): number {
       spec: { type: 'string' },
       env: { type: 'string', multiple: true },
       out: { type: 'string' },
+      image: { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
-    console.log('usage: tsx main.ts [--spec stack.yaml] [--env kind|k3d|prod]... [--out dist]');
+    console.log('usage: tsx main.ts [--spec stack.yaml] [--env kind|k3d|prod]... [--out dist] [--image COMPONENT=REF]...');
     return 0;
   }
   const environments = (values.env ?? [...ENVIRONMENTS]).flatMap((e) => e.split(','));
@@ -31,7 +33,7 @@ function main(argv: string[]): number {
     console.error(`error: --env ${unknown.join(', ')}: expected one of ${ENVIRONMENTS.join(', ')}`);
     return 2;
   }
-  const spec = values.spec ? loadSpecFile(values.spec) : require('./spec/reference').referenceStack;
+  const spec = withImages(values.spec ? loadSpecFile(values.spec) : require('./spec/reference').referenceStack, values.image ?? []);
   const outdir = values.out ?? process.env.CDK8S_OUTDIR ?? 'dist';
   for (const r of synthesize(spec, outdir, environments as EnvironmentName[], values.spec)) {
     console.log(`${r.environment.padEnd(5)} ${String(r.objects).padStart(3)} objects  ${r.file}`);

@@ -48,7 +48,7 @@ export class Pgadmin extends Construct {
         template: podTemplate({
           labels,
           uid: c.runAsUser,
-          imagePullPolicy: stack.imagePullPolicy,
+          pull: stack,
           writablePaths: ['/tmp', '/var/lib/pgadmin', '/var/log/pgadmin', '/run/pgadmin'],
           containers: [
             {

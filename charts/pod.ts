@@ -42,7 +42,8 @@ export interface PodProps {
   readonly writablePaths?: string[];
   /** @default DEFAULT_UID; the gid and fsGroup follow it */
   readonly uid?: number;
-  readonly imagePullPolicy: 'Always' | 'IfNotPresent' | 'Never';
+  /** How images are pulled: the environment's policy and registry credentials (pass the resolved stack). */
+  readonly pull: { readonly imagePullPolicy: 'Always' | 'IfNotPresent' | 'Never'; readonly imagePullSecrets: readonly string[] };
   /** @default 30 */
   readonly terminationGracePeriodSeconds?: number;
   /** @default Always (Never for Jobs) */
@@ -74,7 +75,7 @@ export function volumeNameFor(path: string): string {
   return path.replace(/^\/+|\/+$/g, '').replace(/[^a-z0-9]+/gi, '-').toLowerCase() || 'root';
 }
 
-function container(c: ContainerProps, uid: number, pullPolicy: PodProps['imagePullPolicy'], scratch: k8s.VolumeMount[]): k8s.Container {
+function container(c: ContainerProps, uid: number, pullPolicy: PodProps['pull']['imagePullPolicy'], scratch: k8s.VolumeMount[]): k8s.Container {
   return {
     name: c.name,
     image: c.image,
@@ -109,11 +110,12 @@ export function podTemplate(p: PodProps): k8s.PodTemplateSpec {
   const writable = p.writablePaths ?? ['/tmp'];
   const scratchVolumes: k8s.Volume[] = writable.map((path) => ({ name: volumeNameFor(path), emptyDir: { sizeLimit: quantity(SCRATCH_SIZE) } }));
   const scratchMounts: k8s.VolumeMount[] = writable.map((path) => ({ name: volumeNameFor(path), mountPath: path }));
-  const build = (c: ContainerProps) => container(c, uid, p.imagePullPolicy, scratchMounts);
+  const build = (c: ContainerProps) => container(c, uid, p.pull.imagePullPolicy, scratchMounts);
   return {
     metadata: { labels: p.labels, annotations: p.annotations },
     spec: {
       automountServiceAccountToken: false,
+      imagePullSecrets: p.pull.imagePullSecrets.length ? p.pull.imagePullSecrets.map((name) => ({ name })) : undefined,
       // Service links inject FOO_PORT=tcp://... variables that clash with images reading REDIS_PORT or POSTGRES_PORT.
       enableServiceLinks: false,
       restartPolicy: p.restartPolicy,

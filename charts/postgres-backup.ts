@@ -59,7 +59,7 @@ export class PostgresBackup extends Construct {
             template: podTemplate({
               labels,
               uid: c.runAsUser ?? POSTGRES_UID,
-              imagePullPolicy: stack.imagePullPolicy,
+              pull: stack,
               // Waits for the server, then retries a failed run in the same pod (see waits.ts).
               initContainers: [waitForServer(stack, name, c.name)!],
               restartPolicy: 'OnFailure',

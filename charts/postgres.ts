@@ -66,7 +66,7 @@ export class Postgres extends Construct {
       template: podTemplate({
         labels,
         uid: c.runAsUser ?? POSTGRES_UID,
-        imagePullPolicy: stack.imagePullPolicy,
+        pull: stack,
         writablePaths: ['/tmp', '/var/run/postgresql'],
         // Time for a fast shutdown's checkpoint. The image's STOPSIGNAL (SIGINT in the official image) asks
         // for it; a preStop `pg_ctl stop` would end the main process and so kill its own hook (exit 137).

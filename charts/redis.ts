@@ -58,7 +58,7 @@ export class Redis extends Construct {
       template: podTemplate({
         labels,
         uid: c.runAsUser ?? REDIS_UID,
-        imagePullPolicy: stack.imagePullPolicy,
+        pull: stack,
         writablePaths: ['/tmp', '/run/redis'],
         containers: [
           {

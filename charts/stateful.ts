@@ -46,7 +46,7 @@ export class Stateful extends Construct {
       template: podTemplate({
         labels,
         uid: c.runAsUser,
-        imagePullPolicy: stack.imagePullPolicy,
+        pull: stack,
         writablePaths: c.writablePaths,
         terminationGracePeriodSeconds: c.terminationGracePeriodSeconds ?? 60,
         volumes: mounts.volumes,

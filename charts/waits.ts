@@ -69,7 +69,7 @@ export function waitForJobs(stack: ResolvedStack, c: AppComponent): ContainerPro
     const job = stack.components[jobName] as Resolved<JobComponent>;
     const check = (job.completionCheck ?? ALEMBIC_AT_HEAD).map(shellQuote).join(' ');
     const deadline = (job.activeDeadlineSeconds ?? 600) + SERVER_WAIT_SECONDS;
-    const hint = `Job ${jobName} has not done its work: see kubectl logs job/${jobName} (kubectl get jobs ${jobName} shows whether it ran).`;
+    const hint = `Job ${jobName} has not done its work: see kubectl logs -l app.kubernetes.io/name=${jobName} (kubectl get jobs -l stackport.dev/release-job=${jobName} shows whether it ran).`;
     return {
       name: `wait-for-${jobName}`,
       image: job.image,

@@ -74,7 +74,7 @@ export class WebService extends Construct {
           initContainers: waitForJobs(stack, c),
           writablePaths: c.writablePaths,
           uid: c.runAsUser,
-          imagePullPolicy: stack.imagePullPolicy,
+          pull: stack,
           terminationGracePeriodSeconds: (c.terminationGracePeriodSeconds ?? 30) + preStop,
           topologySpread: multi ? selector : undefined,
         }),

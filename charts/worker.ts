@@ -43,7 +43,7 @@ export class Worker extends Construct {
       initContainers: waitForJobs(stack, c),
       writablePaths: c.writablePaths,
       uid: c.runAsUser,
-      imagePullPolicy: stack.imagePullPolicy,
+      pull: stack,
     };
 
     if (c.mode === 'continuous') {

@@ -9,8 +9,9 @@
  * 2. a check that the cluster serves every API the manifests use (cert-manager, Gateway API, the
  *    monitoring CRDs, Traefik's): when one is missing it stops with the add-on to install, before any
  *    workload is applied, unless --skip-missing applies everything else and lists what it left out;
- * 3. deletes the Jobs labelled stackport.dev/replace-on-apply (a Job's pod template is immutable and
- *    the migration is idempotent, so it simply runs again), then one server-side apply.
+ * 3. one server-side apply, then deletes the run-once Jobs of earlier releases (labelled
+ *    stackport.dev/release-job, named after a hash of their spec: an unchanged release keeps its
+ *    finished Job and runs nothing).
  */
 import { execFileSync, type ExecFileSyncOptions } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -21,7 +22,7 @@ import { SpecError } from '../spec/errors';
 import { loadSpecFile } from '../spec/load';
 import { resolveStack } from '../spec/presets';
 import { ENVIRONMENTS, type EnvironmentName, type StackSpec } from '../spec/schema';
-import { REPLACE_ON_APPLY } from '../charts/migration';
+import { RELEASE_JOB } from '../charts/migration';
 import { writeSecrets } from './secrets';
 
 interface K8sObject {
@@ -45,7 +46,7 @@ export class ApplyError extends Error {}
 export function readDist(dir: string): K8sObject[] {
   let files: string[];
   try {
-    files = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort();
+    files = readdirSync(dir).filter((f) => f.endsWith('.k8s.yaml')).sort();
   } catch {
     throw new ApplyError(`${dir} does not exist: run npm run synth (or stackport synth) first`);
   }
@@ -127,8 +128,10 @@ export function applyEnvironment(o: ApplyOptions): void {
     log(`warning: left out (the cluster lacks their API):\n${lines.join('\n')}`);
   }
   const skipped = new Set([...missing.values()].flat());
-  log(kubectl(['-n', stack.namespace, 'delete', 'job', '-l', `${REPLACE_ON_APPLY}=true`, '--ignore-not-found']).trim());
   apply(objects.filter((x) => x.kind !== 'Namespace' && !skipped.has(x)), 'stackport');
+  const current = new Set(objects.filter((x) => x.kind === 'Job').map((x) => `job.batch/${x.metadata.name}`));
+  const earlier = kubectl(['-n', stack.namespace, 'get', 'jobs', '-l', RELEASE_JOB, '-o', 'name']).split('\n').map((l) => l.trim()).filter((l) => l && !current.has(l));
+  if (earlier.length > 0) log(kubectl(['-n', stack.namespace, 'delete', ...earlier, '--ignore-not-found']).trim());
 }
 
 function main(argv: string[]): void {

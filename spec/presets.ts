@@ -82,6 +82,8 @@ export interface ResolvedStack {
   readonly preset: Preset;
   readonly storageClass?: string;
   readonly imagePullPolicy: 'Always' | 'IfNotPresent' | 'Never';
+  /** Registry credentials every pod template names. */
+  readonly imagePullSecrets: readonly string[];
   /** The spec with this environment's overrides applied and disabled components removed. */
   readonly spec: StackSpec;
   readonly components: Readonly<Record<string, Resolved>>;
@@ -132,6 +134,7 @@ export function resolveStack(spec: StackSpec, environment: EnvironmentName, sour
     preset,
     storageClass: env?.storageClass ?? preset.storageClass,
     imagePullPolicy: env?.imagePullPolicy ?? preset.imagePullPolicy,
+    imagePullSecrets: env?.imagePullSecrets ?? spec.imagePullSecrets ?? [],
     spec: effectiveSpec,
     components,
     edge: resolveEdge(effectiveSpec, environment, preset.edge, source),

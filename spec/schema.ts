@@ -103,7 +103,10 @@ export const jobComponent = z.strictObject({
   backoffLimit: z.number().int().min(0).max(20).optional(),
   /** @default 600 */
   activeDeadlineSeconds: z.number().int().min(1).optional(),
-  /** Seconds a finished Job is kept, so a later apply runs it again. @default 3600 */
+  /**
+   * Seconds a finished Job is kept. Unset, it stays until a later release replaces it, so applying the
+   * same release again runs nothing (GitOps tools would re-create a Job deleted by its TTL). @default unset
+   */
   ttlSecondsAfterFinished: z.number().int().min(0).optional(),
 });
 
@@ -225,6 +228,8 @@ export const environmentOverride = z.strictObject({
   /** @default preset: standard (kind), local-path (k3d), the cluster default (prod) */
   storageClass: z.string().min(1).optional(),
   imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).optional(),
+  /** Replaces the stack's `imagePullSecrets` in this environment. @default the stack's */
+  imagePullSecrets: z.array(dnsLabel).optional(),
   components: z.record(dnsLabel, componentOverride).optional(),
   edge: edge.optional(),
   monitoring: monitoring.optional(),
@@ -236,6 +241,11 @@ export const stackSpec = z.strictObject({
   /** @default the stack name */
   namespace: dnsLabel.optional(),
   components: z.record(dnsLabel, component).refine((c) => Object.keys(c).length > 0, 'must hold at least one component'),
+  /**
+   * Secrets (type kubernetes.io/dockerconfigjson) every pod pulls its images with, for private
+   * registries. The manifests name them; create them like the other Secrets. @default none
+   */
+  imagePullSecrets: z.array(dnsLabel).optional(),
   /** Volumes workloads share (`volumes` of a component), one PersistentVolumeClaim each, named after the key. @default none */
   volumes: z
     .record(

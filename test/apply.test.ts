@@ -30,6 +30,8 @@ beforeAll(() => {
       'echo "$*" > "$f"',
       'case "$*" in *"apply"*"-f -"*) cat >> "$f" ;; esac',
       'case "$*" in *api-versions*) cat "$SERVED" ;; esac',
+      // The cluster holds the current release's migration Job and an earlier one.
+      'case "$*" in *"get jobs"*) echo "job.batch/$CURRENT_JOB"; echo "job.batch/migrate-0badc0de" ;; esac',
       'case "$*" in *apply*) echo "applied" ;; esac',
     ].join('\n'),
     { mode: 0o755 },
@@ -37,12 +39,18 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
+function currentJob(env: string): string {
+  const text = fs.readFileSync(path.join(dir, 'dist', env, 'dataplatform.k8s.yaml'), 'utf8');
+  return parseAllDocuments(text).map((d) => d.toJS()).find((o) => o?.kind === 'Job').metadata.name;
+}
+
 /** Runs apply with a fresh recording; returns each kubectl call: its arguments and the kinds it applied. */
 function run(env: 'kind' | 'k3d', served: string[], opts: { skipMissing?: boolean; context?: string } = {}) {
   const rec = fs.mkdtempSync(path.join(dir, 'rec-'));
   fs.writeFileSync(path.join(dir, 'served'), served.join('\n') + '\n');
   process.env.REC = rec;
   process.env.SERVED = path.join(dir, 'served');
+  process.env.CURRENT_JOB = currentJob(env);
   const log: string[] = [];
   let error: Error | undefined;
   try {
@@ -62,22 +70,23 @@ function run(env: 'kind' | 'k3d', served: string[], opts: { skipMissing?: boolea
 }
 
 describe('scripts/apply.ts', () => {
-  it('applies the Namespace, then the Secrets, then checks add-ons, replaces the migration Job and applies the rest', () => {
+  it("applies the Namespace, then the Secrets, then checks add-ons, applies the rest and prunes earlier releases' Jobs", () => {
     const { calls, error } = run('kind', [...BUILT_IN, ...ADD_ONS]);
     expect(error).toBeUndefined();
     expect(calls.map((c) => c.args)).toEqual([
       'apply --server-side --field-manager=stackport -f -',
       'apply --server-side --field-manager=stackport-secrets -f -',
       'api-versions',
-      '-n dataplatform delete job -l stackport.dev/replace-on-apply=true --ignore-not-found',
       'apply --server-side --field-manager=stackport -f -',
+      '-n dataplatform get jobs -l stackport.dev/release-job -o name',
+      '-n dataplatform delete job.batch/migrate-0badc0de --ignore-not-found',
     ]);
     expect(calls[0].kinds).toEqual(['Namespace']);
     expect(new Set(calls[1].kinds)).toEqual(new Set(['Secret']));
     expect(calls[1].kinds.length).toBeGreaterThanOrEqual(4);
-    expect(calls[4].kinds).toContain('StatefulSet');
-    expect(calls[4].kinds).toContain('Certificate');
-    expect(calls[4].kinds).not.toContain('Namespace');
+    expect(calls[3].kinds).toContain('StatefulSet');
+    expect(calls[3].kinds).toContain('Certificate');
+    expect(calls[3].kinds).not.toContain('Namespace');
   });
 
   it('on a cluster without cert-manager: creates the Secrets, applies no workload, and names the add-on and the objects', () => {
@@ -93,7 +102,7 @@ describe('scripts/apply.ts', () => {
     const { calls, log, error } = run('k3d', [...BUILT_IN, 'cert-manager.io/v1'], { skipMissing: true, context: 'k3d-dataplatform' });
     expect(error).toBeUndefined();
     expect(calls.every((c) => c.args.startsWith('--context k3d-dataplatform '))).toBe(true);
-    const applied = calls[calls.length - 1].kinds;
+    const applied = calls[calls.length - 3].kinds;
     expect(applied).toContain('Deployment');
     expect(applied).toContain('Certificate');
     expect(applied).not.toContain('Middleware');

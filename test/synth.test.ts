@@ -22,12 +22,21 @@ describe('synthesize', () => {
     expect(docs[0].toJS().kind).toBe('Namespace');
   });
 
+  it('makes each environment folder a kustomize root that lists its manifests', () => {
+    const out = tmp();
+    synthesize(referenceStack, out, ['kind', 'prod']);
+    for (const env of ['kind', 'prod']) {
+      const k = parseAllDocuments(readFileSync(join(out, env, 'kustomization.yaml'), 'utf8'))[0].toJS();
+      expect(k).toEqual({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: ['dataplatform.k8s.yaml'] });
+    }
+  });
+
   it('replaces an environment folder wholesale, dropping stale files', () => {
     const out = tmp();
     synthesize(referenceStack, out, ['kind']);
     writeFileSync(join(out, 'kind', 'stale.yaml'), 'x: 1\n');
     synthesize(referenceStack, out, ['kind']);
-    expect(readdirSync(join(out, 'kind'))).toEqual(['dataplatform.k8s.yaml']);
+    expect(readdirSync(join(out, 'kind')).sort()).toEqual(['dataplatform.k8s.yaml', 'kustomization.yaml']);
   });
 
   it('leaves existing output untouched when any environment fails', () => {

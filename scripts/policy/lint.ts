@@ -127,7 +127,7 @@ function main(): void {
         row.push('n/a');
         continue;
       }
-      const files = readdirSync(join(dist, e)).filter((f) => f.endsWith('.yaml')).map((f) => join(dist, e, f));
+      const files = readdirSync(join(dist, e)).filter((f) => f.endsWith('.k8s.yaml')).map((f) => join(dist, e, f));
       const f = t.run(files, e);
       findings.push(...f);
       row.push(String(f.length));

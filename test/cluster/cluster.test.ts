@@ -13,6 +13,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments, stringify } from 'yaml';
+import { synthesize } from '../../charts/synth';
+import { withImages } from '../../spec/images';
+import { referenceStack } from '../../spec/reference';
+import type { EnvironmentName } from '../../spec/schema';
 import {
   EXTERNAL_KUBECONFIG,
   FatalWait,
@@ -52,7 +56,7 @@ const since = (t: number) => round((Date.now() - t) / 1000);
 
 function readDocs(dir: string): any[] {
   return readdirSync(dir)
-    .filter((f) => /\.ya?ml$/.test(f))
+    .filter((f) => f.endsWith('.k8s.yaml'))
     .sort()
     .flatMap((f) => parseAllDocuments(readFileSync(join(dir, f), 'utf8')).map((d) => d.toJS()))
     .filter((o) => o && typeof o === 'object');
@@ -80,22 +84,17 @@ for (const env of ENVS) {
     const diag = async () => diagnostics(kube, ns, local ? `----- control plane logs\n${local.logTails(12)}` : '');
     const named = (kind: string) => docs.filter((d) => d.kind === kind);
 
-    /** As scripts/apply.sh: Jobs labelled replace-on-apply go first, then one server-side apply. */
-    const applyStack = async () => {
-      const nsExists = await kube.kubectl(['get', 'namespace', ns]);
-      if (nsExists.code === 0) {
-        await kube.ok(['-n', ns, 'delete', 'job', '-l', 'stackport.dev/replace-on-apply=true', '--ignore-not-found', '--wait=true', '--timeout=60s']);
-      }
-      return kube.kubectl(['apply', '--server-side', '--field-manager=stackport', '--validate=strict', '--warnings-as-errors', '-f', dist], {
+    /** What a GitOps tool does: plain server-side `kubectl apply -k dist/<env>`, no script and no deletes. */
+    const applyStack = async (dir = dist) =>
+      kube.kubectl(['apply', '--server-side', '--field-manager=stackport', '--validate=strict', '--warnings-as-errors', '-k', dir], {
         timeoutMs: 120_000,
       });
-    };
     const expectCleanApply = (res: { code: number; stdout: string; stderr: string }, what: string) => {
       const problems = res.code !== 0 || /warning/i.test(res.stderr);
       if (problems) throw new Error(`${what}: kubectl apply exited ${res.code}; the API server said:\n${res.stderr}\n--- stdout\n${res.stdout}`);
     };
 
-    /** What is not ready yet: Deployments, StatefulSets, PVCs, the replace-on-apply Jobs. */
+    /** What is not ready yet: Deployments, StatefulSets, PVCs, the release Jobs. */
     const stackNotReady = async (): Promise<string[]> => {
       const items = await kube.items(['-n', ns, 'get', 'deployments.apps,statefulsets.apps,persistentvolumeclaims,jobs.batch,horizontalpodautoscalers.autoscaling']);
       const live = (kind: string, name: string) => items.find((o) => o.kind === kind && o.metadata.name === name);
@@ -143,7 +142,7 @@ for (const env of ENVS) {
         const o = live('PersistentVolumeClaim', c);
         if (o?.status?.phase !== 'Bound') missing.push(`PersistentVolumeClaim ${c}: ${o ? o.status?.phase : 'does not exist'}`);
       }
-      for (const j of named('Job').filter((j) => j.metadata.labels?.['stackport.dev/replace-on-apply'] === 'true')) {
+      for (const j of named('Job').filter((j) => j.metadata.labels?.['stackport.dev/release-job'])) {
         const o = live('Job', j.metadata.name);
         if (o && condition(o, 'Failed') === 'True') throw new FatalWait(`Job ${j.metadata.name} failed: ${JSON.stringify(o.status)}`);
         if (!o || condition(o, 'Complete') !== 'True') missing.push(`Job ${j.metadata.name}: ${o ? 'not Complete' : 'does not exist'}`);
@@ -423,6 +422,32 @@ for (const env of ENVS) {
         expect(pvc.metadata.uid).toBe(before.get(c.claim).metadata.uid);
         expect(pvc.spec.volumeName).toBe(before.get(c.claim).spec.volumeName);
       }
+    }, STEP_MS * 2);
+
+    it('takes a new release with plain kubectl apply -k: a new migration Job runs, no immutable field; the same release again runs nothing', async () => {
+      const jobs = async () => (await kube.items(['-n', ns, 'get', 'jobs.batch', '-l', 'stackport.dev/release-job'])).map((j) => `${j.metadata.name}/${j.metadata.uid}`).sort();
+      const before = await jobs();
+      const released = withImages(referenceStack, ['api=ghcr.io/acme/dataplatform-api:1.4.3', 'migrate=ghcr.io/acme/dataplatform-api:1.4.3']);
+      const out = join(scratch, 'release');
+      synthesize(released, out, [env as EnvironmentName]);
+      const newJob = readDocs(join(out, env)).find((d) => d.kind === 'Job').metadata.name;
+      expect(before.some((j) => j.startsWith(`${newJob}/`))).toBe(false);
+
+      const res = await applyStack(join(out, env));
+      expectCleanApply(res, `release 1.4.3 of dist/${env}`);
+      await waitJobComplete(newJob);
+      const afterRelease = await jobs();
+      expect(afterRelease).toEqual([...before, ...afterRelease.filter((j) => j.startsWith(`${newJob}/`))].sort());
+
+      const again = await applyStack(join(out, env));
+      expectCleanApply(again, `the same release again`);
+      expect(await jobs(), 'an unchanged release re-created or added a Job').toEqual(afterRelease);
+      const pods = await kube.items(['-n', ns, 'get', 'pods', '-l', 'app.kubernetes.io/name=migrate']);
+      r.releaseJobs = { before: before.length, after: afterRelease.length, migratePods: pods.length };
+
+      // Back to the synthesized release for the checks that follow.
+      expectCleanApply(await applyStack(), `dist/${env} again`);
+      await waitUntil(`dist/${env} ready after the release round trip`, stackNotReady, diag);
     }, STEP_MS * 2);
 
     it('gives every Service with a selector ready endpoints on every port', async () => {

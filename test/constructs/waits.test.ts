@@ -69,7 +69,7 @@ describe('wait-for-migrate', () => {
     expect(r.status).toBe(1);
     expect(r.stdout).toContain('waiting for migrate to complete');
     expect(r.stdout).toContain('database at revision a1b2c3d4e5f6, migrations head is b2c3d4e5f6a7');
-    expect(r.stderr).toContain('gave up after 10s waiting for migrate to complete. Job migrate has not done its work: see kubectl logs job/migrate');
+    expect(r.stderr).toContain('gave up after 10s waiting for migrate to complete. Job migrate has not done its work: see kubectl logs -l app.kubernetes.io/name=migrate');
   });
 
   it("shows alembic's own error (a refused connection), not only that it waits", () => {

@@ -21,7 +21,7 @@ const REQUIRED = ['kubeconform', 'kube-score', 'checkov'];
 
 
 function yamlFiles(dir: string): string[] {
-  return readdirSync(dir).filter((f) => f.endsWith('.yaml')).map((f) => join(dir, f));
+  return readdirSync(dir).filter((f) => f.endsWith('.k8s.yaml')).map((f) => join(dir, f));
 }
 
 describe('policy gate', () => {
@@ -41,7 +41,7 @@ describe('policy gate', () => {
   it('fails on a deliberately bad object, in every tool', () => {
     const dir = mkdtempSync(join(tmpdir(), 'stackport-gate-bad-'));
     mkdirSync(join(dir, 'kind'));
-    writeFileSync(join(dir, 'kind', 'bad.yaml'), BAD_DEPLOYMENT);
+    writeFileSync(join(dir, 'kind', 'bad.k8s.yaml'), BAD_DEPLOYMENT);
     for (const t of available) {
       const checks = new Set(t.run(yamlFiles(join(dir, 'kind')), 'kind').map((f) => f.check));
       expect(checks.size, t.name).toBeGreaterThan(0);

@@ -13,8 +13,9 @@ export function manifestsOf(input: StackSpecInput, env: EnvironmentName = 'kind'
   return manifests(parseSpec(input, 'test spec'), env);
 }
 
+/** The object of that kind and name; a release Job is found by its component name (its own name carries a hash). */
 export function find(objects: any[], kind: string, name: string): any {
-  const found = objects.find((o) => o.kind === kind && o.metadata?.name === name);
+  const found = objects.find((o) => o.kind === kind && (o.metadata?.name === name || (kind === 'Job' && o.metadata?.labels?.['stackport.dev/release-job'] === name)));
   if (!found) throw new Error(`no ${kind}/${name} in [${objects.map((o) => `${o.kind}/${o.metadata?.name}`).join(', ')}]`);
   return found;
 }
