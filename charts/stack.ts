@@ -4,6 +4,7 @@ import type { ResolvedStack } from '../spec/presets';
 import type { Component } from '../spec/schema';
 import type { Resolved } from '../spec/presets';
 import { Edge } from './edge';
+import { ExternalSecrets } from './external-secrets';
 import { Migration } from './migration';
 import { Monitoring } from './monitoring';
 import { NetworkPolicies } from './network-policies';
@@ -30,6 +31,7 @@ export class StackChart extends Chart {
     const { stack } = props;
     new StackNamespace(this, 'namespace', { stack });
     new SharedData(this, 'shared', { stack });
+    new ExternalSecrets(this, 'secrets', { stack });
     for (const component of Object.values(stack.components)) addComponent(this, stack, component);
     new NetworkPolicies(this, 'network', { stack });
     if (stack.edge) new Edge(this, 'edge', { stack, edge: stack.edge });

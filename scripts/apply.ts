@@ -23,7 +23,7 @@ import { loadSpecFile } from '../spec/load';
 import { resolveStack } from '../spec/presets';
 import { ENVIRONMENTS, type EnvironmentName, type StackSpec } from '../spec/schema';
 import { RELEASE_JOB } from '../charts/migration';
-import { writeSecrets } from './secrets';
+import { storeKeys, writeSecrets } from './secrets';
 
 interface K8sObject {
   apiVersion: string;
@@ -38,6 +38,7 @@ const ADD_ONS: Record<string, string> = {
   'monitoring.coreos.com': 'the prometheus-operator CRDs (kubectl apply --server-side -f crds/monitoring.coreos.com.yaml)',
   'traefik.io': "Traefik's CRDs (k3s ships them; elsewhere install Traefik v3)",
   'gateway.envoyproxy.io': 'Envoy Gateway',
+  'external-secrets.io': 'External Secrets Operator (with the SecretStore the spec names)',
 };
 
 export class ApplyError extends Error {}
@@ -110,10 +111,15 @@ export function applyEnvironment(o: ApplyOptions): void {
     log(kubectl(['apply', '--server-side', `--field-manager=${manager}`, '-f', '-'], objs.map((x) => stringify(x)).join('---\n')).trim());
 
   apply(namespaces, 'stackport');
-  const secrets = writeSecrets(o.spec, o.environment, o.secretsFile);
-  for (const w of secrets.warnings) log(`warning: ${w}`);
-  apply(secrets.objects, 'stackport-secrets');
-  log(`created or kept ${secrets.objects.length} Secrets (values in ${o.secretsFile})`);
+  const keys = storeKeys(o.spec, o.environment);
+  if (keys) {
+    log(`Secrets come from the secret store (ExternalSecrets in ${join(o.dist, o.environment)}); it must hold:\n${keys.map((k) => `  ${k}`).join('\n')}`);
+  } else {
+    const secrets = writeSecrets(o.spec, o.environment, o.secretsFile);
+    for (const w of secrets.warnings) log(`warning: ${w}`);
+    apply(secrets.objects, 'stackport-secrets');
+    log(`created or kept ${secrets.objects.length} Secrets (values in ${o.secretsFile})`);
+  }
 
   const served = new Set(kubectl(['api-versions']).split('\n').map((l) => l.trim()).filter(Boolean));
   const missing = missingApis(objects, served);

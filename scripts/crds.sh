@@ -21,7 +21,7 @@ cd "$ROOT"
 
 # shellcheck source=crd-versions.env
 source scripts/crd-versions.env
-: "${PROMETHEUS_OPERATOR_VERSION:?}" "${CERT_MANAGER_VERSION:?}" "${GATEWAY_API_VERSION:?}" "${TRAEFIK_VERSION:?}"
+: "${PROMETHEUS_OPERATOR_VERSION:?}" "${CERT_MANAGER_VERSION:?}" "${GATEWAY_API_VERSION:?}" "${TRAEFIK_VERSION:?}" "${EXTERNAL_SECRETS_VERSION:?}"
 
 export GOTOOLCHAIN=local GOFLAGS=-mod=mod GOWORK=off
 export CDK8S_CHECK_UPGRADE=false
@@ -155,6 +155,11 @@ bundle traefik.io \
   github.com/traefik/traefik/v3 "$TRAEFIK_VERSION" \
   "All traefik.io CRDs (upstream's own bundle, the concatenation of docs/content/reference/dynamic-configuration/traefik.io_*.yaml). We emit Middleware; Traefik's kubernetesCRD provider watches all ten kinds and stalls without them." \
   docs/content/reference/dynamic-configuration/kubernetes-crd-definition-v1.yml
+
+bundle external-secrets.io \
+  github.com/external-secrets/external-secrets "$EXTERNAL_SECRETS_VERSION" \
+  "ExternalSecret, emitted for every Secret the stack needs when an environment takes its secrets from External Secrets Operator. Not included: SecretStore and ClusterSecretStore (the platform team's, several MiB of provider schemas) and the generators." \
+  config/crds/bases/external-secrets.io_externalsecrets.yaml
 
 # Only now, with every module and file checked, touch crds/.
 for g in "${GROUPS_DONE[@]}"; do install_if_changed "$WORK/$g.yaml" "crds/$g.yaml"; done

@@ -84,6 +84,17 @@ export function readExisting(file: string): Map<string, Record<string, string>> 
   return out;
 }
 
+/**
+ * When the environment reads its Secrets from a store (External Secrets Operator), what the store
+ * must hold: one line per remote key with its properties. Undefined when Secrets are created here.
+ */
+export function storeKeys(spec: StackSpec, environment: EnvironmentName): string[] | undefined {
+  const stack = resolveStack(spec, environment);
+  if (!stack.secretStore) return undefined;
+  const prefix = stack.secretStore.keyPrefix ?? `${stack.name}/`;
+  return requiredSecrets(stack.spec).map((r) => `${prefix}${r.name}: ${r.keys.join(', ')}${r.source === 'generated' ? ' (random passwords you generate)' : ''}`);
+}
+
 /** Plans the Secrets, writes them to `file` (mode 0600, values kept from an earlier file) and returns the warnings. */
 export function writeSecrets(spec: StackSpec, environment: EnvironmentName, file: string): SecretsPlan {
   const plan = planSecrets(spec, environment, readExisting(file));
@@ -100,6 +111,12 @@ function main(argv: string[]): void {
   if (!ENVIRONMENTS.includes(environment)) throw new Error(`--env ${values.env}: expected one of ${ENVIRONMENTS.join(', ')}`);
   const spec: StackSpec = values.spec ? loadSpecFile(values.spec) : require('../spec/reference').referenceStack;
   const file = values.out ?? `.secrets/${environment}.yaml`;
+  const keys = storeKeys(spec, environment);
+  if (keys) {
+    console.log(`${environment} reads its Secrets from a secret store through External Secrets Operator; nothing written. The store must hold:`);
+    for (const k of keys) console.log(`  ${k}`);
+    return;
+  }
   const plan = writeSecrets(spec, environment, file);
   for (const w of plan.warnings) console.warn(`warning: ${w}`);
   console.log(`wrote ${plan.objects.length} Secrets to ${file}`);

@@ -3,7 +3,7 @@
  * preset defaults < the component's own fields < the spec's `environments.<env>` overrides.
  */
 import { SpecError } from './errors';
-import { ENVIRONMENTS, type Component, type EnvironmentName, type Resources, type StackSpec } from './schema';
+import { ENVIRONMENTS, type Component, type EnvironmentName, type EnvironmentOverride, type Resources, type StackSpec } from './schema';
 import { usesOf } from './relations';
 import { redisMemoryProblem, withRedisHeadroom } from './redis-memory';
 import { resolveEdge, resolveMonitoring, type EdgePreset, type ResolvedEdge, type ResolvedMonitoring } from './edge';
@@ -84,6 +84,8 @@ export interface ResolvedStack {
   readonly imagePullPolicy: 'Always' | 'IfNotPresent' | 'Never';
   /** Registry credentials every pod template names. */
   readonly imagePullSecrets: readonly string[];
+  /** Set when the environment's Secrets come from a secret store instead of `npm run secrets`. */
+  readonly secretStore?: NonNullable<EnvironmentOverride['secrets']>;
   /** The spec with this environment's overrides applied and disabled components removed. */
   readonly spec: StackSpec;
   readonly components: Readonly<Record<string, Resolved>>;
@@ -135,6 +137,7 @@ export function resolveStack(spec: StackSpec, environment: EnvironmentName, sour
     storageClass: env?.storageClass ?? preset.storageClass,
     imagePullPolicy: env?.imagePullPolicy ?? preset.imagePullPolicy,
     imagePullSecrets: env?.imagePullSecrets ?? spec.imagePullSecrets ?? [],
+    secretStore: env?.secrets,
     spec: effectiveSpec,
     components,
     edge: resolveEdge(effectiveSpec, environment, preset.edge, source),

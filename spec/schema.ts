@@ -3,7 +3,7 @@
  * CLI read it; nothing else carries component settings. Field docs say what happens by default.
  */
 import { z } from 'zod';
-import { absPath, command, cron, dnsLabel, env, httpPath, image, port, portName, probe, quantity, relation, resources, routePath, secretRef, uid, workloadFields } from './fields';
+import { absPath, command, cron, dnsLabel, duration, env, httpPath, image, port, portName, probe, quantity, relation, resources, routePath, secretRef, uid, workloadFields } from './fields';
 import { edge, monitoring } from './schema-edge';
 import { EVICTION_POLICIES } from './redis-memory';
 
@@ -228,6 +228,22 @@ export const environmentOverride = z.strictObject({
   /** @default preset: standard (kind), local-path (k3d), the cluster default (prod) */
   storageClass: z.string().min(1).optional(),
   imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).optional(),
+  /**
+   * Where the stack's Secrets come from here: with `external-secrets`, one ExternalSecret per Secret
+   * reads remote key `<keyPrefix><secret name>` (one property per key) from the platform's store, and
+   * `npm run secrets` / apply create none. @default created by `npm run secrets` (and apply)
+   */
+  secrets: z
+    .strictObject({
+      provider: z.literal('external-secrets'),
+      /** The SecretStore (in the stack's namespace) or ClusterSecretStore to read from. */
+      store: z.strictObject({ name: dnsLabel, /** @default ClusterSecretStore */ kind: z.enum(['ClusterSecretStore', 'SecretStore']).optional() }),
+      /** @default "<stack name>/" */
+      keyPrefix: z.string().regex(/^[-._/a-zA-Z0-9]*$/, 'must be a key prefix of letters, digits, "-", ".", "_" and "/"').optional(),
+      /** How often the operator re-reads the store, so a rotated value reaches the cluster. @default 1h */
+      refreshInterval: duration.optional(),
+    })
+    .optional(),
   /** Replaces the stack's `imagePullSecrets` in this environment. @default the stack's */
   imagePullSecrets: z.array(dnsLabel).optional(),
   components: z.record(dnsLabel, componentOverride).optional(),
@@ -276,6 +292,7 @@ export type RedisComponent = z.output<typeof redisComponent>;
 export type PgadminComponent = z.output<typeof pgadminComponent>;
 export type StatefulComponent = z.output<typeof statefulComponent>;
 export type Resources = z.output<typeof resources>;
+export type EnvironmentOverride = z.output<typeof environmentOverride>;
 export type Edge = z.output<typeof edge>;
 export type Monitoring = z.output<typeof monitoring>;
 export type SecretRef = z.output<typeof secretRef>;
