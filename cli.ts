@@ -1,16 +1,16 @@
 /**
  * The `stackport` command (bin/stackport.js runs it):
  *
- *   stackport import FILE... [--env-file F]... [--profile P]... [--prod-host H] [--prod-class C] --out DIR
+ *   stackport import FILE... [--project-directory D] [--env-file F]... [--profile P]... [--prod-host H] [--prod-class C] --out DIR
  *   stackport synth --spec stack.yaml [--out dist] [--env kind|k3d|prod]...
  *   stackport --help | --version
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ComposeError } from './importer/load/errors';
+import { ComposeError, formatKeyPath } from './importer/load/errors';
 import type { ImportOptions } from './importer/import';
-import { SpecError } from './spec/errors';
+import { formatPath, SpecError } from './spec/errors';
 import { ENVIRONMENTS, type EnvironmentName } from './spec/schema';
 
 // Each command loads only what it needs: importing never loads cdk8s, --version loads nothing.
@@ -21,6 +21,9 @@ const USAGE = `usage: stackport <command> [options]
 Commands:
   import FILE...   turn docker compose files into DIR/stack.yaml (later files override earlier ones)
       --out DIR          where stack.yaml goes (required)
+      --project-directory D
+                         the project folder (default: the first file's); the only
+                         folder files are read from, relative paths start here
       --env-file F       variables for interpolation instead of .env (repeatable)
       --profile P        activate a compose profile (repeatable)
       --prod-host H      public host name for the prod environment
@@ -48,6 +51,7 @@ export function parseImportArgs(args: string[], environment: Record<string, stri
     options: {
       out: { type: 'string', short: 'o' },
       file: { type: 'string', short: 'f', multiple: true },
+      'project-directory': { type: 'string' },
       'env-file': { type: 'string', multiple: true },
       profile: { type: 'string', multiple: true },
       'prod-host': { type: 'string' },
@@ -56,6 +60,7 @@ export function parseImportArgs(args: string[], environment: Record<string, stri
   });
   return {
     files: [...(values.file ?? []), ...positionals],
+    projectDirectory: values['project-directory'],
     envFiles: values['env-file'],
     profiles: values.profile,
     environment,
@@ -127,14 +132,31 @@ export function main(argv: string[]): number {
     if (command === 'synth') return runSynth(rest);
     throw new UsageError(`unknown command "${command}"`);
   } catch (e) {
-    if (e instanceof ComposeError || e instanceof SpecError) {
-      console.error(`error: ${e.message}`);
-      return 1;
-    }
-    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      console.error(`error: ${(e as Error).message}\n\n${USAGE}`);
-      return 2;
-    }
-    throw e;
+    return reportError(e);
   }
+}
+
+/** Prints an error the way a user should see it (never a stack trace); returns the exit code. */
+export function reportError(e: unknown): number {
+  if (e instanceof ComposeError) {
+    // One problem fits on one line; several are listed under a heading.
+    console.error(`error: ${e.issues.length === 1 ? oneLine(e.issues[0].file, e.issues[0].location, e.issues[0].path.length ? formatKeyPath(e.issues[0].path) : undefined, e.issues[0].message) : e.message}`);
+    return 1;
+  }
+  if (e instanceof SpecError) {
+    console.error(`error: ${e.issues.length === 1 ? oneLine(e.source, e.issues[0].location, e.issues[0].path.length ? formatPath(e.issues[0].path) : undefined, e.issues[0].message) : e.message}`);
+    return 1;
+  }
+  if (e instanceof UsageError || (e as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS')) {
+    console.error(`error: ${(e as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (process.env.STACKPORT_DEBUG === '1') console.error(e);
+  const what = e instanceof Error ? `${e.name}: ${e.message.split('\n')[0]}` : String(e).split('\n')[0];
+  console.error(`error: unexpected failure (${what}); this is a bug in stackport: please report it with the command you ran${process.env.STACKPORT_DEBUG === '1' ? ' and the trace above' : ' (run it again with STACKPORT_DEBUG=1 to get the stack trace)'}`);
+  return 70;
+}
+
+function oneLine(file: string, location: string | undefined, path: string | undefined, message: string): string {
+  return `${file}${location ? `:${location}` : ''}: ${path ? `${path}: ` : ''}${message}`;
 }

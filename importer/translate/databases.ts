@@ -4,8 +4,6 @@
  * fields. The password variables they used are remembered, so a client reading the same variable
  * gets the Secret the spec manages. Other servers become generic stateful components.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { secretsIn } from '../load/interpolate';
 import type { Mount } from '../load/normalize';
 import { imageBase } from './classify';
@@ -13,7 +11,7 @@ import type { Context, Keys } from './context';
 import { expandSecrets, translateEnv } from './env';
 import { seconds, translateHealth } from './health';
 import { imageOf, KNOWN_TAGS } from './images';
-import { readConfigFile, translateMounts } from './volumes';
+import { outsideMount, translateMounts } from './volumes';
 
 type Obj = Record<string, any>;
 
@@ -28,11 +26,13 @@ function manage(ctx: Context, value: unknown, secret: string, key = 'password'):
 }
 
 /** Databases and owners created by init scripts: `CREATE DATABASE x [OWNER y]`. */
-function initDatabases(m: Mount): { name: string; owner?: string }[] {
-  const files = existsSync(m.source!) ? (statSync(m.source!).isDirectory() ? readdirSync(m.source!).map((f) => join(m.source!, f)) : [m.source!]) : [];
+function initDatabases(ctx: Context, m: Mount): { name: string; owner?: string }[] {
+  const folder = ctx.project.folder;
+  const kind = m.source ? folder.kind(m.source) : undefined;
+  const files = kind === 'dir' ? folder.list(m.source!, 0).files : kind === 'file' ? [m.source!] : [];
   const out: { name: string; owner?: string }[] = [];
   for (const f of files) {
-    const text = readConfigFile(f) ?? '';
+    const text = folder.readText(f) ?? '';
     for (const x of text.matchAll(/CREATE\s+DATABASE\s+"?([A-Za-z_][A-Za-z0-9_]*)"?(?:\s+(?:WITH\s+)?OWNER\s*=?\s*"?([A-Za-z_][A-Za-z0-9_]*)"?)?/gi)) out.push({ name: ident(x[1]), owner: x[2] && ident(x[2]) });
   }
   return out;
@@ -63,7 +63,8 @@ export function translatePostgres(ctx: Context, keys: Keys, name: string): Obj {
   }
   for (const m of keys.take<Mount[]>('volumes') ?? []) {
     if (m.target === '/docker-entrypoint-initdb.d' || m.target.startsWith('/docker-entrypoint-initdb.d/')) {
-      const found = initDatabases(m);
+      if (outsideMount(ctx, keys, m)) continue;
+      const found = initDatabases(ctx, m);
       for (const d of found) add(d.name, d.owner && d.owner !== 'postgres' ? d.owner : owner);
       keys.warn(`volumes.${m.target}`, `init scripts are not run as they are; the spec's init script creates ${found.length ? `the databases they create (${found.map((d) => d.name).join(', ')}) and ` : ''}the logins. Run schema and data setup from a job`);
     } else if (m.type === 'volume' && m.source && m.target.startsWith('/var/lib/postgresql')) {
