@@ -70,17 +70,23 @@ export function parseImportArgs(args: string[], environment: Record<string, stri
   };
 }
 
-function runImport(args: string[]): number {
+async function runImport(args: string[]): Promise<number> {
   const opts = parseImportArgs(args, process.env);
   if (opts.files.length === 0) throw new UsageError('import: give at least one compose file');
   if (!opts.out) throw new UsageError('import: --out DIR is required');
   const { formatWarning, importCompose, writeImport } = importer();
-  const result = importCompose(opts);
+  const result = await importCompose(opts);
   const file = writeImport(result, opts.out);
   console.log(`wrote ${file}\n`);
   for (const [service, lines] of result.summary) {
     console.log(`${service} -> ${lines[0]}`);
     for (const l of lines.slice(1)) console.log(`    ${l}`);
+  }
+  if (result.found.length > 0) {
+    // Values are never printed; the list lets a user check that nothing secret was left in the open.
+    console.log(`\nValues turned into Secret references (${result.found.length}; check that none is missing):`);
+    const width = Math.max(...result.found.map((f) => f.service.length + f.variable.length + 1));
+    for (const f of result.found) console.log(`  ${`${f.service} ${f.variable}`.padEnd(width)}  ${f.rule}`);
   }
   if (result.secrets.length > 0) {
     console.log('\nSecrets to create (see the top of stack.yaml):');
@@ -112,8 +118,8 @@ function runSynth(args: string[]): number {
   return 0;
 }
 
-/** Runs the command line; returns the exit code. */
-export function main(argv: string[]): number {
+/** Runs the command line; resolves to the exit code. */
+export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
     if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
@@ -128,7 +134,7 @@ export function main(argv: string[]): number {
       console.log(USAGE);
       return 0;
     }
-    if (command === 'import') return runImport(rest);
+    if (command === 'import') return await runImport(rest);
     if (command === 'synth') return runSynth(rest);
     throw new UsageError(`unknown command "${command}"`);
   } catch (e) {

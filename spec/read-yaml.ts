@@ -80,7 +80,7 @@ export function readYaml(text: string, opts: ReadYamlOptions = {}): YamlInput {
         return doc.toJS({ maxAliasCount: YAML_LIMITS.maxAliasCount });
       } catch (e) {
         if (e instanceof ReferenceError && /alias/i.test(e.message)) {
-          throw new YamlInputError(`its aliases (*name) expand beyond ${YAML_LIMITS.maxAliasCount} copied nodes; refused as a resource exhaustion attack (write the values out, or use fewer nested anchors)`);
+          throw new YamlInputError(`its YAML aliases (*name) expand beyond ${YAML_LIMITS.maxAliasCount} copied nodes; refused as a resource exhaustion attack (write the values out, or use fewer nested anchors)`);
         }
         if (e instanceof RangeError) throw new YamlInputError(tooDeep());
         throw e;
@@ -94,7 +94,7 @@ function tooBig(bytes: number): string {
 }
 
 function tooDeep(): string {
-  return `mappings and lists nest deeper than ${YAML_LIMITS.maxDepth} levels; refused`;
+  return `YAML mappings and lists nest deeper than ${YAML_LIMITS.maxDepth} levels; refused`;
 }
 
 /** Deepest `[`/`{` nesting outside quotes and comments, roughly: a cheap bound taken before parsing. */

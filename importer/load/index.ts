@@ -115,7 +115,7 @@ export function loadCompose(opts: LoadOptions): ComposeProject {
             const sub = resolve(dirname(file), String(p));
             const access = folder.check(sub);
             if (!access.ok && access.why === 'outside') {
-              fail(file, ['include', i], outsideModel(folder, String(p), 'included file'), docs.get(resolve(file))?.yaml.locate(['include', i]));
+              fail(file, ['include', i], outsideModel(String(p), 'included file'), docs.get(resolve(file))?.yaml.locate(['include', i]));
             }
             if (!existsSync(sub)) fail(file, ['include', i], `included file "${p}" not found`, docs.get(resolve(file))?.yaml.locate(['include', i]));
             absorb(sub, load(sub, dirname(sub)).data, true);
@@ -212,7 +212,7 @@ function loadEnvironment(opts: LoadOptions, folder: ProjectFolder, warnings: Imp
   const dotenv = resolve(folder.dir, '.env');
   const access = folder.check(dotenv);
   if (!opts.envFiles?.length && !access.ok && access.why === 'outside') {
-    warnings.push({ service: '(project)', key: '.env', why: outsideProject(folder, '.env (a link)', 'Its variables are not used for interpolation: give the file with --env-file if you mean it.') });
+    warnings.push({ service: '(project)', key: '.env', why: outsideProject('.env (a link)', 'Its variables are not used for interpolation: give the file with --env-file if you mean it.') });
   }
   const files = opts.envFiles?.length ? opts.envFiles : access.ok ? [access.real] : [];
   for (const f of files) {
@@ -242,7 +242,7 @@ function resolveExtends(file: string, section: string, name: string, trail: stri
   if (trail.includes(here)) fail(file, [section, name, 'extends'], `extends forms a cycle: ${[...trail, here].map((t) => t.split('#')[1]).join(' -> ')}`, loaded.yaml.locate([section, name, 'extends']));
   const baseFile = other ? resolve(dirname(file), other) : file;
   const access = folder.check(baseFile);
-  if (other && !access.ok && access.why === 'outside') fail(file, [section, name, 'extends', 'file'], outsideModel(folder, other, 'file'), loaded.yaml.locate([section, name, 'extends', 'file']));
+  if (other && !access.ok && access.why === 'outside') fail(file, [section, name, 'extends', 'file'], outsideModel(other, 'file'), loaded.yaml.locate([section, name, 'extends', 'file']));
   let base: LoadedFile;
   try {
     base = other ? load(baseFile, dirname(baseFile)) : loaded;
@@ -269,7 +269,7 @@ function readEnvFiles(file: string, name: string, config: Obj, env: Map<string, 
     const access = folder.check(e.path);
     if (!access.ok && access.why === 'outside') {
       // Compose would load it into the container; here its values would be copied into a ConfigMap.
-      warnings.push({ service: name, key: `env_file[${i}]`, why: outsideProject(folder, e.written, 'Copy it into the project folder, or create the ConfigMap (and a Secret for its secrets) yourself and add them to envFrom and secretEnv in stack.yaml.') });
+      warnings.push({ service: name, key: `env_file[${i}]`, why: outsideProject(e.written, 'Copy it into the project folder, or create the ConfigMap (and a Secret for its secrets) yourself and add them to envFrom and secretEnv in stack.yaml.') });
       return;
     }
     if (!access.ok) {
@@ -315,6 +315,6 @@ function isDirectory(path: string): boolean {
 }
 
 /** Compose files outside the project are refused outright: leaving them out would change the services. */
-function outsideModel(folder: ProjectFolder, written: string, what: string): string {
-  return `${what} "${written}" is outside the project folder ${folder.dir}; the importer reads only files inside it. Copy it into the project folder, or import with --project-directory set to a folder that holds both (relative paths in the compose files then start there, as with docker compose)`;
+function outsideModel(written: string, what: string): string {
+  return `${what} "${written}" is outside the project folder; the importer reads only files inside the folder of the first compose file, or --project-directory. Copy it into the project folder, or import with --project-directory set to a folder that holds both (relative paths in the compose files then start there, as with docker compose)`;
 }

@@ -36,7 +36,7 @@ export function outsideMount(ctx: Context, keys: Keys, m: Mount): boolean {
   if (m.type !== 'bind' || !m.source) return false;
   const access = ctx.project.folder.check(m.source);
   if (access.ok || access.why !== 'outside') return false;
-  keys.warn(`volumes.${m.target}`, outsideProject(ctx.project.folder, m.written ?? m.source, BRING_MOUNT_IN));
+  keys.warn(`volumes.${m.target}`, outsideProject(m.written ?? m.source, BRING_MOUNT_IN));
   return true;
 }
 
@@ -105,7 +105,7 @@ export function translateMounts(ctx: Context, keys: Keys, opts: { claims?: boole
     }
     const { files, outside } = folder.list(m.source);
     if (outside.length > 0) {
-      keys.warn(where(m), outsideProject(folder, `${shown}/${relative(m.source, outside[0])} (a link in the mounted folder)`, BRING_MOUNT_IN));
+      keys.warn(where(m), outsideProject(`${shown}/${relative(m.source, outside[0])} (a link in the mounted folder)`, BRING_MOUNT_IN));
       continue;
     }
     if (files.some((f) => CODE.test(basename(f)))) {
@@ -130,7 +130,7 @@ export function translateMounts(ctx: Context, keys: Keys, opts: { claims?: boole
     const def = ctx.project.secrets[s.source] ?? {};
     const target = s.target ? (String(s.target).startsWith('/') ? s.target : `/run/secrets/${s.target}`) : `/run/secrets/${s.source}`;
     const away = def.file !== undefined && isOutside(ctx, def.file);
-    if (away) keys.warn(`secrets.${s.source}`, outsideProject(ctx.project.folder, def.file, 'The service still gets the Secret key; create it yourself with the value the service needs.'));
+    if (away) keys.warn(`secrets.${s.source}`, outsideProject(def.file, 'The service still gets the Secret key; create it yourself with the value the service needs.'));
     const from = def.environment ? `compose secret ${s.source} (variable ${def.environment})` : def.file && !away ? `compose secret ${s.source} (file ${def.file})` : `compose secret ${s.source}`;
     const managed = ctx.managedSecrets.get(`secret:${s.source}`);
     out.secretFiles[target] = managed ? `${managed.secret}/${managed.key}` : ctx.provide(s.source, from);
@@ -139,7 +139,7 @@ export function translateMounts(ctx: Context, keys: Keys, opts: { claims?: boole
     const def = ctx.project.configs[c.source] ?? {};
     const target = c.target ?? `/${c.source}`;
     if (def.content === undefined && def.file !== undefined && isOutside(ctx, def.file)) {
-      keys.warn(`configs.${c.source}`, outsideProject(ctx.project.folder, def.file, 'Copy it into the project folder, or add its content yourself to files in stack.yaml.'));
+      keys.warn(`configs.${c.source}`, outsideProject(def.file, 'Copy it into the project folder, or add its content yourself to files in stack.yaml.'));
       continue;
     }
     const text = def.content ?? (def.file ? ctx.project.folder.readText(resolvePath(ctx.project.dir, def.file)) : undefined);

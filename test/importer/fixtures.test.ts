@@ -26,9 +26,9 @@ function golden(file: string, actual: string) {
   expect(actual).toBe(readFileSync(file, 'utf8'));
 }
 
-describe.each(cases)('compose fixture %s', (name) => {
+describe.each(cases)('compose fixture %s', async (name) => {
   const dir = join(ROOT, name);
-  const result = runFixture(dir);
+  const result = await runFixture(dir);
 
   it('imports to the expected stack.yaml', () => {
     golden(join(dir, 'stack.yaml'), result.text);
