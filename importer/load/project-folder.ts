@@ -98,6 +98,6 @@ export class ProjectFolder {
 }
 
 /** Why a file outside the project was left out, and how to bring it in. */
-export function outsideProject(written: string, bringIn: string): string {
-  return `${written} is outside the project folder; not read and left out (the importer reads only files inside the folder of the first compose file, or --project-directory). ${bringIn}`;
+export function outsideProject(written: string, bringIn: string, done = 'not read, left out'): string {
+  return `${written} is outside the project folder (the first compose file's folder, or --project-directory): ${done}. ${bringIn}`;
 }

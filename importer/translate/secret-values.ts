@@ -111,32 +111,31 @@ function ruleName(id: string, messageId: string): string {
  */
 export async function scanValues(pairs: readonly (readonly [string, string])[]): Promise<Map<string, string>> {
   const found = new Map<string, string>();
-  const lines: [string, string][] = [];
+  // One value per line (a newline inside a value would split it); markers are references, not values.
+  const lines = pairs.filter(([, v]) => !v.includes('\u0001')).map(([n, v]) => [n, v.replace(/[\r\n]/g, ' '), v] as const);
+  if (lines.length > 0) {
+    const starts: number[] = [];
+    let at = 0;
+    for (const [n, v] of lines) {
+      starts.push(at);
+      at += n.length + 1 + v.length + 1;
+    }
+    const result = await lintSource({
+      source: { content: lines.map(([n, v]) => `${n}=${v}`).join('\n'), filePath: 'compose-values.env', ext: '.env', contentType: 'text' },
+      options: { config: { rules: [{ id: recommended.meta.id, rule: recommended as never }] }, maskSecrets: true },
+    });
+    for (const m of result.messages) {
+      // The line the finding starts on.
+      let i = starts.length - 1;
+      while (i > 0 && starts[i] > m.range[0]) i--;
+      if (!found.has(lines[i][2])) found.set(lines[i][2], ruleName(m.ruleId, m.messageId));
+    }
+  }
+  // The maintained rules name what they find; ours cover the rest.
   for (const [name, value] of pairs) {
     if (value.includes('\u0001') || found.has(value)) continue;
     const own = ownRule(name, value);
     if (own) found.set(value, own);
-    // One value per line: a newline inside a value would split it.
-    else lines.push([name, value.replace(/[\r\n]/g, ' ')]);
-  }
-  if (lines.length === 0) return found;
-  const content = lines.map(([n, v]) => `${n}=${v}`).join('\n');
-  const starts: number[] = [];
-  let at = 0;
-  for (const [n, v] of lines) {
-    starts.push(at + n.length + 1);
-    at += n.length + 1 + v.length + 1;
-  }
-  const result = await lintSource({
-    source: { content, filePath: 'compose-values.env', ext: '.env', contentType: 'text' },
-    options: { config: { rules: [{ id: recommended.meta.id, rule: recommended as never }] }, maskSecrets: true },
-  });
-  for (const m of result.messages) {
-    // The line whose value the finding starts in (a finding over the name alone counts for the value too).
-    let i = starts.length - 1;
-    while (i > 0 && starts[i] - lines[i][0].length - 1 > m.range[0]) i--;
-    const original = pairs.find(([n, v]) => n === lines[i][0] && v.replace(/[\r\n]/g, ' ') === lines[i][1]);
-    if (original && !found.has(original[1])) found.set(original[1], ruleName(m.ruleId, m.messageId));
   }
   return found;
 }

@@ -130,7 +130,7 @@ export function translateMounts(ctx: Context, keys: Keys, opts: { claims?: boole
     const def = ctx.project.secrets[s.source] ?? {};
     const target = s.target ? (String(s.target).startsWith('/') ? s.target : `/run/secrets/${s.target}`) : `/run/secrets/${s.source}`;
     const away = def.file !== undefined && isOutside(ctx, def.file);
-    if (away) keys.warn(`secrets.${s.source}`, outsideProject(def.file, 'The service still gets the Secret key; create it yourself with the value the service needs.'));
+    if (away) keys.warn(`secrets.${s.source}`, outsideProject(def.file, 'The service still mounts the Secret key: create it yourself with the value the service needs.', 'not read'));
     const from = def.environment ? `compose secret ${s.source} (variable ${def.environment})` : def.file && !away ? `compose secret ${s.source} (file ${def.file})` : `compose secret ${s.source}`;
     const managed = ctx.managedSecrets.get(`secret:${s.source}`);
     out.secretFiles[target] = managed ? `${managed.secret}/${managed.key}` : ctx.provide(s.source, from);
