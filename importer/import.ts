@@ -11,8 +11,8 @@ import { loadCompose, type LoadOptions } from './load';
 import { ComposeError } from './load/errors';
 import type { ComposeProject, ImportWarning } from './load/model';
 import type { FoundSecret, ProvidedSecret, TranslateOptions } from './translate/context';
-import { scanValues } from './translate/secret-values';
-import { translate } from './translate';
+import { scanFiles, scanValues } from './translate/secret-values';
+import { translate, type TranslateResult } from './translate';
 import { stackYaml } from './write/stack-yaml';
 
 export interface ImportOptions extends LoadOptions, TranslateOptions {}
@@ -31,7 +31,7 @@ export interface ImportResult {
 export async function importCompose(opts: ImportOptions): Promise<ImportResult> {
   const project = loadCompose(opts);
   const detected = await scanValues(valuesOf(project));
-  const t = translate(project, opts, detected);
+  const t = await secretFilesApart(translate(project, opts, detected));
   const text = stackYaml({ spec: t.spec, files: project.files.map((f) => f.split('/').pop()!), secrets: t.secrets, origins: t.origins });
   // The last line of defence: whatever the translation did, no secret value leaves this process.
   for (const [value, where] of project.secretValues) {
@@ -67,4 +67,29 @@ export function writeImport(result: ImportResult, out: string): string {
 
 export function formatWarning(w: ImportWarning): string {
   return `${w.service}: ${w.key}: ${w.why}`;
+}
+
+/**
+ * A configuration file that holds a secret (a token, a private key, a connection string with a
+ * password) is mounted from a Secret the user creates instead of a ConfigMap; its text is dropped.
+ */
+async function secretFilesApart(t: TranslateResult): Promise<TranslateResult> {
+  const texts = Object.entries<Record<string, any>>(t.spec.components).flatMap(([comp, c]) => Object.entries<string>(c.files ?? {}).map(([path, text]) => [`${comp}\u0000${path}`, text] as const));
+  const flagged = await scanFiles(texts);
+  if (flagged.size === 0) return t;
+  const secrets = [...t.secrets];
+  const found = [...t.found];
+  const secretName = `${t.spec.name}-secrets`.slice(0, 63).replace(/-+$/, '');
+  for (const [at, rule] of flagged) {
+    const [comp, path] = at.split('\u0000');
+    const c = t.spec.components[comp];
+    const service = t.origins.get(comp)?.name ?? comp;
+    const key = `${comp}-${path}`.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63).replace(/-+$/, '');
+    delete c.files[path];
+    if (Object.keys(c.files).length === 0) delete c.files;
+    c.secretFiles = { ...c.secretFiles, [path]: `${secretName}/${key}` };
+    if (!secrets.some((s) => s.key === key)) secrets.push({ secret: secretName, key, from: `the file ${service} mounts at ${path}, which holds a secret` });
+    found.push({ service, variable: `file ${path}`, rule });
+  }
+  return { ...t, secrets, found };
 }

@@ -139,3 +139,21 @@ export async function scanValues(pairs: readonly (readonly [string, string])[]):
   }
   return found;
 }
+
+/**
+ * Configuration files (mounted from the project) that hold a secret by the maintained rules; our
+ * own rules are for single values and would misread free-form configuration. Returns path -> rule.
+ */
+export async function scanFiles(files: readonly (readonly [string, string])[]): Promise<Map<string, string>> {
+  const found = new Map<string, string>();
+  for (const [path, text] of files) {
+    const ext = /\.[A-Za-z0-9]+$/.exec(path)?.[0] ?? '';
+    const result = await lintSource({
+      source: { content: text, filePath: path, ext, contentType: 'text' },
+      options: { config: { rules: [{ id: recommended.meta.id, rule: recommended as never }] }, maskSecrets: true },
+    });
+    const m = result.messages[0];
+    if (m) found.set(path, ruleName(m.ruleId, m.messageId));
+  }
+  return found;
+}
