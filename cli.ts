@@ -157,6 +157,11 @@ export function reportError(e: unknown): number {
     console.error(`error: ${(e as Error).message}\n\n${USAGE}`);
     return 2;
   }
+  return reportUnexpected(e);
+}
+
+/** An error nobody anticipated: one line saying so and how to report it; the trace only on request. */
+export function reportUnexpected(e: unknown): number {
   if (process.env.STACKPORT_DEBUG === '1') console.error(e);
   const what = e instanceof Error ? `${e.name}: ${e.message.split('\n')[0]}` : String(e).split('\n')[0];
   console.error(`error: unexpected failure (${what}); this is a bug in stackport: please report it with the command you ran${process.env.STACKPORT_DEBUG === '1' ? ' and the trace above' : ' (run it again with STACKPORT_DEBUG=1 to get the stack trace)'}`);

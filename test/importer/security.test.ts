@@ -247,6 +247,18 @@ describe('secret values under plain names', () => {
     expect([...found.values()]).toEqual(['secretlint github (GITHUB_TOKEN)', 'secretlint slack (IncomingWebhook)']);
   });
 
+  it('are listed in the import summary, variable, service and rule, never the value', () => {
+    const dir = join(__dirname, '..', 'fixtures', 'compose', 'secret-values-in-env');
+    const out = mkdtempSync(join(tmpdir(), 'stackport-found-'));
+    const r = stackport(['import', join(dir, 'compose.yaml'), '--prod-host', 'ledger.example.com', '--prod-class', 'eg', '--out', out]);
+    expect(r.status).toBe(0);
+    const section = r.stdout.split('Values turned into Secret references')[1].split('\n\n')[0];
+    const listed = section.split('\n').slice(1).map((l) => l.trim().split(/\s+/).slice(0, 2).join(' '));
+    expect(listed).toEqual(['api PARTNER_AUTH', 'api ANALYTICS_DSN', 'api JDBC_URL', 'api PG_DSN', 'api REPORTING_CONNECTION', 'api LEGACY_CONNECTION', 'api UPSTREAM_AUTH', 'api AWS_ACCESS_KEY_ID', 'api SLACK_WEBHOOK_URL', 'api GH_AUTOMATION', 'api MYSTERY', 'reconcile JDBC_URL', 'api file']);
+    expect(section).toContain('api file /etc/ledger/partner.ini  secretlint github (GITHUB_TOKEN)');
+    for (const v of readFileSync(join(dir, 'secret-values'), 'utf8').split('\n').filter(Boolean)) expect(r.stdout).not.toContain(v);
+  });
+
   it('leaves ordinary settings plain', async () => {
     const plain: [string, string][] = [
       ['IMAGE', 'ghcr.io/acme/ledger-api:2.4.1'],
