@@ -54,7 +54,10 @@ export function translatePostgres(ctx: Context, keys: Keys, name: string): Obj {
   for (const extra of String(env.POSTGRES_MULTIPLE_DATABASES ?? '').split(/[,\s]+/).filter(Boolean)) add(ident(extra.split(':')[0]));
   const c: Obj = { kind: 'postgres', ...(image ? { image } : {}), databases };
   for (const [k, v] of Object.entries(env)) {
-    if (k === 'POSTGRES_PASSWORD') manage(ctx, v, `${name}-user-${owner.replace(/_/g, '-')}`);
+    if (k === 'POSTGRES_PASSWORD') {
+      manage(ctx, v, `${name}-user-${owner.replace(/_/g, '-')}`);
+      ctx.secretFound(keys.service.name, k, `the login password of ${owner}: a Secret the spec generates (${name}-user-${owner.replace(/_/g, '-')})`);
+    }
     else if (k === 'POSTGRES_PASSWORD_FILE') {
       const secret = /^\/run\/secrets\/(.+)$/.exec(String(v))?.[1];
       if (secret) ctx.managedSecrets.set(`secret:${secret}`, { secret: `${name}-user-${owner.replace(/_/g, '-')}`, key: 'password' });
@@ -94,6 +97,7 @@ export function translateRedis(ctx: Context, keys: Keys, name: string): Obj {
     if (flag === 'requirepass') {
       c.password = true;
       manage(ctx, value, `${name}-auth`);
+      ctx.secretFound(keys.service.name, 'command --requirepass', `the Redis password: a Secret the spec generates (${name}-auth)`);
     } else if (flag === 'maxmemory') c.maxMemory = value.toLowerCase();
     else if (flag === 'appendonly' || flag === 'appendfsync' || flag === 'save' || f.endsWith('.conf') || (flag === 'maxmemory-policy' && value === 'allkeys-lru')) continue;
     else keys.warn('command', `redis flag --${flag} is not translated`);
@@ -102,6 +106,7 @@ export function translateRedis(ctx: Context, keys: Keys, name: string): Obj {
     if (k === 'REDIS_PASSWORD') {
       c.password = true;
       manage(ctx, v, `${name}-auth`);
+      ctx.secretFound(keys.service.name, k, `the Redis password: a Secret the spec generates (${name}-auth)`);
     } else if (k !== 'ALLOW_EMPTY_PASSWORD') keys.warn(`environment.${k}`, 'not translated: the redis component writes its own redis.conf');
   }
   for (const m of keys.take<Mount[]>('volumes') ?? []) {
