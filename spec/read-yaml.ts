@@ -5,7 +5,7 @@
  * YamlInputError whose message fits on one line (the caller adds the file name).
  */
 import { readFileSync, statSync } from 'node:fs';
-import { LineCounter, isAlias, isCollection, isPair, parseDocument, type Document, type Node } from 'yaml';
+import { LineCounter, isAlias, isCollection, isPair, parseAllDocuments, parseDocument, type Document, type Node } from 'yaml';
 
 /** Far above any real compose file or stack spec; far below what hurts a laptop. */
 export const YAML_LIMITS = {
@@ -80,13 +80,41 @@ export function readYaml(text: string, opts: ReadYamlOptions = {}): YamlInput {
         return doc.toJS({ maxAliasCount: YAML_LIMITS.maxAliasCount });
       } catch (e) {
         if (e instanceof ReferenceError && /alias/i.test(e.message)) {
-          throw new YamlInputError(`its YAML aliases (*name) expand beyond ${YAML_LIMITS.maxAliasCount} copied nodes; refused as a resource exhaustion attack (write the values out, or use fewer nested anchors)`);
+          throw new YamlInputError(tooManyAliases());
         }
         if (e instanceof RangeError) throw new YamlInputError(tooDeep());
         throw e;
       }
     },
   };
+}
+
+/** Every document of a multi-document stream (`---`), each within YAML_LIMITS; throws YamlInputError. */
+export function readYamlDocuments(text: string): unknown[] {
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > YAML_LIMITS.maxBytes) throw new YamlInputError(tooBig(bytes));
+  if (flowDepth(text) > 16 * YAML_LIMITS.maxDepth) throw new YamlInputError(tooDeep());
+  const lineCounter = new LineCounter();
+  const parsed = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  const docs = Array.isArray(parsed) ? parsed : [parsed];
+  return docs.map((doc) => {
+    const e = doc.errors[0];
+    if (e) {
+      const p = lineCounter.linePos(e.pos[0]);
+      throw new YamlInputError(e.code === 'RESOURCE_EXHAUSTION' ? tooDeep() : `not valid YAML: ${e.message.split('\n')[0]}`, `${p.line}:${p.col}`);
+    }
+    if (deepestNode(doc.contents as Node | null)) throw new YamlInputError(tooDeep());
+    try {
+      return doc.toJS({ maxAliasCount: YAML_LIMITS.maxAliasCount });
+    } catch (x) {
+      if (x instanceof ReferenceError || x instanceof RangeError) throw new YamlInputError(x instanceof RangeError ? tooDeep() : tooManyAliases());
+      throw x;
+    }
+  });
+}
+
+function tooManyAliases(): string {
+  return `its YAML aliases (*name) expand beyond ${YAML_LIMITS.maxAliasCount} copied nodes; refused as a resource exhaustion attack (write the values out, or use fewer nested anchors)`;
 }
 
 function tooBig(bytes: number): string {

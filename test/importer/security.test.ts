@@ -13,6 +13,7 @@ import { importCompose } from '../../importer/import';
 import { ComposeError } from '../../importer/load/errors';
 import { ProjectFolder } from '../../importer/load/project-folder';
 import { ownRule, passwordParams, scanValues } from '../../importer/translate/secret-values';
+import { readExisting } from '../../scripts/secrets';
 import { parseSpecYaml } from '../../spec/load';
 import { SpecError } from '../../spec/errors';
 
@@ -149,6 +150,14 @@ describe('host files outside the project folder', () => {
   });
 });
 
+describe('the importer reads the disk in one place', () => {
+  it('translation opens files only through the project folder', () => {
+    const root = join(__dirname, '..', '..', 'importer', 'translate');
+    const users = readdirSync(root).filter((f) => /from 'node:fs'/.test(readFileSync(join(root, f), 'utf8')));
+    expect(users).toEqual([]);
+  });
+});
+
 describe('YAML limits', () => {
   const bombs = () => {
     const dir = mkdtempSync(join(tmpdir(), 'stackport-bomb-'));
@@ -183,6 +192,13 @@ describe('YAML limits', () => {
     expect(lines[0]).toMatch(why);
     expect(r.stderr).not.toMatch(/\n\s+at /);
     expect(existsSync(out)).toBe(false);
+  });
+
+  it('applies to the Secrets file the secrets command reads back', () => {
+    const dir = bombs();
+    const file = join(dir, 'secrets.yaml');
+    writeFileSync(file, `kind: Secret\n---\n${readFileSync(join(dir, 'alias-spec.yaml'), 'utf8')}`);
+    expect(() => readExisting(file)).toThrow(new RegExp(`^${file.replace(/[.]/g, '\\.')}: its YAML aliases`));
   });
 
   it('applies to stack specs parsed from text too', () => {
