@@ -13,6 +13,14 @@ export const MAX_TEXT_FILE = 256 * 1024;
 
 export type Access = { readonly ok: true; readonly real: string } | { readonly ok: false; readonly why: 'outside' | 'missing' };
 
+function realpathOr(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
+
 function within(root: string, path: string): boolean {
   const r = relative(root, path);
   return r === '' || (!r.startsWith(`..${sep}`) && r !== '..' && !r.startsWith(sep));
@@ -25,7 +33,8 @@ export class ProjectFolder {
 
   constructor(dir: string) {
     this.dir = resolve(dir);
-    this.real = realpathSync(this.dir);
+    // A folder that does not exist holds nothing; the missing compose file is reported by its reader.
+    this.real = realpathOr(this.dir);
   }
 
   /**
@@ -48,8 +57,12 @@ export class ProjectFolder {
   kind(path: string): 'file' | 'dir' | undefined {
     const a = this.check(path);
     if (!a.ok) return undefined;
-    const st = statSync(a.real);
-    return st.isFile() ? 'file' : st.isDirectory() ? 'dir' : undefined;
+    try {
+      const st = statSync(a.real);
+      return st.isFile() ? 'file' : st.isDirectory() ? 'dir' : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** A text file inside the folder, at most `max` bytes and without NUL bytes; else undefined. */
@@ -75,14 +88,20 @@ export class ProjectFolder {
     const out = { files: [] as string[], outside: [] as string[] };
     const walk = (dir: string, level: number) => {
       if (level > depth) return;
-      for (const name of readdirSync(dir).sort()) {
+      let names: string[];
+      try {
+        names = readdirSync(dir).sort();
+      } catch {
+        return;
+      }
+      for (const name of names) {
         const entry = join(dir, name);
         const a = this.check(entry);
         if (!a.ok) {
           if (a.why === 'outside') out.outside.push(entry);
           continue;
         }
-        if (statSync(a.real).isDirectory()) walk(entry, level + 1);
+        if (this.kind(entry) === 'dir') walk(entry, level + 1);
         else out.files.push(entry);
       }
     };

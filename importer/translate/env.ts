@@ -130,7 +130,7 @@ export function translateEnv(ctx: Context, keys: Keys, component: string): AppEn
       continue;
     }
     let v = expandSecrets(ctx, value!, out.secretEnv, where);
-    for (const s of secretsIn(value!)) if (s) ctx.secretFound(keys.service.name, name, `uses secret-looking variable \${${s}}`);
+    for (const s of secretsIn(value!)) ctx.secretFound(keys.service.name, name, `uses secret-looking variable \${${s}}`);
     const params = passwordParams(v);
     if (params.length > 0) {
       // A password inside a connection string: move it to a Secret and splice it back in at run time.
@@ -265,7 +265,8 @@ function relationFromUrl(ctx: Context, keys: Keys, name: string, value: string, 
   }
   if (name !== (role === 'postgres' ? 'DATABASE_URL' : 'REDIS_URL')) rel.env = name;
   if (port && Number(port) !== (role === 'postgres' ? 5432 : 6379)) keys.warn(`environment.${name}`, `dials port ${port}; the ${role} component listens on its standard port`);
-  if (query) keys.warn(`environment.${name}`, `the query "${query}" is not carried over: the spec derives the URL from the relation`);
+  // The query is shown, with any password in it masked: warnings are printed.
+  if (query) keys.warn(`environment.${name}`, `the query "${query.replace(/([?&](?:password|pwd|pass)=)[^&]*/gi, '$1***')}" is not carried over: the spec derives the URL from the relation`);
   out.uses.push(rel);
   ctx.note(keys.service.name, `${name} -> uses ${to}${rel.database ? ` (database ${rel.database}${rel.access ? ', read-only' : ''})` : ''}${rel.redisDb ? ` (db ${rel.redisDb})` : ''}`);
   return true;
