@@ -1,16 +1,16 @@
 /**
  * The `stackport` command (bin/stackport.js runs it):
  *
- *   stackport import FILE... [--env-file F]... [--profile P]... [--prod-host H] [--prod-class C] --out DIR
+ *   stackport import FILE... [--project-directory D] [--env-file F]... [--profile P]... [--prod-host H] [--prod-class C] --out DIR
  *   stackport synth --spec stack.yaml [--out dist] [--env kind|k3d|prod]... [--image COMPONENT=REF]...
  *   stackport --help | --version
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ComposeError } from './importer/load/errors';
+import { ComposeError, formatKeyPath } from './importer/load/errors';
 import type { ImportOptions } from './importer/import';
-import { SpecError } from './spec/errors';
+import { formatPath, SpecError } from './spec/errors';
 import { ENVIRONMENTS, type EnvironmentName } from './spec/schema';
 
 // Each command loads only what it needs: importing never loads cdk8s, --version loads nothing.
@@ -21,6 +21,9 @@ const USAGE = `usage: stackport <command> [options]
 Commands:
   import FILE...   turn docker compose files into DIR/stack.yaml (later files override earlier ones)
       --out DIR          where stack.yaml goes (required)
+      --project-directory D
+                         the project folder (default: the first file's); the only
+                         folder files are read from, relative paths start here
       --env-file F       variables for interpolation instead of .env (repeatable)
       --profile P        activate a compose profile (repeatable)
       --prod-host H      public host name for the prod environment
@@ -49,6 +52,7 @@ export function parseImportArgs(args: string[], environment: Record<string, stri
     options: {
       out: { type: 'string', short: 'o' },
       file: { type: 'string', short: 'f', multiple: true },
+      'project-directory': { type: 'string' },
       'env-file': { type: 'string', multiple: true },
       profile: { type: 'string', multiple: true },
       'prod-host': { type: 'string' },
@@ -57,6 +61,7 @@ export function parseImportArgs(args: string[], environment: Record<string, stri
   });
   return {
     files: [...(values.file ?? []), ...positionals],
+    projectDirectory: values['project-directory'],
     envFiles: values['env-file'],
     profiles: values.profile,
     environment,
@@ -66,17 +71,23 @@ export function parseImportArgs(args: string[], environment: Record<string, stri
   };
 }
 
-function runImport(args: string[]): number {
+async function runImport(args: string[]): Promise<number> {
   const opts = parseImportArgs(args, process.env);
   if (opts.files.length === 0) throw new UsageError('import: give at least one compose file');
   if (!opts.out) throw new UsageError('import: --out DIR is required');
   const { formatWarning, importCompose, writeImport } = importer();
-  const result = importCompose(opts);
+  const result = await importCompose(opts);
   const file = writeImport(result, opts.out);
   console.log(`wrote ${file}\n`);
   for (const [service, lines] of result.summary) {
     console.log(`${service} -> ${lines[0]}`);
     for (const l of lines.slice(1)) console.log(`    ${l}`);
+  }
+  if (result.found.length > 0) {
+    // Values are never printed; the list lets a user check that nothing secret was left in the open.
+    console.log(`\nValues turned into Secret references (${result.found.length}; check that none is missing):`);
+    const width = Math.max(...result.found.map((f) => f.service.length + f.variable.length + 1));
+    for (const f of result.found) console.log(`  ${`${f.service} ${f.variable}`.padEnd(width)}  ${f.rule}`);
   }
   if (result.secrets.length > 0) {
     console.log('\nSecrets to create (see the top of stack.yaml):');
@@ -109,8 +120,8 @@ function runSynth(args: string[]): number {
   return 0;
 }
 
-/** Runs the command line; returns the exit code. */
-export function main(argv: string[]): number {
+/** Runs the command line; resolves to the exit code. */
+export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
     if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
@@ -125,18 +136,40 @@ export function main(argv: string[]): number {
       console.log(USAGE);
       return 0;
     }
-    if (command === 'import') return runImport(rest);
+    if (command === 'import') return await runImport(rest);
     if (command === 'synth') return runSynth(rest);
     throw new UsageError(`unknown command "${command}"`);
   } catch (e) {
-    if (e instanceof ComposeError || e instanceof SpecError) {
-      console.error(`error: ${e.message}`);
-      return 1;
-    }
-    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      console.error(`error: ${(e as Error).message}\n\n${USAGE}`);
-      return 2;
-    }
-    throw e;
+    return reportError(e);
   }
+}
+
+/** Prints an error the way a user should see it (never a stack trace); returns the exit code. */
+export function reportError(e: unknown): number {
+  if (e instanceof ComposeError) {
+    // One problem fits on one line; several are listed under a heading.
+    console.error(`error: ${e.issues.length === 1 ? oneLine(e.issues[0].file, e.issues[0].location, e.issues[0].path.length ? formatKeyPath(e.issues[0].path) : undefined, e.issues[0].message) : e.message}`);
+    return 1;
+  }
+  if (e instanceof SpecError) {
+    console.error(`error: ${e.issues.length === 1 ? oneLine(e.source, e.issues[0].location, e.issues[0].path.length ? formatPath(e.issues[0].path) : undefined, e.issues[0].message) : e.message}`);
+    return 1;
+  }
+  if (e instanceof UsageError || (e as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS')) {
+    console.error(`error: ${(e as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  return reportUnexpected(e);
+}
+
+/** An error nobody anticipated: one line saying so and how to report it; the trace only on request. */
+export function reportUnexpected(e: unknown): number {
+  if (process.env.STACKPORT_DEBUG === '1') console.error(e);
+  const what = e instanceof Error ? `${e.name}: ${e.message.split('\n')[0]}` : String(e).split('\n')[0];
+  console.error(`error: unexpected failure (${what}); this is a bug in stackport: please report it with the command you ran${process.env.STACKPORT_DEBUG === '1' ? ' and the trace above' : ' (run it again with STACKPORT_DEBUG=1 to get the stack trace)'}`);
+  return 70;
+}
+
+function oneLine(file: string, location: string | undefined, path: string | undefined, message: string): string {
+  return `${file}${location ? `:${location}` : ''}: ${path ? `${path}: ` : ''}${message}`;
 }

@@ -7,6 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import { synthesize } from './charts/synth';
+import { reportUnexpected } from './cli';
 import { SpecError } from './spec/errors';
 import { withImages } from './spec/images';
 import { loadSpecFile } from './spec/load';
@@ -48,6 +49,6 @@ try {
     console.error(`error: ${(e as Error).message}`);
     process.exitCode = 1;
   } else {
-    throw e;
+    process.exitCode = reportUnexpected(e);
   }
 }

@@ -9,15 +9,18 @@ import { parseSpecYaml } from '../spec/load';
 import type { StackSpec } from '../spec/schema';
 import { loadCompose, type LoadOptions } from './load';
 import { ComposeError } from './load/errors';
-import type { ImportWarning } from './load/model';
-import type { ProvidedSecret, TranslateOptions } from './translate/context';
-import { translate } from './translate';
+import type { ComposeProject, ImportWarning } from './load/model';
+import type { FoundSecret, ProvidedSecret, TranslateOptions } from './translate/context';
+import { scanFiles, scanValues } from './translate/secret-values';
+import { translate, type TranslateResult } from './translate';
 import { stackYaml } from './write/stack-yaml';
 
 export interface ImportOptions extends LoadOptions, TranslateOptions {}
 
 export interface ImportResult {
   readonly text: string;
+  /** Every value made a Secret reference: variable, service and rule, never the value. */
+  readonly found: readonly FoundSecret[];
   readonly spec: StackSpec;
   readonly warnings: readonly ImportWarning[];
   readonly summary: ReadonlyMap<string, readonly string[]>;
@@ -25,18 +28,32 @@ export interface ImportResult {
 }
 
 /** Loads and translates; throws ComposeError (input) or SpecError (a spec the importer got wrong). */
-export function importCompose(opts: ImportOptions): ImportResult {
+export async function importCompose(opts: ImportOptions): Promise<ImportResult> {
   const project = loadCompose(opts);
-  const t = translate(project, opts);
+  const detected = await scanValues(valuesOf(project));
+  const t = await secretFilesApart(translate(project, opts, detected));
   const text = stackYaml({ spec: t.spec, files: project.files.map((f) => f.split('/').pop()!), secrets: t.secrets, origins: t.origins });
   // The last line of defence: whatever the translation did, no secret value leaves this process.
   for (const [value, where] of project.secretValues) {
     if (text.includes(value)) throw new ComposeError([{ file: project.files[0], path: [], message: `the value of ${where} would end up in stack.yaml; nothing was written (please report this)` }]);
   }
+  for (const value of t.secretStrings) {
+    if (text.includes(value)) throw new ComposeError([{ file: project.files[0], path: [], message: `a value found to be secret would end up in stack.yaml (in a command or a file); nothing was written: move it into an environment variable` }]);
+  }
   const spec = parseSpecYaml(text, 'stack.yaml (imported)');
   // Project-wide warnings first, then by service; a service's own keep their order. Code-point order, not the locale's.
   const warnings = [...t.warnings].sort((a, b) => (a.service < b.service ? -1 : a.service > b.service ? 1 : 0));
-  return { text, spec, warnings, summary: t.summary, secrets: t.secrets };
+  return { text, spec, warnings, summary: t.summary, secrets: t.secrets, found: t.found };
+}
+
+/** Every variable value of every service (environment and env files): what the secret scan reads. */
+function valuesOf(project: ComposeProject): [string, string][] {
+  const out: [string, string][] = [];
+  for (const s of Object.values(project.services)) {
+    for (const [k, v] of Object.entries(s.config.environment ?? {})) if (typeof v === 'string' && v !== '') out.push([k, v]);
+    for (const f of s.envFiles) for (const [k, v] of Object.entries(f.vars)) if (v !== '') out.push([k, v]);
+  }
+  return out;
 }
 
 /** Writes `<out>/stack.yaml` atomically. */
@@ -50,4 +67,29 @@ export function writeImport(result: ImportResult, out: string): string {
 
 export function formatWarning(w: ImportWarning): string {
   return `${w.service}: ${w.key}: ${w.why}`;
+}
+
+/**
+ * A configuration file that holds a secret (a token, a private key, a connection string with a
+ * password) is mounted from a Secret the user creates instead of a ConfigMap; its text is dropped.
+ */
+async function secretFilesApart(t: TranslateResult): Promise<TranslateResult> {
+  const texts = Object.entries<Record<string, any>>(t.spec.components).flatMap(([comp, c]) => Object.entries<string>(c.files ?? {}).map(([path, text]) => [`${comp}\u0000${path}`, text] as const));
+  const flagged = await scanFiles(texts);
+  if (flagged.size === 0) return t;
+  const secrets = [...t.secrets];
+  const found = [...t.found];
+  const secretName = `${t.spec.name}-secrets`.slice(0, 63).replace(/-+$/, '');
+  for (const [at, rule] of flagged) {
+    const [comp, path] = at.split('\u0000');
+    const c = t.spec.components[comp];
+    const service = t.origins.get(comp)?.name ?? comp;
+    const key = `${comp}-${path}`.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63).replace(/-+$/, '');
+    delete c.files[path];
+    if (Object.keys(c.files).length === 0) delete c.files;
+    c.secretFiles = { ...c.secretFiles, [path]: `${secretName}/${key}` };
+    if (!secrets.some((s) => s.key === key)) secrets.push({ secret: secretName, key, from: `the file ${service} mounts at ${path}, which holds a secret` });
+    found.push({ service, variable: `file ${path}`, rule });
+  }
+  return { ...t, secrets, found };
 }

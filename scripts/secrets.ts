@@ -12,12 +12,13 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseAllDocuments, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import { SpecError } from '../spec/errors';
 import { loadSpecFile } from '../spec/load';
+import { readYamlDocuments, readYamlText, YamlInputError } from '../spec/read-yaml';
 import { resolveStack } from '../spec/presets';
 import { requiredSecrets, type SecretRequirement } from '../spec/relations';
 import { ENVIRONMENTS, type EnvironmentName, type StackSpec } from '../spec/schema';
@@ -77,8 +78,15 @@ export function planSecrets(
 export function readExisting(file: string): Map<string, Record<string, string>> {
   const out = new Map<string, Record<string, string>>();
   if (!existsSync(file)) return out;
-  for (const doc of parseAllDocuments(readFileSync(file, 'utf8'))) {
-    const o = doc.toJS() as { kind?: string; metadata?: { name?: string }; stringData?: Record<string, string> } | null;
+  let docs: unknown[];
+  try {
+    docs = readYamlDocuments(readYamlText(file));
+  } catch (e) {
+    if (e instanceof YamlInputError) throw new Error(`${file}${e.location ? `:${e.location}` : ''}: ${e.message}`);
+    throw e;
+  }
+  for (const doc of docs) {
+    const o = doc as { kind?: string; metadata?: { name?: string }; stringData?: Record<string, string> } | null;
     if (o?.kind === 'Secret' && o.metadata?.name && o.stringData) out.set(o.metadata.name, o.stringData);
   }
   return out;

@@ -2,10 +2,10 @@
  * Turns a spec (a TypeScript object or a YAML file) into a validated StackSpec, or throws a
  * SpecError naming the file, the field path and what was expected. Nothing is written here.
  */
-import { readFileSync } from 'node:fs';
-import { LineCounter, parseDocument, isMap, isNode, isScalar, isSeq, type Document, type Node } from 'yaml';
+import { isMap, isNode, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
 import type { z } from 'zod';
 import { SpecError, type SpecIssue } from './errors';
+import { readYaml, readYamlText, YamlInputError, type YamlInput } from './read-yaml';
 import { stackSpec, type StackSpec, type StackSpecInput } from './schema';
 import { checkSemantics } from './validate';
 
@@ -31,8 +31,9 @@ export function defineStack(input: StackSpecInput, source = 'stack spec (TypeScr
 export function loadSpecFile(file: string): StackSpec {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readYamlText(file);
   } catch (e) {
+    if (e instanceof YamlInputError) throw new SpecError(file, [{ path: [], message: e.message }]);
     const code = (e as NodeJS.ErrnoException).code;
     throw new SpecError(file, [{ path: [], message: code === 'ENOENT' ? 'file not found' : `cannot read the file (${code ?? String(e)})` }]);
   }
@@ -41,16 +42,17 @@ export function loadSpecFile(file: string): StackSpec {
 
 /** Validates YAML text; errors carry line:column positions in `source`. */
 export function parseSpecYaml(text: string, source: string): StackSpec {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
-  if (doc.errors.length > 0) {
-    // Later YAML errors are mostly echoes of the first; report that one.
-    const e = doc.errors[0];
-    const pos = lineCounter.linePos(e.pos[0]);
-    const duplicate = e.code === 'DUPLICATE_KEY' ? ` (key "${text.slice(e.pos[0], e.pos[1]).trim()}")` : '';
-    throw new SpecError(source, [{ path: [], location: `${pos.line}:${pos.col}`, message: `not valid YAML: ${e.message.split('\n')[0]}${duplicate}` }]);
+  let input: YamlInput;
+  let data: unknown;
+  try {
+    input = readYaml(text);
+    data = input.toJS();
+  } catch (e) {
+    if (e instanceof YamlInputError) throw new SpecError(source, [{ path: [], ...(e.location ? { location: e.location } : {}), message: e.message }]);
+    throw e;
   }
-  return parseSpec(doc.toJS(), source, (path, atKey) => locate(doc, lineCounter, path, atKey));
+  const { doc, lineCounter } = input;
+  return parseSpec(data, source, (path, atKey) => locate(doc, lineCounter, path, atKey));
 }
 
 /**

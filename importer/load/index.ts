@@ -4,7 +4,7 @@
  * resolve `extends`; then merge the files in order (later override earlier), apply profiles and
  * check references. Any problem throws a ComposeError naming the file, the key path and the line.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, relative, resolve } from 'node:path';
 import { DotenvError, parseDotenv } from './dotenv';
 import { ComposeError, fail } from './errors';
@@ -12,11 +12,15 @@ import { interpolateTree, isSecretName, secretMark } from './interpolate';
 import type { ComposeProject, ComposeService, EnvFile, ImportWarning } from './model';
 import { mergeService, normalizeService } from './normalize';
 import { checkComposeSchema } from './schema';
+import { outsideProject, ProjectFolder } from './project-folder';
 import { isOverride, OVERRIDE, parseYamlFile, RESET, withoutResets, type YamlFile } from './yaml';
+import { readYamlText, YamlInputError } from '../../spec/read-yaml';
 
 export interface LoadOptions {
   /** Compose files, in order. */
   readonly files: readonly string[];
+  /** --project-directory: the project folder. @default the folder of the first file */
+  readonly projectDirectory?: string;
   /** --env-file: replaces the project's .env. */
   readonly envFiles?: readonly string[];
   /** --profile, added to COMPOSE_PROFILES. */
@@ -36,9 +40,11 @@ interface LoadedFile {
 
 export function loadCompose(opts: LoadOptions): ComposeProject {
   if (opts.files.length === 0) fail('(command line)', [], 'give at least one compose file');
-  const dir = dirname(resolve(opts.files[0]));
+  const dir = resolve(opts.projectDirectory ?? dirname(resolve(opts.files[0])));
+  if (opts.projectDirectory !== undefined && !isDirectory(dir)) fail(opts.projectDirectory, [], '--project-directory must name an existing folder');
+  const folder = new ProjectFolder(dir);
   const warnings: ImportWarning[] = [];
-  const env = loadEnvironment(opts, dir);
+  const env = loadEnvironment(opts, folder, warnings);
   const docs = new Map<string, LoadedFile>();
   const project: Obj = { services: {}, jobs: {}, volumes: {}, secrets: {}, configs: {}, networks: {} };
   const origin = new Map<string, string>();
@@ -53,8 +59,9 @@ export function loadCompose(opts: LoadOptions): ComposeProject {
     if (cached) return cached;
     let text: string;
     try {
-      text = readFileSync(file, 'utf8');
+      text = readYamlText(file);
     } catch (e) {
+      if (e instanceof YamlInputError) fail(file, [], e.message);
       fail(file, [], (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : `cannot read the file: ${(e as Error).message}`);
     }
     const yaml = parseYamlFile(text, file);
@@ -76,7 +83,7 @@ export function loadCompose(opts: LoadOptions): ComposeProject {
     const loaded = { yaml, data };
     docs.set(key, loaded);
     for (const section of ['services', 'jobs'] as const) {
-      for (const name of Object.keys((data[section] as Obj) ?? {})) data[section][name] = resolveExtends(file, section, name, [], loaded, load);
+      for (const name of Object.keys((data[section] as Obj) ?? {})) data[section][name] = resolveExtends(file, section, name, [], loaded, load, folder);
     }
     return loaded;
   };
@@ -106,6 +113,10 @@ export function loadCompose(opts: LoadOptions): ComposeProject {
           if (e.env_file || e.project_directory) warnings.push({ service: '(project)', key: `include[${i}]`, why: 'env_file and project_directory of an include are not read; the project\'s own variables apply' });
           for (const p of [e.path].flat()) {
             const sub = resolve(dirname(file), String(p));
+            const access = folder.check(sub);
+            if (!access.ok && access.why === 'outside') {
+              fail(file, ['include', i], outsideModel(String(p), 'included file'), docs.get(resolve(file))?.yaml.locate(['include', i]));
+            }
             if (!existsSync(sub)) fail(file, ['include', i], `included file "${p}" not found`, docs.get(resolve(file))?.yaml.locate(['include', i]));
             absorb(sub, load(sub, dirname(sub)).data, true);
           }
@@ -142,7 +153,7 @@ export function loadCompose(opts: LoadOptions): ComposeProject {
       for (const [k, v] of Object.entries<string | null>(config.environment ?? {})) {
         if (v === null) config.environment[k] = isSecretName(k) ? secretMark(k) : env.get(k) ?? null;
       }
-      services[name] = { name, file, config, envFiles: readEnvFiles(file, name, config, env, docs), localOnly: dev, job: section === 'jobs' };
+      services[name] = { name, file, config, envFiles: readEnvFiles(file, name, config, env, docs, folder, warnings), localOnly: dev, job: section === 'jobs' };
     }
   }
   checkReferences(project, services, (file, p) => docs.get(resolve(file))?.yaml.locate(p));
@@ -156,7 +167,8 @@ export function loadCompose(opts: LoadOptions): ComposeProject {
     for (const f of s.envFiles) for (const [k, v] of Object.entries(f.vars)) remember(k, v, f.written);
   }
   for (const [name, def] of Object.entries<Obj>(project.secrets)) {
-    if (def.file && existsSync(resolve(dir, def.file))) remember('SECRET', readFileSync(resolve(dir, def.file), 'utf8').trim(), `secret ${name}`);
+    const text = def.file ? folder.readText(resolve(dir, def.file)) : undefined;
+    if (text !== undefined) remember('SECRET', text.trim(), `secret ${name}`);
   }
   // A "secret" that compose also uses in the open (POSTGRES_PASSWORD: postgres beside POSTGRES_USER: postgres) guards nothing.
   const open = JSON.stringify(
@@ -171,6 +183,7 @@ export function loadCompose(opts: LoadOptions): ComposeProject {
   return {
     name: projectName(project.name ?? env.get('COMPOSE_PROJECT_NAME') ?? basename(dir)),
     dir,
+    folder,
     files: opts.files,
     services,
     volumes: project.volumes,
@@ -194,9 +207,14 @@ export function projectName(name: string): string {
   return label || 'stack';
 }
 
-function loadEnvironment(opts: LoadOptions, dir: string): Map<string, string> {
+function loadEnvironment(opts: LoadOptions, folder: ProjectFolder, warnings: ImportWarning[]): Map<string, string> {
   const vars = new Map<string, string>();
-  const files = opts.envFiles?.length ? opts.envFiles : existsSync(resolve(dir, '.env')) ? [resolve(dir, '.env')] : [];
+  const dotenv = resolve(folder.dir, '.env');
+  const access = folder.check(dotenv);
+  if (!opts.envFiles?.length && !access.ok && access.why === 'outside') {
+    warnings.push({ service: '(project)', key: '.env', why: outsideProject('.env (a link)', 'Its variables are not used for interpolation: give the file with --env-file if you mean it.') });
+  }
+  const files = opts.envFiles?.length ? opts.envFiles : access.ok ? [access.real] : [];
   for (const f of files) {
     let text: string;
     try {
@@ -216,13 +234,15 @@ function loadEnvironment(opts: LoadOptions, dir: string): Map<string, string> {
   return vars;
 }
 
-function resolveExtends(file: string, section: string, name: string, trail: string[], loaded: LoadedFile, load: (f: string, dir: string) => LoadedFile): Obj {
+function resolveExtends(file: string, section: string, name: string, trail: string[], loaded: LoadedFile, load: (f: string, dir: string) => LoadedFile, folder: ProjectFolder): Obj {
   const svc: Obj = loaded.data[section][name];
   if (!svc.extends) return svc;
   const { service, file: other } = svc.extends as { service: string; file?: string };
   const here = `${file}#${name}`;
   if (trail.includes(here)) fail(file, [section, name, 'extends'], `extends forms a cycle: ${[...trail, here].map((t) => t.split('#')[1]).join(' -> ')}`, loaded.yaml.locate([section, name, 'extends']));
   const baseFile = other ? resolve(dirname(file), other) : file;
+  const access = folder.check(baseFile);
+  if (other && !access.ok && access.why === 'outside') fail(file, [section, name, 'extends', 'file'], outsideModel(other, 'file'), loaded.yaml.locate([section, name, 'extends', 'file']));
   let base: LoadedFile;
   try {
     base = other ? load(baseFile, dirname(baseFile)) : loaded;
@@ -234,24 +254,32 @@ function resolveExtends(file: string, section: string, name: string, trail: stri
     const have = Object.keys(base.data[section] ?? {}).join(', ');
     fail(file, [section, name, 'extends', 'service'], `refers to "${service}", which is not a service${other ? ` of ${other}` : ''} (have: ${have})`, loaded.yaml.locate([section, name, 'extends']));
   }
-  const resolvedBase = resolveExtends(other ? baseFile : file, section, service, [...trail, here], base, load);
+  const resolvedBase = resolveExtends(other ? baseFile : file, section, service, [...trail, here], base, load, folder);
   const { extends: _drop, ...own } = svc;
   const merged = mergeService(resolvedBase, own);
   loaded.data[section][name] = merged;
   return merged;
 }
 
-function readEnvFiles(file: string, name: string, config: Obj, env: Map<string, string>, docs: Map<string, LoadedFile>): EnvFile[] {
+function readEnvFiles(file: string, name: string, config: Obj, env: Map<string, string>, docs: Map<string, LoadedFile>, folder: ProjectFolder, warnings: ImportWarning[]): EnvFile[] {
   const out: EnvFile[] = [];
   (config.env_file ?? []).forEach((e: { path: string; written: string; required: boolean }, i: number) => {
     const path: (string | number)[] = ['services', name, 'env_file', i];
     const at = docs.get(resolve(file))?.yaml.locate(path);
-    if (!existsSync(e.path)) {
+    const access = folder.check(e.path);
+    if (!access.ok && access.why === 'outside') {
+      // Compose would load it into the container; here its values would be copied into a ConfigMap.
+      warnings.push({ service: name, key: `env_file[${i}]`, why: outsideProject(e.written, 'Copy it into the project folder, or create the ConfigMap (and a Secret for its secrets) yourself and add them to envFrom and secretEnv in stack.yaml.') });
+      return;
+    }
+    if (!access.ok) {
       if (!e.required) return;
       fail(file, path, `env file "${e.written}" not found`, at);
     }
+    const text = folder.readText(access.real, 1024 * 1024);
+    if (text === undefined) fail(file, path, `env file "${e.written}" is not a text file of at most 1 MiB`, at);
     try {
-      out.push({ written: e.written, path: e.path, vars: parseDotenv(readFileSync(e.path, 'utf8'), { lookup: (n) => env.get(n) }) });
+      out.push({ written: e.written, path: e.path, vars: parseDotenv(text, { lookup: (n) => env.get(n) }) });
     } catch (err) {
       if (err instanceof DotenvError) fail(file, path, `env file "${e.written}": ${err.message}`, at);
       throw err;
@@ -276,4 +304,17 @@ function checkReferences(project: Obj, services: Record<string, ComposeService>,
       });
     }
   }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Compose files outside the project are refused outright: leaving them out would change the services. */
+function outsideModel(written: string, what: string): string {
+  return `${what} "${written}" is outside the project folder; the importer reads only files inside the folder of the first compose file, or --project-directory. Copy it into the project folder, or import with --project-directory set to a folder that holds both (relative paths in the compose files then start there, as with docker compose)`;
 }

@@ -1,4 +1,5 @@
 /** The neutral model the loader produces and the translator reads: compose, merged and checked. */
+import type { ProjectFolder } from './project-folder';
 
 /** A compose key the importer did not translate, or translated with a loss; one line of output each. */
 export interface ImportWarning {
@@ -33,8 +34,10 @@ export interface ComposeService {
 export interface ComposeProject {
   /** The project name (compose `name:`, COMPOSE_PROJECT_NAME, or the folder), as a DNS label. */
   readonly name: string;
-  /** The project folder: the first file's folder; relative paths start here. */
+  /** The project folder: --project-directory or the first file's folder; relative paths start here. */
   readonly dir: string;
+  /** The only way translation reads files: inside the project folder, symlinks followed and checked. */
+  readonly folder: ProjectFolder;
   readonly files: readonly string[];
   readonly services: Readonly<Record<string, ComposeService>>;
   readonly volumes: Readonly<Record<string, any>>;

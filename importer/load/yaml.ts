@@ -1,8 +1,9 @@
 /**
  * Reads one compose file as YAML 1.2 with merge keys (`<<: *anchor`), the way compose does, and
- * keeps the document so later errors can point at a line.
+ * keeps the document so later errors can point at a line. Limits: spec/read-yaml.ts.
  */
-import { LineCounter, Scalar, isMap, isNode, isScalar, isSeq, parseDocument, visit, type Document, type Node } from 'yaml';
+import { Scalar, isMap, isNode, isScalar, isSeq, visit, type Document, type Node } from 'yaml';
+import { readYaml, YamlInputError, type YamlInput } from '../../spec/read-yaml';
 import { fail } from './errors';
 
 /** What a `!reset` value becomes: the key is removed from what earlier files or `extends` gave it. */
@@ -31,17 +32,14 @@ export interface YamlFile {
 }
 
 export function parseYamlFile(text: string, file: string): YamlFile {
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, merge: true, uniqueKeys: true, prettyErrors: false, strict: false });
-  const at = (offset: number) => {
-    const p = lc.linePos(offset);
-    return `${p.line}:${p.col}`;
-  };
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0];
-    const duplicate = e.code === 'DUPLICATE_KEY' ? ` (key "${text.slice(e.pos[0]).split(/[:\n]/)[0].trim()}")` : '';
-    fail(file, [], `not valid YAML: ${e.message.split('\n')[0]}${duplicate}`, at(e.pos[0]));
+  let input: YamlInput;
+  try {
+    input = readYaml(text, { merge: true });
+  } catch (e) {
+    if (e instanceof YamlInputError) fail(file, [], e.message, e.location);
+    throw e;
   }
+  const { doc, at } = input;
   visit(doc, {
     Node(_, node) {
       if ((node as { tag?: string }).tag === '!reset') return new Scalar(RESET);
@@ -52,7 +50,13 @@ export function parseYamlFile(text: string, file: string): YamlFile {
       return undefined;
     },
   });
-  const data: unknown = doc.toJS({ maxAliasCount: 1000 });
+  let data: unknown;
+  try {
+    data = input.toJS();
+  } catch (e) {
+    if (e instanceof YamlInputError) fail(file, [], e.message, e.location);
+    throw e;
+  }
   if (data === null || data === undefined) fail(file, [], 'the file is empty; a compose file needs at least "services"');
   if (typeof data !== 'object' || Array.isArray(data)) fail(file, [], 'the top level must be a mapping (services:, volumes:, ...)', '1:1');
   return { file, data: data as Record<string, unknown>, locate: (path, atKey = false) => locate(doc, path, atKey, at) };

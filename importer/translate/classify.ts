@@ -2,9 +2,8 @@
  * Decides what each compose service becomes, from its image, restart policy, ports and labels,
  * before anything is translated (relations need the roles of their targets).
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import type { ComposeService } from '../load/model';
+import type { ProjectFolder } from '../load/project-folder';
 import type { Context, Role } from './context';
 
 /** "docker.io/library/postgres:16.4" -> "postgres"; "bitnami/postgresql@sha256:..." -> "postgresql". */
@@ -42,15 +41,14 @@ export function scheduleOf(s: ComposeService): { cron: string; from: string; tim
 }
 
 /** Does an nginx service proxy to other services? Reads its mounted config when it can. */
-export function nginxConfigText(s: ComposeService): string | undefined {
+export function nginxConfigText(folder: ProjectFolder, s: ComposeService): string | undefined {
   const texts: string[] = [];
   for (const m of s.config.volumes ?? []) {
     if (m.type !== 'bind' || !m.source || !String(m.target).startsWith('/etc/nginx')) continue;
-    if (!existsSync(m.source)) continue;
-    const st = statSync(m.source);
-    if (st.isFile()) texts.push(readFileSync(m.source, 'utf8'));
+    const kind = folder.kind(m.source);
+    if (kind === 'file') texts.push(folder.readText(m.source) ?? '');
     // conf.d and templates folders: every server block file in them.
-    else if (st.isDirectory()) for (const f of readdirSync(m.source).sort()) if (/\.(conf|template)$/.test(f)) texts.push(readFileSync(join(m.source, f), 'utf8'));
+    else if (kind === 'dir') for (const f of folder.list(m.source, 0).files) if (/\.(conf|template)$/.test(f)) texts.push(folder.readText(f) ?? '');
   }
   return texts.length > 0 ? texts.join('\n') : undefined;
 }
@@ -64,7 +62,7 @@ export function classify(ctx: Context, s: ComposeService): Role {
   if (STATEFUL.has(base) || controller === 'statefulset') return 'stateful';
   if (base === 'pgadmin4') return 'pgadmin';
   if (base === 'prometheus') return 'prometheus';
-  if (PROXIES.has(base) && (base === 'traefik' || /proxy_pass/.test(nginxConfigText(s) ?? '') || (c.ports ?? []).some((p: { target: number }) => p.target === 443))) return 'edge';
+  if (PROXIES.has(base) && (base === 'traefik' || /proxy_pass/.test(nginxConfigText(ctx.project.folder, s) ?? '') || (c.ports ?? []).some((p: { target: number }) => p.target === 443))) return 'edge';
   if (runsToCompletion(s)) return scheduleOf(s) ? 'scheduled' : 'job';
   if (portsOf(ctx, s).length > 0) return 'web';
   return 'worker';

@@ -18,6 +18,13 @@ export interface TranslateOptions {
 /** What a compose service becomes. */
 export type Role = 'postgres' | 'redis' | 'stateful' | 'pgadmin' | 'edge' | 'prometheus' | 'web' | 'worker' | 'scheduled' | 'job';
 
+/** A value turned into a Secret reference: which variable of which service, and why (never the value). */
+export interface FoundSecret {
+  readonly service: string;
+  readonly variable: string;
+  readonly rule: string;
+}
+
 /** A key of a Secret the user provides, and where compose had the value. */
 export interface ProvidedSecret {
   readonly secret: string;
@@ -38,6 +45,10 @@ export class Context {
   readonly managedSecrets = new Map<string, { secret: string; key: string }>();
   /** Literal secret values already given a Secret key, so the same password is one key (values stay in memory only). */
   readonly literalSecrets = new Map<string, string>();
+  /** Every value made a Secret reference, for the summary. */
+  readonly found: FoundSecret[] = [];
+  /** Literal secret strings seen (whole values or passwords inside them): none may reach stack.yaml. */
+  readonly secretStrings = new Set<string>();
   edge?: Obj;
   monitoring?: Obj;
   prodEdge: Obj = {};
@@ -45,6 +56,8 @@ export class Context {
   constructor(
     readonly project: ComposeProject,
     readonly options: TranslateOptions,
+    /** Values the secret scan flagged (secret-values.ts), with the rule that flagged each. */
+    readonly detected: ReadonlyMap<string, string> = new Map(),
   ) {
     for (const name of Object.keys(project.services)) this.names.set(name, componentName(name));
   }
@@ -52,6 +65,12 @@ export class Context {
   /** The Secret holding values the user provides (API keys, passwords compose read from variables). */
   get secretName(): string {
     return `${this.project.name}-secrets`.slice(0, 63).replace(/-+$/, '');
+  }
+
+  /** Records a value turned into a Secret reference (`literal`: the secret text, kept in memory for the leak check). */
+  secretFound(service: string, variable: string, rule: string, literal?: string): void {
+    if (!this.found.some((f) => f.service === service && f.variable === variable)) this.found.push({ service, variable, rule });
+    if (literal && literal.length >= 6) this.secretStrings.add(literal);
   }
 
   warn(service: string, key: string, why: string): void {

@@ -4,8 +4,6 @@
  * fields. The password variables they used are remembered, so a client reading the same variable
  * gets the Secret the spec manages. Other servers become generic stateful components.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { secretsIn } from '../load/interpolate';
 import type { Mount } from '../load/normalize';
 import { imageBase } from './classify';
@@ -13,7 +11,7 @@ import type { Context, Keys } from './context';
 import { expandSecrets, translateEnv } from './env';
 import { seconds, translateHealth } from './health';
 import { imageOf, KNOWN_TAGS } from './images';
-import { readConfigFile, translateMounts } from './volumes';
+import { outsideMount, translateMounts } from './volumes';
 import { EVICTION_POLICIES } from '../../spec/redis-memory';
 
 type Obj = Record<string, any>;
@@ -29,11 +27,13 @@ function manage(ctx: Context, value: unknown, secret: string, key = 'password'):
 }
 
 /** Databases and owners created by init scripts: `CREATE DATABASE x [OWNER y]`. */
-function initDatabases(m: Mount): { name: string; owner?: string }[] {
-  const files = existsSync(m.source!) ? (statSync(m.source!).isDirectory() ? readdirSync(m.source!).map((f) => join(m.source!, f)) : [m.source!]) : [];
+function initDatabases(ctx: Context, m: Mount): { name: string; owner?: string }[] {
+  const folder = ctx.project.folder;
+  const kind = m.source ? folder.kind(m.source) : undefined;
+  const files = kind === 'dir' ? folder.list(m.source!, 0).files : kind === 'file' ? [m.source!] : [];
   const out: { name: string; owner?: string }[] = [];
   for (const f of files) {
-    const text = readConfigFile(f) ?? '';
+    const text = folder.readText(f) ?? '';
     for (const x of text.matchAll(/CREATE\s+DATABASE\s+"?([A-Za-z_][A-Za-z0-9_]*)"?(?:\s+(?:WITH\s+)?OWNER\s*=?\s*"?([A-Za-z_][A-Za-z0-9_]*)"?)?/gi)) out.push({ name: ident(x[1]), owner: x[2] && ident(x[2]) });
   }
   return out;
@@ -55,7 +55,10 @@ export function translatePostgres(ctx: Context, keys: Keys, name: string): Obj {
   for (const extra of String(env.POSTGRES_MULTIPLE_DATABASES ?? '').split(/[,\s]+/).filter(Boolean)) add(ident(extra.split(':')[0]));
   const c: Obj = { kind: 'postgres', ...(image ? { image } : {}), databases };
   for (const [k, v] of Object.entries(env)) {
-    if (k === 'POSTGRES_PASSWORD') manage(ctx, v, `${name}-user-${owner.replace(/_/g, '-')}`);
+    if (k === 'POSTGRES_PASSWORD') {
+      manage(ctx, v, `${name}-user-${owner.replace(/_/g, '-')}`);
+      ctx.secretFound(keys.service.name, k, `the login password of ${owner}: a Secret the spec generates (${name}-user-${owner.replace(/_/g, '-')})`);
+    }
     else if (k === 'POSTGRES_PASSWORD_FILE') {
       const secret = /^\/run\/secrets\/(.+)$/.exec(String(v))?.[1];
       if (secret) ctx.managedSecrets.set(`secret:${secret}`, { secret: `${name}-user-${owner.replace(/_/g, '-')}`, key: 'password' });
@@ -64,7 +67,8 @@ export function translatePostgres(ctx: Context, keys: Keys, name: string): Obj {
   }
   for (const m of keys.take<Mount[]>('volumes') ?? []) {
     if (m.target === '/docker-entrypoint-initdb.d' || m.target.startsWith('/docker-entrypoint-initdb.d/')) {
-      const found = initDatabases(m);
+      if (outsideMount(ctx, keys, m)) continue;
+      const found = initDatabases(ctx, m);
       for (const d of found) add(d.name, d.owner && d.owner !== 'postgres' ? d.owner : owner);
       keys.warn(`volumes.${m.target}`, `init scripts are not run as they are; the spec's init script creates ${found.length ? `the databases they create (${found.map((d) => d.name).join(', ')}) and ` : ''}the logins. Run schema and data setup from a job`);
     } else if (m.type === 'volume' && m.source && m.target.startsWith('/var/lib/postgresql')) {
@@ -94,6 +98,7 @@ export function translateRedis(ctx: Context, keys: Keys, name: string): Obj {
     if (flag === 'requirepass') {
       c.password = true;
       manage(ctx, value, `${name}-auth`);
+      ctx.secretFound(keys.service.name, 'command --requirepass', `the Redis password: a Secret the spec generates (${name}-auth)`);
     } else if (flag === 'maxmemory') c.maxMemory = value.toLowerCase();
     else if (flag === 'maxmemory-policy' && (EVICTION_POLICIES as readonly string[]).includes(value.toLowerCase())) c.evictionPolicy = value.toLowerCase();
     else if (flag === 'appendonly' || flag === 'appendfsync' || flag === 'save' || f.endsWith('.conf')) continue;
@@ -103,6 +108,7 @@ export function translateRedis(ctx: Context, keys: Keys, name: string): Obj {
     if (k === 'REDIS_PASSWORD') {
       c.password = true;
       manage(ctx, v, `${name}-auth`);
+      ctx.secretFound(keys.service.name, k, `the Redis password: a Secret the spec generates (${name}-auth)`);
     } else if (k !== 'ALLOW_EMPTY_PASSWORD') keys.warn(`environment.${k}`, 'not translated: the redis component writes its own redis.conf');
   }
   for (const m of keys.take<Mount[]>('volumes') ?? []) {

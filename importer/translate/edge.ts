@@ -8,6 +8,8 @@ import { imageBase, nginxConfigText } from './classify';
 import { kebab, type Context, type Keys } from './context';
 import { readNginx } from './nginx';
 import { traefikRoutes } from './traefik';
+import { outsideMount } from './volumes';
+import type { Mount } from '../load/normalize';
 
 type Obj = Record<string, any>;
 
@@ -32,11 +34,13 @@ export function translateProxy(ctx: Context, keys: Keys): void {
     keys.take('volumes');
     ctx.note(keys.service.name, "Traefik's static configuration is replaced by the cluster's controller; routes come from the Traefik labels");
   } else {
-    const text = nginxConfigText(keys.service);
+    const outside = (keys.config.volumes ?? []).filter((m: Mount) => String(m.target).startsWith('/etc/nginx') && outsideMount(ctx, keys, m));
+    const text = nginxConfigText(ctx.project.folder, keys.service);
     keys.take('volumes');
     keys.take('configs');
-    if (!text) keys.warn('volumes', 'the nginx configuration is not readable here; no routes were derived: set route on the web components');
-    else {
+    if (!text) {
+      if (outside.length === 0) keys.warn('volumes', 'the nginx configuration is not readable here; no routes were derived: set route on the web components');
+    } else {
       const nginx = readNginx(text);
       if (nginx.rateLimit) ctx.edge.rateLimit = nginx.rateLimit;
       for (const note of nginx.notes) keys.warn('volumes', note);

@@ -9,6 +9,7 @@ import { basename } from 'node:path';
 import { isSecretName, SECRET_MARK, secretsIn } from '../load/interpolate';
 import type { EnvFile } from '../load/model';
 import { kebab, type Context, type Keys } from './context';
+import { passwordParams } from './secret-values';
 
 type Obj = Record<string, any>;
 
@@ -75,7 +76,7 @@ const HOST_VAR = /(HOST|HOSTNAME|HOSTS|SERVER|ADDR|ADDRESS|ENDPOINT)$/i;
 
 /** Whether a variable can sit in a shared ConfigMap as it is. */
 function plain(ctx: Context, name: string, value: string): boolean {
-  if (isSecretName(name) || secretsIn(value).length > 0) return false;
+  if (isSecretName(name) || secretsIn(value).length > 0 || ctx.detected.has(value) || passwordParams(value).length > 0) return false;
   const u = URL.exec(value);
   if (!u) return !(HOST_VAR.test(name) && ctx.project.services[value]);
   return !u[3] && !ctx.project.services[u[4]];
@@ -112,12 +113,41 @@ export function translateEnv(ctx: Context, keys: Keys, component: string): AppEn
     }
     if (isSecretName(name)) {
       out.secretEnv[name] = secretRefFor(ctx, name, value, where);
+      const refs = value === null ? [] : secretsIn(value);
+      ctx.secretFound(keys.service.name, name, value === null || refs.length > 0 ? `secret-looking name, value from \${${refs[0] ?? name}}` : 'secret-looking name');
       // An API key means calls to an outside API, over HTTPS.
       if (/API_?KEY$|_TOKEN$/.test(name)) out.egress.add(443);
       continue;
     }
     if (relationFromUrl(ctx, keys, name, value!, out)) continue;
+    const rule = ctx.detected.get(value!);
+    if (rule && !URL.exec(value!)?.[3] && passwordParams(value!).length === 0) {
+      // The whole value is the secret (a token, a webhook URL): the variable becomes a Secret reference.
+      out.secretEnv[name] = secretRefFor(ctx, name, value, where);
+      ctx.secretFound(keys.service.name, name, rule, value!);
+      const outside = outsidePort(ctx, value!);
+      if (outside) out.egress.add(outside);
+      continue;
+    }
     let v = expandSecrets(ctx, value!, out.secretEnv, where);
+    for (const s of secretsIn(value!)) ctx.secretFound(keys.service.name, name, `uses secret-looking variable \${${s}}`);
+    const params = passwordParams(v);
+    if (params.length > 0) {
+      // A password inside a connection string: move it to a Secret and splice it back in at run time.
+      const pw = `${name.replace(/_(URL|URI|DSN|CONNECTION_STRING|CONN_STR|CONN|CONNECTION)$/i, '')}_PASSWORD`;
+      let rebuilt = '';
+      let from = 0;
+      for (const p of params) {
+        const secret = v.slice(p.start, p.end);
+        const managed = ctx.managedSecrets.get(`lit:${secret}`);
+        out.secretEnv[pw] = managed ? `${managed.secret}/${managed.key}` : ctx.literalSecrets.get(secret) ?? ctx.provide(pw, `the password in ${name} (${where})`);
+        ctx.literalSecrets.set(secret, out.secretEnv[pw]);
+        ctx.secretFound(keys.service.name, name, `${p.rule}, kept as $(${pw})`, secret);
+        rebuilt += `${v.slice(from, p.start)}$(${pw})`;
+        from = p.end;
+      }
+      v = rebuilt + v.slice(from);
+    }
     const outside = outsidePort(ctx, v);
     if (outside) out.egress.add(outside);
     const u = URL.exec(v);
@@ -125,6 +155,7 @@ export function translateEnv(ctx: Context, keys: Keys, component: string): AppEn
       // A literal password inside a URL: move it to a Secret and splice it back in at run time.
       const pw = `${name.replace(/_(URL|URI|DSN)$/, '')}_PASSWORD`;
       out.secretEnv[pw] = ctx.managedSecrets.has(`lit:${u[3]}`) ? secretRefFor(ctx, pw, u[3], where) : ctx.literalSecrets.get(u[3]) ?? ctx.provide(pw, `the password in ${name} (${where})`);
+      ctx.secretFound(keys.service.name, name, `password in the URL, kept as $(${pw})`);
       v = v.replace(`:${u[3]}@`, `:$(${pw})@`);
     }
     const renamed = renameHost(ctx, name, v, component, out);
@@ -234,7 +265,8 @@ function relationFromUrl(ctx: Context, keys: Keys, name: string, value: string, 
   }
   if (name !== (role === 'postgres' ? 'DATABASE_URL' : 'REDIS_URL')) rel.env = name;
   if (port && Number(port) !== (role === 'postgres' ? 5432 : 6379)) keys.warn(`environment.${name}`, `dials port ${port}; the ${role} component listens on its standard port`);
-  if (query) keys.warn(`environment.${name}`, `the query "${query}" is not carried over: the spec derives the URL from the relation`);
+  // The query is shown, with any password in it masked: warnings are printed.
+  if (query) keys.warn(`environment.${name}`, `the query "${query.replace(/([?&](?:password|pwd|pass)=)[^&]*/gi, '$1***')}" is not carried over: the spec derives the URL from the relation`);
   out.uses.push(rel);
   ctx.note(keys.service.name, `${name} -> uses ${to}${rel.database ? ` (database ${rel.database}${rel.access ? ', read-only' : ''})` : ''}${rel.redisDb ? ` (db ${rel.redisDb})` : ''}`);
   return true;

@@ -6,7 +6,7 @@
 import { fail } from '../load/errors';
 import type { ComposeProject, ComposeService, ImportWarning } from '../load/model';
 import { classify, imageBase, portsOf } from './classify';
-import { Context, Keys, type ProvidedSecret, type Role, type TranslateOptions } from './context';
+import { Context, Keys, type FoundSecret, type ProvidedSecret, type Role, type TranslateOptions } from './context';
 import { translatePgadmin, translatePostgres, translateRedis, translateStateful } from './databases';
 import { addFlow } from './env';
 import { assignRoutes, traefikLabels, translateProxy } from './edge';
@@ -24,6 +24,10 @@ export interface TranslateResult {
   readonly secrets: ProvidedSecret[];
   /** The compose service behind each component. */
   readonly origins: Map<string, ComposeService>;
+  /** Every value made a Secret reference (variable, service, rule; never the value). */
+  readonly found: readonly FoundSecret[];
+  /** Literal secret text seen while translating, for the leak check (memory only). */
+  readonly secretStrings: ReadonlySet<string>;
 }
 
 const ORDER: Role[] = ['postgres', 'redis', 'stateful', 'pgadmin', 'edge', 'prometheus', 'web', 'worker', 'scheduled', 'job'];
@@ -41,8 +45,8 @@ const KOMPOSE_REASONS: Record<string, string> = {
   'kompose.controller.port': 'hostPort is not allowed under Pod Security "restricted"',
 };
 
-export function translate(project: ComposeProject, options: TranslateOptions = {}): TranslateResult {
-  const ctx = new Context(project, options);
+export function translate(project: ComposeProject, options: TranslateOptions = {}, detected: ReadonlyMap<string, string> = new Map()): TranslateResult {
+  const ctx = new Context(project, options, detected);
   const origins = new Map<string, ComposeService>();
   for (const s of Object.values(project.services)) {
     const comp = ctx.componentOf(s.name)!;
@@ -92,7 +96,7 @@ export function translate(project: ComposeProject, options: TranslateOptions = {
   spec.monitoring = ctx.monitoring ?? { enabled: false };
   if (Object.keys(ctx.prodEdge).length) environments.prod = { ...environments.prod, edge: ctx.prodEdge };
   if (Object.keys(environments).length) spec.environments = environments;
-  return { spec, warnings: [...project.warnings, ...ctx.warnings], summary, secrets: [...ctx.provided.values()], origins };
+  return { spec, warnings: [...project.warnings, ...ctx.warnings], summary, secrets: [...ctx.provided.values()], origins, found: ctx.found, secretStrings: ctx.secretStrings };
 }
 
 /** Keys every service has: labels, depends_on, deploy, restart, profiles. */

@@ -3,26 +3,29 @@
  * scrape configuration (prometheus.yml, when mounted and readable) says which components have
  * metrics and on which path; those get `metricsPath`, and synthesis makes the ServiceMonitors.
  */
-import { join } from 'node:path';
-import { parse } from 'yaml';
+import { join, resolve } from 'node:path';
+import { readYaml, YamlInputError } from '../../spec/read-yaml';
 import type { Mount } from '../load/normalize';
 import type { Context, Keys } from './context';
-import { readConfigFile } from './volumes';
+import { outsideMount } from './volumes';
 
 type Obj = Record<string, any>;
 
-function configText(ctx: Context, keys: Keys): string | undefined {
+function configText(ctx: Context, keys: Keys): string | undefined | null {
+  const folder = ctx.project.folder;
   for (const m of (keys.config.volumes ?? []) as Mount[]) {
     if (m.type !== 'bind' || !m.source) continue;
+    const read = m.target.endsWith('.yml') || m.target.endsWith('.yaml') ? /prometheus\.ya?ml$/.test(m.target) : m.target === '/etc/prometheus';
+    if (read && outsideMount(ctx, keys, m)) return null;
     if (m.target.endsWith('.yml') || m.target.endsWith('.yaml')) {
-      if (/prometheus\.ya?ml$/.test(m.target)) return readConfigFile(m.source);
+      if (/prometheus\.ya?ml$/.test(m.target)) return folder.readText(m.source);
     } else if (m.target === '/etc/prometheus') {
-      return readConfigFile(join(m.source, 'prometheus.yml')) ?? readConfigFile(join(m.source, 'prometheus.yaml'));
+      return folder.readText(join(m.source, 'prometheus.yml')) ?? folder.readText(join(m.source, 'prometheus.yaml'));
     }
   }
   for (const c of (keys.config.configs ?? []) as Obj[]) {
     const def = ctx.project.configs[c.source] ?? {};
-    if (/prometheus\.ya?ml$/.test(c.target ?? '') || /prometheus/.test(c.source)) return def.content ?? (def.file ? readConfigFile(join(ctx.project.dir, def.file)) : undefined);
+    if (/prometheus\.ya?ml$/.test(c.target ?? '') || /prometheus/.test(c.source)) return def.content ?? (def.file ? folder.readText(resolve(ctx.project.dir, def.file)) : undefined);
   }
   return undefined;
 }
@@ -33,15 +36,17 @@ export function translatePrometheus(ctx: Context, keys: Keys): Obj[] {
   for (const k of ['image', 'volumes', 'configs', 'ports', 'command', 'restart', 'depends_on', 'healthcheck', 'networks', 'user']) keys.take(k);
   ctx.note(keys.service.name, 'not deployed: the cluster\'s prometheus-operator scrapes the ServiceMonitors made from its targets');
   ctx.monitoring = {};
+  if (text === null) return [];
   if (text === undefined) {
     keys.warn('volumes', 'prometheus.yml is not mounted or not readable here; set metricsPath on the scraped components by hand');
     return [];
   }
   let config: Obj;
   try {
-    config = parse(text) ?? {};
+    config = (readYaml(text).toJS() as Obj) ?? {};
   } catch (e) {
-    keys.warn('volumes', `prometheus.yml is not valid YAML (${(e as Error).message.split('\n')[0]}); no scrape targets derived`);
+    if (!(e instanceof YamlInputError)) throw e;
+    keys.warn('volumes', `prometheus.yml: ${e.message}${e.location ? ` (line ${e.location})` : ''}; no scrape targets derived`);
     return [];
   }
   const interval = config.global?.scrape_interval;

@@ -3,11 +3,12 @@
  * PersistentVolumeClaims (or claim templates for stateful servers); bind-mounted config files and
  * compose configs become files from a ConfigMap; file secrets become Secret keys mounted as files;
  * tmpfs and anonymous volumes become writable emptyDirs. Source code mounts are refused with a
- * warning: in Kubernetes the code belongs in the image.
+ * warning: in Kubernetes the code belongs in the image. Host files outside the project folder are
+ * never read: each such mount is left out with a warning saying how to bring the file in.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, join, relative, resolve as resolvePath } from 'node:path';
+import { basename, relative, resolve as resolvePath } from 'node:path';
 import type { Mount } from '../load/normalize';
+import { outsideProject } from '../load/project-folder';
 import { kebab, type Context, type Keys } from './context';
 
 type Obj = Record<string, any>;
@@ -25,23 +26,18 @@ const CODE = /\.(py|js|mjs|ts|tsx|go|rb|php|java|rs|ipynb)$|^(package\.json|requ
 const SECRET_FILE = /^\.env|\.env$|\.(pem|key|p12|pfx|jks|keystore)$|^id_(rsa|ed25519|ecdsa)|secret|passw|token|credential/i;
 /** Folders mounted as configuration (anything else is data or code). */
 const CONFIG_TARGET = /^\/etc\/|conf|config|settings|templates|provisioning|dashboards|rules|html|static|\.streamlit/i;
-const MAX_FILE = 256 * 1024;
+const BRING_MOUNT_IN = 'If the container needs it, copy it into the project folder and mount it from there, or add it yourself to files (a ConfigMap) or secretFiles (a Secret) in stack.yaml.';
 
-/** A text file small enough for a ConfigMap, or undefined. */
-export function readConfigFile(path: string): string | undefined {
-  try {
-    const st = statSync(path);
-    if (!st.isFile() || st.size > MAX_FILE) return undefined;
-    const text = readFileSync(path, 'utf8');
-    return text.includes('\u0000') ? undefined : text;
-  } catch {
-    return undefined;
-  }
-}
-
-function listFiles(dir: string, depth = 0): string[] {
-  if (depth > 3) return [];
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? listFiles(join(dir, e.name), depth + 1) : [join(dir, e.name)]));
+/**
+ * Warns and returns true for a bind mount whose source lies outside the project folder (as
+ * written, or through a symlink); such a source is never opened.
+ */
+export function outsideMount(ctx: Context, keys: Keys, m: Mount): boolean {
+  if (m.type !== 'bind' || !m.source) return false;
+  const access = ctx.project.folder.check(m.source);
+  if (access.ok || access.why !== 'outside') return false;
+  keys.warn(`volumes.${m.target}`, outsideProject(m.written ?? m.source, BRING_MOUNT_IN));
+  return true;
 }
 
 /** Size of a volume from Kompose's label on the service or on the top-level volume, as a Kubernetes quantity. */
@@ -82,11 +78,14 @@ export function translateMounts(ctx: Context, keys: Keys, opts: { claims?: boole
       continue;
     }
     const shown = m.written ?? relative(ctx.project.dir, m.source);
+    const folder = ctx.project.folder;
     if (/docker\.sock$/.test(m.source)) {
       keys.warn(where(m), 'the Docker socket does not exist in Kubernetes; left out');
       continue;
     }
-    if (!existsSync(m.source)) {
+    if (outsideMount(ctx, keys, m)) continue;
+    const kind = folder.kind(m.source);
+    if (!kind) {
       keys.warn(where(m), `bind mount source ${shown} not found; left out`);
       continue;
     }
@@ -94,22 +93,26 @@ export function translateMounts(ctx: Context, keys: Keys, opts: { claims?: boole
       keys.warn(where(m), `bind mount of the project folder (${shown}); left out: build the code into the image`);
       continue;
     }
-    if (statSync(m.source).isFile()) {
+    if (kind === 'file') {
       if (SECRET_FILE.test(basename(m.source))) {
         out.secretFiles[m.target] = ctx.provide(basename(m.source), `the file ${shown}`);
         continue;
       }
-      const text = readConfigFile(m.source);
+      const text = folder.readText(m.source);
       if (text === undefined) keys.warn(where(m), `${shown} is not a small text file; left out (bake it into the image)`);
       else out.files[m.target] = text;
       continue;
     }
-    const files = listFiles(m.source);
+    const { files, outside } = folder.list(m.source);
+    if (outside.length > 0) {
+      keys.warn(where(m), outsideProject(`${shown}/${relative(m.source, outside[0])} (a link in the mounted folder)`, BRING_MOUNT_IN));
+      continue;
+    }
     if (files.some((f) => CODE.test(basename(f)))) {
       keys.warn(where(m), `bind mount of source code (${shown}); left out: build the code into the image`);
       continue;
     }
-    const texts = files.map((f) => [f, readConfigFile(f)] as const);
+    const texts = files.map((f) => [f, folder.readText(f)] as const);
     const config = CONFIG_TARGET.test(m.target) && !files.some((f) => SECRET_FILE.test(basename(f)));
     if (config && files.length > 0 && files.length <= 20 && texts.every(([, t]) => t !== undefined)) {
       for (const [f, t] of texts) out.files[`${m.target.replace(/\/$/, '')}/${relative(m.source, f)}`] = t!;
@@ -126,18 +129,29 @@ export function translateMounts(ctx: Context, keys: Keys, opts: { claims?: boole
   for (const s of keys.take<Obj[]>('secrets') ?? []) {
     const def = ctx.project.secrets[s.source] ?? {};
     const target = s.target ? (String(s.target).startsWith('/') ? s.target : `/run/secrets/${s.target}`) : `/run/secrets/${s.source}`;
-    const from = def.environment ? `compose secret ${s.source} (variable ${def.environment})` : def.file ? `compose secret ${s.source} (file ${def.file})` : `compose secret ${s.source}`;
+    const away = def.file !== undefined && isOutside(ctx, def.file);
+    if (away) keys.warn(`secrets.${s.source}`, outsideProject(def.file, 'The service still mounts the Secret key: create it yourself with the value the service needs.', 'not read'));
+    const from = def.environment ? `compose secret ${s.source} (variable ${def.environment})` : def.file && !away ? `compose secret ${s.source} (file ${def.file})` : `compose secret ${s.source}`;
     const managed = ctx.managedSecrets.get(`secret:${s.source}`);
     out.secretFiles[target] = managed ? `${managed.secret}/${managed.key}` : ctx.provide(s.source, from);
   }
   for (const c of keys.take<Obj[]>('configs') ?? []) {
     const def = ctx.project.configs[c.source] ?? {};
     const target = c.target ?? `/${c.source}`;
-    const text = def.content ?? (def.file ? readConfigFile(join(ctx.project.dir, def.file)) : undefined);
+    if (def.content === undefined && def.file !== undefined && isOutside(ctx, def.file)) {
+      keys.warn(`configs.${c.source}`, outsideProject(def.file, 'Copy it into the project folder, or add its content yourself to files in stack.yaml.'));
+      continue;
+    }
+    const text = def.content ?? (def.file ? ctx.project.folder.readText(resolvePath(ctx.project.dir, def.file)) : undefined);
     if (text === undefined) keys.warn(`configs.${c.source}`, def.external ? 'external config: create its content as a file in the spec' : 'config content not found; left out');
     // Content that interpolates secret variables is itself a secret.
     else if (/\u0001/.test(String(text))) out.secretFiles[target] = ctx.provide(c.source, `config ${c.source}, whose content uses secret variables`);
     else out.files[target] = String(text);
   }
   return out;
+}
+
+function isOutside(ctx: Context, file: string): boolean {
+  const access = ctx.project.folder.check(resolvePath(ctx.project.dir, file));
+  return !access.ok && access.why === 'outside';
 }

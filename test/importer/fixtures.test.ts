@@ -8,6 +8,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildManifests } from '../../charts/synth';
+import { toYaml } from '../../charts/yaml';
 import { formatWarning } from '../../importer/import';
 import { runFixture } from './run-fixture';
 import { resolveStack } from '../../spec/presets';
@@ -26,9 +27,11 @@ function golden(file: string, actual: string) {
   expect(actual).toBe(readFileSync(file, 'utf8'));
 }
 
-describe.each(cases)('compose fixture %s', (name) => {
+describe.each(cases)('compose fixture %s', async (name) => {
   const dir = join(ROOT, name);
-  const result = runFixture(dir);
+  const result = await runFixture(dir);
+  // Sentinels: values (secrets, host file content) that must reach neither stack.yaml nor dist/.
+  const secrets = existsSync(join(dir, 'secret-values')) ? readFileSync(join(dir, 'secret-values'), 'utf8').split('\n').filter(Boolean) : [];
 
   it('imports to the expected stack.yaml', () => {
     golden(join(dir, 'stack.yaml'), result.text);
@@ -39,7 +42,6 @@ describe.each(cases)('compose fixture %s', (name) => {
   });
 
   it('never writes a secret value', () => {
-    const secrets = existsSync(join(dir, 'secret-values')) ? readFileSync(join(dir, 'secret-values'), 'utf8').split('\n').filter(Boolean) : [];
     for (const s of secrets) expect(result.text, s).not.toContain(s);
   });
 
@@ -51,6 +53,11 @@ describe.each(cases)('compose fixture %s', (name) => {
     it('validates against the Kubernetes schema and the CRDs, unknown fields rejected', () => {
       expect(validateAll(objs.filter((o) => isBuiltInKind(o.apiVersion, o.kind)))).toEqual([]);
       expect(validateAllCustomResources(objs.filter((o) => !isBuiltInKind(o.apiVersion, o.kind)))).toEqual([]);
+    });
+
+    it('writes no sentinel value into the manifests', () => {
+      const written = toYaml(objs);
+      for (const s of secrets) expect(written.includes(s), s).toBe(false);
     });
 
     it('passes Pod Security "restricted" for every pod template', () => {

@@ -16,10 +16,10 @@ const UPDATE = process.env.UPDATE_FIXTURES === '1';
 
 describe.each(readdirSync(ROOT).sort())('invalid compose %s', (name) => {
   const dir = join(ROOT, name);
-  it('is refused with a message naming the file, the service and the key', () => {
+  it('is refused with a message naming the file, the service and the key', async () => {
     let error: unknown;
     try {
-      runFixture(dir);
+      await runFixture(dir);
     } catch (e) {
       error = e;
     }

@@ -5,7 +5,7 @@ import { parseImportArgs } from '../../cli';
 import { importCompose, type ImportResult } from '../../importer/import';
 import { shellSplit } from '../../importer/load/normalize';
 
-export function runFixture(dir: string): ImportResult {
+export function runFixture(dir: string): Promise<ImportResult> {
   const argsFile = join(dir, 'args');
   const args = existsSync(argsFile) ? shellSplit(readFileSync(argsFile, 'utf8')) : ['compose.yaml'];
   const opts = parseImportArgs(args, {});

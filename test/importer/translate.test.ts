@@ -90,12 +90,13 @@ describe('nginx configuration on disk', () => {
     const { join } = await import('node:path');
     const { tmpdir } = await import('node:os');
     const { nginxConfigText } = await import('../../importer/translate/classify');
+    const { ProjectFolder } = await import('../../importer/load/project-folder');
     const dir = mkdtempSync(join(tmpdir(), 'stackport-nginx-'));
     mkdirSync(join(dir, 'conf.d'));
     writeFileSync(join(dir, 'conf.d', 'a.conf'), 'server { location / { proxy_pass http://web:3000; } }');
     writeFileSync(join(dir, 'conf.d', 'README'), 'not config');
     const service = (volumes: object[]) => ({ name: 'proxy', file: 'compose.yaml', config: { volumes }, envFiles: [], localOnly: false, job: false });
-    expect(nginxConfigText(service([{ type: 'bind', source: join(dir, 'conf.d'), target: '/etc/nginx/conf.d', read_only: true }]))).toContain('proxy_pass http://web:3000');
-    expect(nginxConfigText(service([{ type: 'bind', source: join(dir, 'nope'), target: '/etc/nginx/nginx.conf', read_only: true }]))).toBeUndefined();
+    expect(nginxConfigText(new ProjectFolder(dir), service([{ type: 'bind', source: join(dir, 'conf.d'), target: '/etc/nginx/conf.d', read_only: true }]))).toContain('proxy_pass http://web:3000');
+    expect(nginxConfigText(new ProjectFolder(dir), service([{ type: 'bind', source: join(dir, 'nope'), target: '/etc/nginx/nginx.conf', read_only: true }]))).toBeUndefined();
   });
 });
