@@ -95,7 +95,7 @@ describe('host files outside the project folder', () => {
     const s = stackport(['synth', '--spec', join(out, 'stack.yaml'), '--out', join(out, 'dist')]);
     expect(s.status).toBe(0);
     const written = [join(out, 'stack.yaml'), ...filesUnder(join(out, 'dist'))];
-    expect(written.length).toBe(4);
+    expect(written.length).toBe(7); // stack.yaml, and per environment the manifests and kustomization.yaml
     for (const file of written) {
       const bytes = readFileSync(file);
       for (const v of Object.values(sentinels)) expect(bytes.includes(Buffer.from(v)), `${v} in ${file}`).toBe(false);
