@@ -3,9 +3,10 @@
  *
  *   stackport import FILE... [--project-directory D] [--env-file F]... [--profile P]... [--prod-host H] [--prod-class C] --out DIR
  *   stackport synth --spec stack.yaml [--out dist] [--env kind|k3d|prod]... [--image COMPONENT=REF]...
+ *   stackport graph [--spec stack.yaml] [--env kind|k3d|prod] [--format mermaid|dot] [--out FILE]
  *   stackport --help | --version
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ComposeError, formatKeyPath } from './importer/load/errors';
@@ -33,6 +34,11 @@ Commands:
       --out DIR          output folder (default: dist)
       --env E            kind, k3d or prod (repeatable; default: all three)
       --image C=REF      the image of component C, e.g. from a release pipeline (repeatable)
+  graph            draw the stack as its manifests will behave: components, admitted flows, routes
+      --spec FILE        the stack.yaml (default: the reference stack)
+      --env E            kind, k3d or prod (default: kind)
+      --format F         mermaid (default) or dot
+      --out FILE         write there instead of standard output
 
 Options:
   -h, --help       show this help
@@ -78,7 +84,12 @@ async function runImport(args: string[]): Promise<number> {
   const { formatWarning, importCompose, writeImport } = importer();
   const result = await importCompose(opts);
   const file = writeImport(result, opts.out);
-  console.log(`wrote ${file}\n`);
+  console.log(`wrote ${file}`);
+  // The picture needs a synthesis (cdk8s), so it is loaded only here.
+  const { graphMarkdown } = require('./graph/index') as typeof import('./graph/index');
+  const graphFile = join(opts.out, 'graph.md');
+  writeFileSync(graphFile, graphMarkdown(result.spec, file));
+  console.log(`wrote ${graphFile}\n`);
   for (const [service, lines] of result.summary) {
     console.log(`${service} -> ${lines[0]}`);
     for (const l of lines.slice(1)) console.log(`    ${l}`);
@@ -120,6 +131,28 @@ function runSynth(args: string[]): number {
   return 0;
 }
 
+function runGraph(args: string[]): number {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { spec: { type: 'string' }, env: { type: 'string' }, format: { type: 'string' }, out: { type: 'string', short: 'o' } },
+  });
+  if (positionals.length > 0) throw new UsageError(`graph: unexpected argument ${positionals[0]}`);
+  const env = (values.env ?? 'kind') as EnvironmentName;
+  if (!ENVIRONMENTS.includes(env)) throw new UsageError(`--env ${values.env}: expected one of ${ENVIRONMENTS.join(', ')}`);
+  const format = values.format ?? 'mermaid';
+  if (format !== 'mermaid' && format !== 'dot') throw new UsageError(`--format ${format}: expected mermaid or dot`);
+  const { loadSpecFile } = require('./spec/load') as typeof import('./spec/load');
+  const { graphOf } = require('./graph/index') as typeof import('./graph/index');
+  const spec = values.spec ? loadSpecFile(values.spec) : require('./spec/reference').referenceStack;
+  const text = graphOf(spec, env, format, values.spec);
+  if (values.out) {
+    writeFileSync(values.out, text);
+    console.log(`wrote ${values.out}`);
+  } else process.stdout.write(text);
+  return 0;
+}
+
 /** Runs the command line; resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -138,6 +171,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (command === 'import') return await runImport(rest);
     if (command === 'synth') return runSynth(rest);
+    if (command === 'graph') return runGraph(rest);
     throw new UsageError(`unknown command "${command}"`);
   } catch (e) {
     return reportError(e);

@@ -3,6 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { graphOf } from '../../graph';
+import { loadSpecFile } from '../../spec/load';
 import { describe, expect, it } from 'vitest';
 
 const stackport = (args: string[]) => spawnSync('npx', ['--no-install', 'stackport', ...args], { encoding: 'utf8', env: { ...process.env, npm_config_update_notifier: 'false' } });
@@ -36,6 +38,11 @@ describe('npx stackport', () => {
     expect(r.stdout).toContain('shop-secrets/jwt-secret  from ${JWT_SECRET}');
     expect(r.stdout).toContain('warning: api: build: not built here');
     expect(readFileSync(join(out, 'stack.yaml'), 'utf8')).toBe(readFileSync(join(dir, 'stack.yaml'), 'utf8'));
+    // graph.md beside it: the kind environment as stackport graph draws it, in a Mermaid block.
+    expect(r.stdout).toContain(`wrote ${join(out, 'graph.md')}`);
+    const graph = readFileSync(join(out, 'graph.md'), 'utf8');
+    expect(graph).toMatch(/```mermaid\nflowchart LR\n[\s\S]+\n```\n$/);
+    expect(graph).toContain(graphOf(loadSpecFile(join(out, 'stack.yaml')), 'kind').trimEnd());
 
     const s = stackport(['synth', '--spec', join(out, 'stack.yaml'), '--out', join(out, 'dist')]);
     expect(s.stderr).toBe('');
