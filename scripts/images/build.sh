@@ -211,8 +211,12 @@ build_app() { # target
   local target="$1" name="dataplatform-$1" ref
   ref="stackport.local/$name:$DATAPLATFORM_APP_VERSION"
   python_base >"$OUT/$name.packages"
+  # Behind a TLS-intercepting proxy the host's trust store holds the proxy's CA: RUN steps (pip)
+  # see the host's bundle through a bind mount that exists during the build only.
+  local ca=() bundle=/etc/ssl/certs/ca-certificates.crt
+  [[ ! -s "$bundle" ]] || ca=(--volume "$bundle:$bundle:ro")
   # The Dockerfile laptop users build, with the base image swapped for the local one.
-  (cd "$APP_DIR" && "${BUILDAH[@]}" bud --quiet --layers --pull=never --format docker \
+  (cd "$APP_DIR" && "${BUILDAH[@]}" bud --quiet --layers --pull=never --format docker "${ca[@]}" \
     --build-arg "BASE=$PY_BASE_REF" --target "$target" -f Dockerfile -t "$ref" . >/dev/null)
   archive "$name" "$ref"
 }

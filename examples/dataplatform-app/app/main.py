@@ -55,6 +55,7 @@ def _ping() -> None:
 
 
 @app.get("/health")
+@app.get("/api/health", include_in_schema=False)  # the same check through the edge's /api route
 async def health(response: Response) -> dict:
     """Ready when PostgreSQL answers; a failing database takes the pod out of rotation."""
     try:
