@@ -42,7 +42,7 @@ describe('WebService (api)', () => {
 
   it('waits for the migration in an init container that runs the completion check with the same connection', () => {
     const init = container(find(kind, 'Deployment', 'api'), 'wait-for-migrate');
-    expect(init.image).toBe('ghcr.io/acme/dataplatform-api:1.4.2');
+    expect(init.image).toBe('stackport.local/dataplatform-api:0.1.0');
     expect(init.command[2]).toMatch(/^until sh -c .*alembic current.*alembic heads.*; do .* sleep 5; done$/);
     expect(envOf(init).DATABASE_URL).toBe('postgresql://app:$(DATABASE_PASSWORD)@postgres:5432/app');
   });
