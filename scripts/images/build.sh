@@ -256,19 +256,46 @@ ref_of() {
 # ------------------------------------------------------------------ main
 echo "images: $OUT (buildah $(buildah --version | awk '{print $3}'), storage $STORE)"
 total_start=$SECONDS
+key_of() { { "key_${1//-/_}"; echo "$DEFAULT_PATH"; declare -f from_rootfs finish archive; } | sha; }
+todo=()
 for name in "${images[@]}"; do
-  fn="${name//-/_}"
-  key="$( { "key_$fn"; echo "$DEFAULT_PATH"; declare -f from_rootfs finish archive; } | sha)"
-  if [[ $force -eq 0 && -s "$OUT/$name.tar" && "$(cat "$OUT/$name.key" 2>/dev/null)" == "$key" ]]; then
+  if [[ $force -eq 0 && -s "$OUT/$name.tar" && "$(cat "$OUT/$name.key" 2>/dev/null)" == "$(key_of "$name")" ]]; then
     printf '%-24s cached          %s\n' "$name" "$OUT/$name.tar"
-    continue
+  else
+    todo+=("$name")
   fi
+done
+
+# mmdebstrap spends its time waiting on the mirror and dpkg, not on CPU: make the root
+# filesystems the images to build need side by side (each is cached, so later calls reuse them).
+declare -A need_rootfs=()
+for name in "${todo[@]}"; do
+  case "$name" in
+    postgres-standin) need_rootfs[postgres]="$PG_PKGS|images/postgres-standin" ;;
+    redis-standin) need_rootfs[redis]="$REDIS_PKGS|images/redis-standin" ;;
+    dataplatform-*) need_rootfs[python]="$PY_PKGS|" ;;
+  esac
+done
+pids=()
+for r in "${!need_rootfs[@]}"; do
+  rootfs "$r" "${need_rootfs[$r]%|*}" "${need_rootfs[$r]#*|}" >/dev/null &
+  pids+=($!)
+done
+for pid in "${pids[@]}"; do wait "$pid" || { echo "images/build.sh: a root filesystem failed to build (see above)" >&2; exit 1; }; done
+
+for name in "${todo[@]}"; do
+  fn="${name//-/_}"
+  key="$(key_of "$name")"
   start=$SECONDS
   rm -f "$OUT/$name.key"
   "build_$fn"
   echo "$key" >"$OUT/$name.key"
   printf '%-24s built in %4ds  %s (%s MB)\n' "$name" "$((SECONDS - start))" "$OUT/$name.tar" "$(du -m "$OUT/$name.tar" | cut -f1)"
 done
+
+# Images replaced by this build are untagged now: drop them (the layer cache of the current
+# images is kept), so the storage does not grow with every change.
+"${BUILDAH[@]}" rmi --prune >/dev/null 2>&1 || true
 
 # The manifest lists every image whose tarball is current, whether built now or earlier.
 manifest="$OUT/.images.tsv.partial"
