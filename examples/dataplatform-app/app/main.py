@@ -109,10 +109,16 @@ def _series() -> list[dict]:
         ]
 
 
+def _data_version() -> int:
+    """The worker's latest run: a new run changes it, so cached answers never outlive the data."""
+    with engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.coalesce(sa.func.max(db.ingest_runs.c.id), 0))).scalar_one()
+
+
 @app.get("/api/series")
 def list_series() -> list[dict]:
-    """Every series with its number of observations and latest date (from PostgreSQL, cached briefly)."""
-    return _cached("api:series", _series)
+    """Every series with its number of observations and latest date (from PostgreSQL, cached in Redis per worker run)."""
+    return _cached(f"api:series:run-{_data_version()}", _series)
 
 
 @app.get("/api/series/{series_id}/observations")
