@@ -1,11 +1,13 @@
 /**
  * The reference stack: a data platform as it runs under docker compose (FastAPI API, Streamlit
  * dashboard, nightly worker, alembic migration, PostgreSQL with two databases, Redis, pgAdmin).
- * `npm run synth` renders it when no `--spec` file is given.
+ * `npm run synth` renders it when no `--spec` file is given. Its application is
+ * examples/dataplatform-app; the images are built locally under these names (see its README).
  */
 import { defineStack } from './load';
 
-const VERSION = '1.4.2';
+/** DATAPLATFORM_APP_VERSION in scripts/images/versions.env. */
+const VERSION = '0.1.0';
 
 export const referenceStack = defineStack(
   {
@@ -14,7 +16,7 @@ export const referenceStack = defineStack(
       api: {
         kind: 'web',
         role: 'api',
-        image: `ghcr.io/acme/dataplatform-api:${VERSION}`,
+        image: `stackport.local/dataplatform-api:${VERSION}`,
         command: ['gunicorn', 'app.main:app', '--worker-class', 'uvicorn.workers.UvicornWorker', '--bind', '0.0.0.0:8000', '--workers', '2', '--graceful-timeout', '25', '--timeout', '60'],
         port: 8000,
         healthPath: '/health',
@@ -30,7 +32,7 @@ export const referenceStack = defineStack(
       dashboard: {
         kind: 'web',
         role: 'dashboard',
-        image: `ghcr.io/acme/dataplatform-dashboard:${VERSION}`,
+        image: `stackport.local/dataplatform-dashboard:${VERSION}`,
         command: ['streamlit', 'run', 'dashboard/app.py', '--server.port=8501', '--server.address=0.0.0.0', '--server.headless=true'],
         port: 8501,
         healthPath: '/_stcore/health',
@@ -45,7 +47,7 @@ export const referenceStack = defineStack(
       worker: {
         kind: 'worker',
         mode: 'scheduled',
-        image: `ghcr.io/acme/dataplatform-worker:${VERSION}`,
+        image: `stackport.local/dataplatform-worker:${VERSION}`,
         command: ['python', '-m', 'worker', 'run', '--once', '--tasks', 'ingest,retention,features'],
         schedule: '0 0 * * *',
         timeZone: 'Etc/UTC',
@@ -61,7 +63,7 @@ export const referenceStack = defineStack(
       },
       migrate: {
         kind: 'job',
-        image: `ghcr.io/acme/dataplatform-api:${VERSION}`,
+        image: `stackport.local/dataplatform-api:${VERSION}`,
         command: ['alembic', 'upgrade', 'head'],
         uses: [{ to: 'postgres', database: 'app' }],
       },

@@ -42,7 +42,7 @@ describe('WebService (api)', () => {
 
   it('waits for the migration in an init container that runs the completion check with the same connection', () => {
     const init = container(find(kind, 'Deployment', 'api'), 'wait-for-migrate');
-    expect(init.image).toBe('ghcr.io/acme/dataplatform-api:1.4.2');
+    expect(init.image).toBe('stackport.local/dataplatform-api:0.1.0');
     expect(init.command[2]).toMatch(/until out=\$\(sh -c '[\s\S]*alembic current[\s\S]*alembic heads[\s\S]*' 2>&1\); do/);
     expect(init.command[2]).toContain('gave up after 900s waiting for migrate to complete. Job migrate has not done its work');
     expect(envOf(init).DATABASE_URL).toBe('postgresql://app:$(DATABASE_PASSWORD)@postgres:5432/app');

@@ -1,0 +1,1 @@
+"""Code shared by the API, the migrations, the worker and the dashboard."""

@@ -1,0 +1,1 @@
+"""The data worker: `python -m worker run --once --tasks ingest,retention,features`."""

@@ -1,0 +1,3 @@
+module stackport.local/images/connectivity
+
+go 1.26
