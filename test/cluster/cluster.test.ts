@@ -54,9 +54,10 @@ const report: { generatedAt?: string; mode: string; server?: unknown; wallSecond
 const round = (s: number) => Math.round(s * 100) / 100;
 const since = (t: number) => round((Date.now() - t) / 1000);
 
-function readDocs(dir: string): any[] {
+/** The objects of the YAML files in `dir` (dist folders: only the manifests, not kustomization.yaml). */
+function readDocs(dir: string, suffix = '.k8s.yaml'): any[] {
   return readdirSync(dir)
-    .filter((f) => f.endsWith('.k8s.yaml'))
+    .filter((f) => f.endsWith(suffix))
     .sort()
     .flatMap((f) => parseAllDocuments(readFileSync(join(dir, f), 'utf8')).map((d) => d.toJS()))
     .filter((o) => o && typeof o === 'object');
@@ -216,7 +217,7 @@ for (const env of ENVS) {
       // CRDs from crds/ that the cluster lacks (all of them on a fresh control plane; on a real
       // cluster the Helm charts' own CRDs stay untouched).
       const have = new Set((await kube.items(['get', 'customresourcedefinitions.apiextensions.k8s.io'])).map((c) => c.metadata.name));
-      const crds = readDocs(join(ROOT, 'crds')).filter((d) => d.kind === 'CustomResourceDefinition');
+      const crds = readDocs(join(ROOT, 'crds'), '.yaml').filter((d) => d.kind === 'CustomResourceDefinition');
       const missing = crds.filter((c) => !have.has(c.metadata.name));
       r.crdsInstalled = missing.length;
       if (missing.length > 0) {
