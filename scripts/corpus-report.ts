@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { synthesize } from '../charts/synth';
 import { importCompose, type ImportResult } from '../importer/import';
-import { caseNames, loadCase, type CorpusCase, type ExpectedKind, type ExpectedService } from '../test/importer/public-corpus';
+import { caseNames, CORPUS_ROOT, loadCase, type CorpusCase, type ExpectedKind, type ExpectedService } from '../test/importer/public-corpus';
 import type { Component, StackSpec } from '../spec/schema';
 
 interface Outcome {
@@ -210,8 +210,9 @@ function compare(c: CorpusCase, result: ImportResult, out: Outcome, misses: stri
   return score;
 }
 
-export function reportCase(name: string, tmp: string, pinned = false): CaseReport {
-  const c = loadCase(name);
+/** Imports one case (from `root`, the corpus by default) and scores it; outputs go under `tmp`. */
+export function reportCase(name: string, tmp: string, pinned = false, root = CORPUS_ROOT): CaseReport {
+  const c = loadCase(name, root);
   const base = { name, services: Object.keys(c.expected.services).length, accepted: c.expected.compose.accepted };
   const misses: string[] = [];
   const dir = pinned ? pinnedCopy(c, tmp) : c.dir;
