@@ -33,7 +33,8 @@ export function importCompose(opts: ImportOptions): ImportResult {
   for (const [value, where] of project.secretValues) {
     if (text.includes(value)) throw new ComposeError([{ file: project.files[0], path: [], message: `the value of ${where} would end up in stack.yaml; nothing was written (please report this)` }]);
   }
-  const spec = parseSpecYaml(text, 'stack.yaml (imported)');
+  // A spec the importer wrote that does not validate is the importer's bug, never the user's input.
+  const spec = parseSpecYaml(text, 'stack.yaml as imported (an importer bug: nothing was written; please report it with the compose files)');
   // Project-wide warnings first, then by service; a service's own keep their order. Code-point order, not the locale's.
   const warnings = [...t.warnings].sort((a, b) => (a.service < b.service ? -1 : a.service > b.service ? 1 : 0));
   return { text, spec, warnings, summary: t.summary, secrets: t.secrets };

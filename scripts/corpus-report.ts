@@ -49,7 +49,8 @@ function shellVariables(file: string): Record<string, string> {
   return vars;
 }
 
-function runImport(c: CorpusCase, dir = c.dir): ImportResult {
+/** Imports a case as its docs run it (files, --env-file, exported variables, profiles). */
+export function runImport(c: CorpusCase, dir = c.dir): ImportResult {
   const e = c.expected.compose;
   return importCompose({
     files: e.files.map((f) => join(dir, f)),

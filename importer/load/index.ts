@@ -4,7 +4,7 @@
  * resolve `extends`; then merge the files in order (later override earlier), apply profiles and
  * check references. Any problem throws a ComposeError naming the file, the key path and the line.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, relative, resolve } from 'node:path';
 import { DotenvError, parseDotenv } from './dotenv';
 import { ComposeError, fail } from './errors';
@@ -196,7 +196,9 @@ export function projectName(name: string): string {
 
 function loadEnvironment(opts: LoadOptions, dir: string): Map<string, string> {
   const vars = new Map<string, string>();
-  const files = opts.envFiles?.length ? opts.envFiles : existsSync(resolve(dir, '.env')) ? [resolve(dir, '.env')] : [];
+  // Compose reads `.env` only when it is a file; a folder of that name is skipped.
+  const dotenv = resolve(dir, '.env');
+  const files = opts.envFiles?.length ? opts.envFiles : existsSync(dotenv) && statSync(dotenv).isFile() ? [dotenv] : [];
   for (const f of files) {
     let text: string;
     try {

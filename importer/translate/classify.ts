@@ -17,7 +17,9 @@ export function imageBase(image: string | undefined): string {
 
 const POSTGRES = new Set(['postgres', 'postgresql', 'postgis', 'timescaledb']);
 /** Servers that keep data: StatefulSets with claim templates, never routed. */
-const STATEFUL = new Set(['mysql', 'mariadb', 'mongo', 'mongodb', 'percona-server', 'rabbitmq', 'elasticsearch', 'opensearch', 'minio', 'clickhouse-server', 'influxdb', 'cassandra', 'neo4j', 'kafka', 'zookeeper', 'etcd', 'valkey', 'memcached', 'nats']);
+/** Redis and the servers that speak its protocol and ship its binaries (Valkey, KeyDB). */
+const REDIS = new Set(['redis', 'redis-stack-server', 'valkey', 'keydb']);
+const STATEFUL = new Set(['redismod', 'redis-stack', 'mysql', 'mariadb', 'mongo', 'mongodb', 'percona-server', 'rabbitmq', 'elasticsearch', 'opensearch', 'minio', 'clickhouse-server', 'influxdb', 'cassandra', 'neo4j', 'kafka', 'zookeeper', 'etcd', 'memcached', 'nats']);
 const PROXIES = new Set(['nginx', 'nginx-unprivileged', 'traefik']);
 
 /** Whether the container runs to completion: compose `restart: "no"` or `on-failure`, or a top-level job. */
@@ -55,12 +57,34 @@ export function nginxConfigText(s: ComposeService): string | undefined {
   return texts.length > 0 ? texts.join('\n') : undefined;
 }
 
+/** Agents of the Docker host itself: Kubernetes has its own (kubelet's cAdvisor, node exporters, cert-manager). */
+const HOST_AGENTS: Record<string, string> = {
+  'node-exporter': 'a host exporter; the cluster runs its own node exporter (kube-prometheus-stack)',
+  cadvisor: 'a host container monitor; the kubelet already serves cAdvisor metrics',
+  'acme-companion': 'an ACME companion of nginx-proxy; cert-manager issues the edge certificate',
+  'letsencrypt-nginx-proxy-companion': 'an ACME companion of nginx-proxy; cert-manager issues the edge certificate',
+  'docker-gen': 'generates config from the Docker socket; the edge is configured from the spec',
+  watchtower: 'updates containers through the Docker socket; deliver new images with the spec (digests in prod)',
+  autoheal: 'restarts containers through the Docker socket; Kubernetes restarts unhealthy pods itself',
+};
+const HOST_PATHS = /^\/(proc|sys|dev)?(\/|$)|^\/var\/lib\/docker(\/|$)/;
+
+/** Why a service is not deployed at all, if it is a host-level agent (never walks the host paths it names). */
+export function droppedBecause(s: ComposeService): string | undefined {
+  const base = imageBase(s.config.image);
+  if (HOST_AGENTS[base]) return HOST_AGENTS[base];
+  const host = (s.config.volumes ?? []).filter((m: { type: string; source?: string }) => m.type === 'bind' && m.source && HOST_PATHS.test(m.source)).map((m: { source: string }) => m.source);
+  if (host.length > 0) return `mounts the host's ${host.join(', ')}, which a pod under Pod Security "restricted" cannot`;
+  return undefined;
+}
+
 export function classify(ctx: Context, s: ComposeService): Role {
   const c = s.config;
   const base = imageBase(c.image);
+  if (droppedBecause(s)) return 'dropped';
   const controller = String(c.labels?.['kompose.controller.type'] ?? '').toLowerCase();
   if (POSTGRES.has(base)) return 'postgres';
-  if (base === 'redis' || base === 'redis-stack-server') return 'redis';
+  if (REDIS.has(base)) return 'redis';
   if (STATEFUL.has(base) || controller === 'statefulset') return 'stateful';
   if (base === 'pgadmin4') return 'pgadmin';
   if (base === 'prometheus') return 'prometheus';

@@ -16,7 +16,7 @@ export interface TranslateOptions {
 }
 
 /** What a compose service becomes. */
-export type Role = 'postgres' | 'redis' | 'stateful' | 'pgadmin' | 'edge' | 'prometheus' | 'web' | 'worker' | 'scheduled' | 'job';
+export type Role = 'postgres' | 'redis' | 'stateful' | 'pgadmin' | 'edge' | 'prometheus' | 'web' | 'worker' | 'scheduled' | 'job' | 'dropped';
 
 /** A key of a Secret the user provides, and where compose had the value. */
 export interface ProvidedSecret {

@@ -3,9 +3,9 @@
  * their targets), data servers translated before the applications that connect to them, then
  * routes, scrape targets, ordering and local-only services are settled over the whole stack.
  */
-import { fail } from '../load/errors';
+import { ComposeError, fail, type ComposeIssue } from '../load/errors';
 import type { ComposeProject, ComposeService, ImportWarning } from '../load/model';
-import { classify, imageBase, portsOf } from './classify';
+import { classify, droppedBecause, imageBase, portsOf } from './classify';
 import { Context, Keys, type ProvidedSecret, type Role, type TranslateOptions } from './context';
 import { translatePgadmin, translatePostgres, translateRedis, translateStateful } from './databases';
 import { addFlow } from './env';
@@ -26,7 +26,7 @@ export interface TranslateResult {
   readonly origins: Map<string, ComposeService>;
 }
 
-const ORDER: Role[] = ['postgres', 'redis', 'stateful', 'pgadmin', 'edge', 'prometheus', 'web', 'worker', 'scheduled', 'job'];
+const ORDER: Role[] = ['postgres', 'redis', 'stateful', 'pgadmin', 'edge', 'prometheus', 'web', 'worker', 'scheduled', 'job', 'dropped'];
 const KOMPOSE_READ = /^kompose\.(cronjob\.(schedule|backoff_limit|concurrency_policy|timezone)|volume\.size|controller\.type|service\.healthcheck\..+|service\.expose(\.tls-secret)?|hpa\..+)$/;
 
 const KOMPOSE_REASONS: Record<string, string> = {
@@ -56,22 +56,21 @@ export function translate(project: ComposeProject, options: TranslateOptions = {
   const scrapes: Obj[] = [];
   const afters: [Keys, string, string][] = [];
   const prometheus = new Set<string>();
+  // Every service is translated even when an earlier one has a problem, so one run reports them all.
+  const problems: ComposeIssue[] = [];
   for (const s of services) {
-    const keys = new Keys(ctx, s);
-    const comp = ctx.componentOf(s.name)!;
-    const role = ctx.roles.get(s.name)!;
-    if (role === 'postgres') ctx.components[comp] = translatePostgres(ctx, keys, comp);
-    else if (role === 'redis') ctx.components[comp] = translateRedis(ctx, keys, comp);
-    else if (role === 'stateful') ctx.components[comp] = translateStateful(ctx, keys, comp, portsOf(ctx, s));
-    else if (role === 'pgadmin') ctx.components[comp] = translatePgadmin(ctx, keys, comp);
-    else if (role === 'edge') translateProxy(ctx, keys);
-    else if (role === 'prometheus') {
-      scrapes.push(...translatePrometheus(ctx, keys));
-      prometheus.add(s.name);
-    } else ctx.components[comp] = translateApp(ctx, keys, comp, role, portsOf(ctx, s));
-    common(ctx, keys, comp, role, traefik, afters);
-    keys.finish();
+    try {
+      translateService(ctx, s, traefik, scrapes, afters, prometheus);
+    } catch (e) {
+      // A service that reads a component which failed to translate fails too: the first problem is the one to report.
+      if (!(e instanceof ComposeError)) {
+        if (problems.length > 0) continue;
+        throw e;
+      }
+      problems.push(...e.issues);
+    }
   }
+  if (problems.length > 0) throw new ComposeError(problems);
   topLevel(ctx);
   applyScrapes(ctx, scrapes, prometheus);
   assignRoutes(ctx);
@@ -93,6 +92,29 @@ export function translate(project: ComposeProject, options: TranslateOptions = {
   if (Object.keys(ctx.prodEdge).length) environments.prod = { ...environments.prod, edge: ctx.prodEdge };
   if (Object.keys(environments).length) spec.environments = environments;
   return { spec, warnings: [...project.warnings, ...ctx.warnings], summary, secrets: [...ctx.provided.values()], origins };
+}
+
+function translateService(ctx: Context, s: ComposeService, traefik: boolean, scrapes: Obj[], afters: [Keys, string, string][], prometheus: Set<string>): void {
+  const keys = new Keys(ctx, s);
+  const comp = ctx.componentOf(s.name)!;
+  const role = ctx.roles.get(s.name)!;
+  if (role === 'dropped') {
+    // Nothing of it is translated, so its keys are not listed one by one.
+    keys.skip(...Object.keys(s.config));
+    keys.warn('image', `not deployed: ${droppedBecause(s)}`);
+    return;
+  }
+  if (role === 'postgres') ctx.components[comp] = translatePostgres(ctx, keys, comp);
+  else if (role === 'redis') ctx.components[comp] = translateRedis(ctx, keys, comp);
+  else if (role === 'stateful') ctx.components[comp] = translateStateful(ctx, keys, comp, portsOf(ctx, s));
+  else if (role === 'pgadmin') ctx.components[comp] = translatePgadmin(ctx, keys, comp);
+  else if (role === 'edge') translateProxy(ctx, keys);
+  else if (role === 'prometheus') {
+    scrapes.push(...translatePrometheus(ctx, keys));
+    prometheus.add(s.name);
+  } else ctx.components[comp] = translateApp(ctx, keys, comp, role, portsOf(ctx, s));
+  common(ctx, keys, comp, role, traefik, afters);
+  keys.finish();
 }
 
 /** Keys every service has: labels, depends_on, deploy, restart, profiles. */
@@ -152,6 +174,7 @@ function common(ctx: Context, keys: Keys, comp: string, role: Role, traefik: boo
       addFlow(ctx, c as { uses: Obj[] }, to, comp);
       if (cond.condition === 'service_healthy') ctx.note(keys.service.name, `waits for ${dep} by retrying: Kubernetes restarts the pod until ${to} is ready (readiness probe)`);
     } else if (tRole === 'edge' || tRole === 'prometheus') continue;
+    else if (tRole === 'dropped') keys.warn(`depends_on.${dep}`, `${dep} is not deployed; the dependency is dropped`);
     else keys.warn(`depends_on.${dep}`, `${dep} (${tRole}) accepts no connections; start order between long-running services is not kept in Kubernetes`);
   }
   if (c?.uses && c.uses.length === 0) delete c.uses;
@@ -260,6 +283,6 @@ function summarize(ctx: Context, s: ComposeService): void {
     scheduled: `scheduled worker (CronJob "${c?.schedule}")`,
     job: 'job (Job)',
   };
-  const head = c ? `component ${comp}: ${what[role]}` : role === 'edge' ? 'the edge' : 'monitoring';
+  const head = c ? `component ${comp}: ${what[role]}` : role === 'edge' ? 'the edge' : role === 'dropped' ? `not deployed: ${droppedBecause(s)}` : 'monitoring';
   ctx.summary.set(s.name, [head, ...(ctx.summary.get(s.name) ?? [])]);
 }

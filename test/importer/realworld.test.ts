@@ -1,0 +1,109 @@
+/**
+ * Compose files as people publish them: what compose accepts is imported, every problem is reported
+ * in one run, and what each service becomes follows the evidence. Each case is a small project
+ * written to a temporary folder.
+ */
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { formatWarning, importCompose, type ImportResult } from '../../importer/import';
+import { ComposeError } from '../../importer/load/errors';
+import { resolveStack } from '../../spec/presets';
+
+function project(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'stackport-realworld-'));
+  for (const [f, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, f)), { recursive: true });
+    writeFileSync(join(dir, f), text);
+  }
+  return dir;
+}
+
+function importOf(files: Record<string, string>): ImportResult {
+  const dir = project(files);
+  return importCompose({ files: [join(dir, 'compose.yaml')], environment: {} });
+}
+
+const warnings = (r: ImportResult) => r.warnings.map(formatWarning);
+
+describe('what compose accepts is imported', () => {
+  it('keeps unpinned images as written, warns, runs them locally, and prod names each with host and class in one message', () => {
+    const r = importOf({
+      'compose.yaml': 'services:\n  web:\n    image: ghcr.io/acme/web:latest\n    ports: ["8080:8080"]\n  admin:\n    image: adminer\n    ports: ["8081:8080"]\n',
+    });
+    expect(r.spec.components.web).toMatchObject({ kind: 'web', image: 'ghcr.io/acme/web:latest' });
+    expect(r.spec.components.admin).toMatchObject({ image: 'adminer' });
+    expect(warnings(r)).toContain('web: image: "ghcr.io/acme/web:latest" has no pinned tag: kept as written for kind and k3d; prod needs a version such as "ghcr.io/acme/web:1.2.3" (latest changes under you)');
+    for (const env of ['kind', 'k3d'] as const) expect(() => resolveStack(r.spec, env)).not.toThrow();
+    let message = '';
+    try {
+      resolveStack(r.spec, 'prod');
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(/\(4 problems\)/);
+    expect(message).toContain('environments.prod.edge.host');
+    expect(message).toContain('environments.prod.edge.className');
+    expect(message).toContain('components.web.image: "ghcr.io/acme/web:latest" has no pinned tag or digest');
+    expect(message).toContain('components.admin.image: "adminer" has no pinned tag or digest');
+  });
+
+  it('drops a tag that is a documentation placeholder and says so', () => {
+    const r = importOf({ 'compose.yaml': 'services:\n  app:\n    image: ${APP_IMAGE:-apache/airflow:|version|}\n' });
+    expect(r.spec.components.app.image).toBe('apache/airflow');
+    expect(warnings(r).join('\n')).toContain('"|version|" is not an image tag');
+  });
+
+  it('reports the problems of every service in one run', () => {
+    const dir = project({ 'compose.yaml': 'services:\n  a:\n    image: acme/A:1\n  b:\n    image: acme/b:1\n    deploy: { resources: { limits: { memory: lots } } }\n' });
+    let err: unknown;
+    try {
+      importCompose({ files: [join(dir, 'compose.yaml')], environment: {} });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ComposeError);
+    expect((err as ComposeError).issues.map((i) => i.path.join('.'))).toEqual(['services.a.image', 'services.b.deploy.resources.limits.memory']);
+  });
+
+  it('skips a .env directory beside the compose file, as compose does', () => {
+    const dir = project({ 'compose.yaml': 'services:\n  app:\n    image: acme/app:1\n', '.env/readme.txt': 'not a file of variables\n' });
+    expect(() => importCompose({ files: [join(dir, 'compose.yaml')], environment: {} })).not.toThrow();
+  });
+
+  it('runs a Valkey server without ports as the stack redis, password from its env_file', () => {
+    const r = importOf({
+      'compose.yaml': 'services:\n  cache:\n    image: valkey/valkey:8.0-alpine\n    command: [sh, -c, "valkey-server --appendonly yes --requirepass $$REDIS_PASSWORD"]\n    env_file: redis.env\n',
+      'redis.env': 'REDIS_PASSWORD=s3cret-value\n',
+    });
+    expect(r.spec.components.cache).toMatchObject({ kind: 'redis', image: 'valkey/valkey:8.0-alpine', password: true });
+    expect(r.text).not.toContain('s3cret-value');
+  });
+
+  it('gives a known server without ports its usual port', () => {
+    const r = importOf({ 'compose.yaml': 'services:\n  ch:\n    image: clickhouse/clickhouse-server:24.8\n' });
+    expect(r.spec.components.ch).toMatchObject({ kind: 'stateful', ports: [{ port: 8123 }] });
+  });
+
+  it('keeps an anonymous volume on a database data path as its data claim', () => {
+    const r = importOf({ 'compose.yaml': 'services:\n  db:\n    image: mariadb:11.4\n    volumes: [/var/lib/mysql]\n' });
+    const db = r.spec.components.db as { data: { path: string }[]; writablePaths?: string[] };
+    expect(db.data.map((d) => d.path)).toEqual(['/var/lib/mysql']);
+    expect(db.writablePaths ?? []).not.toContain('/var/lib/mysql');
+  });
+
+  it('a named volume on /tmp replaces the pod scratch /tmp instead of mounting twice', () => {
+    const r = importOf({ 'compose.yaml': 'services:\n  app:\n    image: acme/app:1\n    volumes: [scratch:/tmp]\nvolumes:\n  scratch: {}\n' });
+    expect(r.spec.components.app).toMatchObject({ writablePaths: [], volumes: [{ volume: 'scratch', path: '/tmp' }] });
+  });
+
+  it('does not deploy host agents, and reads none of the host paths they mount', () => {
+    const r = importOf({
+      'compose.yaml': 'services:\n  exporter:\n    image: quay.io/prometheus/node-exporter:latest\n    volumes: ["/proc:/host/proc:ro", "/:/rootfs:ro"]\n  agent:\n    image: acme/agent:1\n    volumes: ["/sys:/host/sys:ro"]\n  app:\n    image: acme/app:1\n',
+    });
+    expect(Object.keys(r.spec.components)).toEqual(['app']);
+    expect(r.summary.get('exporter')?.[0]).toMatch(/^not deployed: a host exporter/);
+    expect(r.summary.get('agent')?.[0]).toContain("mounts the host's /sys");
+  });
+});
