@@ -5,6 +5,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ComposeService } from '../load/model';
+import { buildContext } from './build-context';
 import type { Context, Role } from './context';
 
 /** "docker.io/library/postgres:16.4" -> "postgres"; "bitnami/postgresql@sha256:..." -> "postgresql". */
@@ -54,7 +55,35 @@ export function nginxConfigText(s: ComposeService): string | undefined {
     // conf.d and templates folders: every server block file in them.
     else if (st.isDirectory()) for (const f of readdirSync(m.source).sort()) if (/\.(conf|template)$/.test(f)) texts.push(readFileSync(join(m.source, f), 'utf8'));
   }
+  // Configuration baked in by the service's own Dockerfile (COPY nginx.conf /etc/nginx/...).
+  for (const [dest, text] of buildContext(s)?.copied ?? []) if (dest.startsWith('/etc/nginx')) texts.push(text);
   return texts.length > 0 ? texts.join('\n') : undefined;
+}
+
+/** The image a service runs for classification: its own, or for a local build of a proxy, the Dockerfile's base. */
+function baseOf(s: ComposeService): string {
+  const own = imageBase(s.config.image);
+  if (!s.config.build || PROXIES.has(own)) return own;
+  const from = imageBase(buildContext(s)?.from);
+  return PROXIES.has(from) ? from : own;
+}
+
+/** Services some other service waits for to finish (`service_completed_successfully`): init and prestart steps. */
+export function waitedFor(ctx: Context, s: ComposeService): string[] {
+  return Object.values(ctx.project.services).filter((o) => o.config.depends_on?.[s.name]?.condition === 'service_completed_successfully').map((o) => o.name);
+}
+
+/** Tools for the developer's machine only: mail catchers and end-to-end test runners. */
+const DEV_TOOLS = new Set(['mailhog', 'mailpit', 'mailcatcher', 'maildev', 'smtp4dev', 'inbucket', 'mailcrab', 'playwright', 'cypress', 'included', 'selenium', 'standalone-chrome']);
+const TEST_RUN = /(^|\s)(npx\s+)?(playwright\s+test|cypress\s+run|pytest|jest|vitest|npm\s+(run\s+)?test)(\s|$)/;
+
+export function devTool(s: ComposeService): string | undefined {
+  const base = imageBase(s.config.image);
+  if (DEV_TOOLS.has(base)) return /mail|smtp|inbucket/.test(base) ? 'a mail catcher' : 'a test runner';
+  if (/(^|[-_])(mail(catcher|pit|dev|hog)|playwright|cypress|e2e)([-_]|$)/.test(s.name)) return /mail/.test(s.name) ? 'a mail catcher' : 'a test runner';
+  const words = [...(s.config.entrypoint ?? []), ...(s.config.command ?? [])].join(' ');
+  if (TEST_RUN.test(words)) return 'a test runner';
+  return undefined;
 }
 
 /** Agents of the Docker host itself: Kubernetes has its own (kubelet's cAdvisor, node exporters, cert-manager). */
@@ -80,8 +109,10 @@ export function droppedBecause(s: ComposeService): string | undefined {
 
 export function classify(ctx: Context, s: ComposeService): Role {
   const c = s.config;
-  const base = imageBase(c.image);
+  const base = baseOf(s);
   if (droppedBecause(s)) return 'dropped';
+  // What others wait for to finish runs once, before them, whatever its image or restart policy.
+  if (waitedFor(ctx, s).length > 0) return 'job';
   const controller = String(c.labels?.['kompose.controller.type'] ?? '').toLowerCase();
   if (POSTGRES.has(base)) return 'postgres';
   if (REDIS.has(base)) return 'redis';
@@ -89,8 +120,10 @@ export function classify(ctx: Context, s: ComposeService): Role {
   if (base === 'pgadmin4') return 'pgadmin';
   if (base === 'prometheus') return 'prometheus';
   if (PROXIES.has(base) && (base === 'traefik' || /proxy_pass/.test(nginxConfigText(s) ?? '') || (c.ports ?? []).some((p: { target: number }) => p.target === 443))) return 'edge';
-  if (runsToCompletion(s)) return scheduleOf(s) ? 'scheduled' : 'job';
+  if (runsToCompletion(s) && scheduleOf(s)) return 'scheduled';
+  // A server that publishes or is dialed on a port serves, even when an override says restart "no".
   if (portsOf(ctx, s).length > 0) return 'web';
+  if (runsToCompletion(s)) return 'job';
   return 'worker';
 }
 

@@ -5,7 +5,7 @@
  */
 import { ComposeError, fail, type ComposeIssue } from '../load/errors';
 import type { ComposeProject, ComposeService, ImportWarning } from '../load/model';
-import { classify, droppedBecause, imageBase, portsOf } from './classify';
+import { classify, devTool, droppedBecause, imageBase, portsOf, runsToCompletion } from './classify';
 import { Context, Keys, type ProvidedSecret, type Role, type TranslateOptions } from './context';
 import { translatePgadmin, translatePostgres, translateRedis, translateStateful } from './databases';
 import { addFlow } from './env';
@@ -150,7 +150,8 @@ function common(ctx: Context, keys: Keys, comp: string, role: Role, traefik: boo
       for (const sub of Object.keys(deploy.restart_policy ?? {})) if (!['condition', 'max_attempts'].includes(sub)) keys.warn(`deploy.restart_policy.${sub}`, 'Kubernetes restarts with its own back-off');
     } else if (k !== 'replicas') keys.warn(`deploy.${k}`, k === 'placement' ? 'scheduling constraints are not in the spec; prod spreads replicas over nodes' : 'not translated');
   }
-  keys.take('restart');
+  const restart = keys.take('restart');
+  if (c?.kind === 'web' && runsToCompletion(keys.service)) keys.warn('restart', `"${restart ?? keys.config.deploy?.restart_policy?.condition}" is not kept: it serves on a port, so it runs as a Deployment that Kubernetes restarts`);
   keys.take('profiles');
   keys.take('scale');
   for (const [dep, cond] of Object.entries<Obj>(keys.take('depends_on') ?? {})) {
@@ -240,9 +241,11 @@ function localOnly(ctx: Context): Obj {
   for (const s of Object.values(ctx.project.services)) {
     const comp = ctx.componentOf(s.name)!;
     const c = ctx.components[comp];
-    if (!s.localOnly || !c) continue;
+    const tool = devTool(s);
+    if (!(s.localOnly || tool) || !c) continue;
+    const why = s.localOnly ? `profile ${s.config.profiles.join(', ')}` : tool!;
     if (c.kind === 'pgadmin') {
-      ctx.note(s.name, `profile ${s.config.profiles.join(', ')}: runs in kind and k3d only (pgAdmin never runs in prod)`);
+      ctx.note(s.name, `${why}: runs in kind and k3d only (pgAdmin never runs in prod)`);
       continue;
     }
     const users = Object.entries(ctx.components).filter(([n, o]) => n !== comp && !ctx.project.services[origin(ctx, n)]?.localOnly && (JSON.stringify(o.uses ?? []).includes(`"to":"${comp}"`) || (o.after ?? []).includes(comp)));
@@ -252,7 +255,7 @@ function localOnly(ctx: Context): Obj {
     }
     env.prod ??= { components: {} };
     env.prod.components[comp] = { enabled: false };
-    ctx.note(s.name, `profile ${s.config.profiles.join(', ')}: runs in kind and k3d only`);
+    ctx.note(s.name, `${why}: runs in kind and k3d only`);
   }
   return env;
 }

@@ -107,3 +107,38 @@ describe('what compose accepts is imported', () => {
     expect(r.summary.get('agent')?.[0]).toContain("mounts the host's /sys");
   });
 });
+
+describe('what a service becomes follows the evidence', () => {
+  it('a step others wait for with service_completed_successfully is a job, whatever its restart policy', () => {
+    const r = importOf({
+      'compose.yaml': 'services:\n  prestart:\n    image: acme/app:1\n    command: bash scripts/prestart.sh\n  app:\n    image: acme/app:1\n    ports: ["8000:8000"]\n    depends_on:\n      prestart: { condition: service_completed_successfully }\n',
+    });
+    expect(r.spec.components.prestart.kind).toBe('job');
+    expect(r.spec.components.app.kind).toBe('web');
+  });
+
+  it('a server with published ports is web even when restart is "no", and the dropped policy is a warning', () => {
+    const r = importOf({ 'compose.yaml': 'services:\n  api:\n    image: acme/api:1\n    restart: "no"\n    ports: ["8000:8000"]\n' });
+    expect(r.spec.components.api.kind).toBe('web');
+    expect(warnings(r).join('\n')).toContain('api: restart: "no" is not kept');
+  });
+
+  it('nginx built from a local Dockerfile that copies its config is the edge, and its routes are read', () => {
+    const r = importOf({
+      'compose.yaml': 'services:\n  proxy:\n    build: proxy\n    ports: ["80:80"]\n  backend:\n    image: acme/backend:1\n    expose: ["8000"]\n',
+      'proxy/Dockerfile': 'FROM nginx:1.27-alpine\nCOPY conf /etc/nginx/conf.d/default.conf\n',
+      'proxy/conf': 'server {\n  listen 80;\n  location / {\n    proxy_pass http://backend:8000;\n  }\n}\n',
+    });
+    expect(r.spec.components.proxy).toBeUndefined();
+    expect(r.summary.get('proxy')?.[0]).toBe('the edge');
+    expect(r.spec.components.backend).toMatchObject({ kind: 'web', route: { path: '/' } });
+  });
+
+  it('mail catchers and test runners run in the local environments only', () => {
+    const r = importOf({
+      'compose.yaml': 'services:\n  mailpit:\n    image: axllent/mailpit:v1.20\n    ports: ["8025:8025"]\n  e2e:\n    image: acme/tests:1\n    command: npx playwright test\n  app:\n    image: acme/app:1\n    ports: ["8000:8000"]\n',
+    });
+    expect(r.spec.environments?.prod?.components).toMatchObject({ mailpit: { enabled: false }, e2e: { enabled: false } });
+    expect(r.spec.environments?.prod?.components?.app).toBeUndefined();
+  });
+});
