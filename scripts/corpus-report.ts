@@ -174,7 +174,8 @@ function compare(c: CorpusCase, result: ImportResult, out: Outcome, misses: stri
         ok = targetComp.kind === 'postgres' && (self.servers ?? [targetName]).includes(targetName);
         why = `${target} is not among pgAdmin's servers`;
       } else {
-        const uses = usesOf(self).some((u) => u.to === targetName);
+        // In network mode stack every pod may reach every Service port of the stack (charts/network-policies.ts).
+        const uses = usesOf(self).some((u) => u.to === targetName) || spec.network?.mode === 'stack';
         const onPort = portsOf(targetComp).includes(port);
         ok = uses && onPort;
         why = !uses ? `no uses: ${targetName}` : `${target} does not serve ${port} (serves ${portsOf(targetComp).join(', ') || 'nothing'})`;

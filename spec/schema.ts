@@ -235,6 +235,14 @@ export const stackSpec = z.strictObject({
     .optional(),
   /** Plain settings several components read (`envFrom`), one ConfigMap each, named after the key. Secret-looking names are rejected. @default none */
   envFiles: z.record(dnsLabel, env).optional(),
+  /**
+   * How NetworkPolicies admit traffic between the stack's own pods. `declared`: exactly the flows
+   * of `uses` (and the edge, monitoring, DNS and `egress`). `stack`: every pod of the stack may also
+   * reach every Service port of the stack, for stacks whose flows are not all known (an imported
+   * compose project whose code may dial any service); outside traffic stays denied except
+   * declared `egress`. @default declared
+   */
+  network: z.strictObject({ mode: z.enum(['declared', 'stack']).optional() }).optional(),
   edge: edge.optional(),
   monitoring: monitoring.optional(),
   environments: z.strictObject({ kind: environmentOverride.optional(), k3d: environmentOverride.optional(), prod: environmentOverride.optional() }).optional(),

@@ -87,6 +87,11 @@ export function translate(project: ComposeProject, options: TranslateOptions = {
   if (/\u0001/.test(JSON.stringify(components))) throw new Error('internal: a secret variable was left unresolved in the spec');
   if (Object.keys(ctx.volumes).length) spec.volumes = ctx.volumes;
   if (Object.keys(ctx.envFiles).length) spec.envFiles = ctx.envFiles;
+  if (Object.values(components).some((c) => ['web', 'worker', 'job'].includes(c.kind))) {
+    // Application code can dial any service; what env, proxy config, links and depends_on show may not be all of it.
+    spec.network = { mode: 'stack' };
+    ctx.warn('(project)', 'network', 'flows come from env, proxy config, links, depends_on and mounted config, but the code may dial more: network.mode is "stack" (every pod may reach every Service port of the stack; DNS allowed; the outside denied except declared egress). To tighten: check the uses of each component against what it really dials, then set network.mode: declared');
+  }
   if (ctx.edge && Object.keys(ctx.edge).length) spec.edge = ctx.edge;
   spec.monitoring = ctx.monitoring ?? { enabled: false };
   if (Object.keys(ctx.prodEdge).length) environments.prod = { ...environments.prod, edge: ctx.prodEdge };
@@ -177,6 +182,17 @@ function common(ctx: Context, keys: Keys, comp: string, role: Role, traefik: boo
     } else if (tRole === 'edge' || tRole === 'prometheus') continue;
     else if (tRole === 'dropped') keys.warn(`depends_on.${dep}`, `${dep} is not deployed; the dependency is dropped`);
     else keys.warn(`depends_on.${dep}`, `${dep} (${tRole}) accepts no connections; start order between long-running services is not kept in Kubernetes`);
+  }
+  // Links name services this one dials (and aliases for them): each is a flow.
+  for (const link of keys.take<string[]>('links') ?? []) {
+    const dep = String(link).split(':')[0];
+    const tRole = ctx.roles.get(dep);
+    if (c === undefined || !ctx.project.services[dep] || !['web', 'worker', 'job', 'stateful'].includes(c.kind)) continue;
+    if (tRole === 'postgres' || tRole === 'redis' || tRole === 'web' || tRole === 'stateful') {
+      c.uses ??= [];
+      addFlow(ctx, c as { uses: Obj[] }, ctx.componentOf(dep)!, comp);
+    }
+    if (String(link).includes(':') && String(link).split(':')[1] !== dep) keys.warn('links', `the alias ${String(link).split(':')[1]} of ${dep} is not a host name in Kubernetes; use ${ctx.componentOf(dep)}`);
   }
   if (c?.uses && c.uses.length === 0) delete c.uses;
 }
