@@ -131,9 +131,15 @@ function usesOf(c: Component | undefined): { to: string; database?: string }[] {
   return uses.map((u) => (typeof u === 'string' ? { to: u } : u));
 }
 
+/** Every public entry of a web component (the spec allows several: `routes`). */
+function routesOf(c: Component | undefined): { path: string; subdomain?: string }[] {
+  if (!c || c.kind !== 'web') return [];
+  const list = c.routes ?? (c.route ? [c.route] : []);
+  return list.map((r) => ({ path: r.path ?? '/', subdomain: r.subdomain }));
+}
+
 function routeOf(c: Component | undefined): { path: string; subdomain?: string } | undefined {
-  if (!c || c.kind !== 'web' || !c.route) return undefined;
-  return { path: c.route.path ?? '/', subdomain: c.route.subdomain };
+  return routesOf(c)[0];
 }
 
 function compare(c: CorpusCase, result: ImportResult, out: Outcome, misses: string[]) {
@@ -202,11 +208,11 @@ function compare(c: CorpusCase, result: ImportResult, out: Outcome, misses: stri
       check('logins', ok, `${name}: login ${login.user}@${login.database} on ${login.on}: ${why}`);
     }
     for (const r of exp.routes ?? []) {
-      const got = routeOf(self);
+      const all = routesOf(self);
       const labels = r.host?.split('.') ?? [];
       const subdomain = labels.length > 1 ? labels[0] : undefined;
-      const ok = Boolean(got) && got!.path === r.path && got!.subdomain === subdomain;
-      check('routes', ok, `${name}: route ${r.host ?? '<host>'}${r.path}: ${got ? `got ${got.subdomain ? `${got.subdomain}.` : ''}<host>${got.path}` : 'not routed'}`);
+      const ok = all.some((got) => got.path === r.path && got.subdomain === subdomain);
+      check('routes', ok, `${name}: route ${r.host ?? '<host>'}${r.path}: ${all.length ? `got ${all.map((got) => `${got.subdomain ? `${got.subdomain}.` : ''}<host>${got.path}`).join(', ')}` : 'not routed'}`);
     }
   }
   return score;

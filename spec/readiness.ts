@@ -11,7 +11,7 @@ import type { Component, EnvironmentName, StackSpec } from './schema';
 export function readinessIssues(spec: StackSpec, effective: Record<string, Component>, environment: EnvironmentName, preset: { className?: string }): SpecIssue[] {
   const issues: SpecIssue[] = [];
   const env = spec.environments?.[environment];
-  const routed = Object.values(effective).some((c) => c.kind === 'web' && c.route !== false);
+  const routed = Object.values(effective).some((c) => c.kind === 'web' && (c.routes !== undefined || c.route !== false));
   if (routed) {
     const host = env?.edge?.host ?? spec.edge?.host;
     const className = env?.edge?.className ?? spec.edge?.className ?? preset.className;

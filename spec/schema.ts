@@ -48,6 +48,12 @@ export const webComponent = z.strictObject({
    * @default "/" for dashboards, "/api" for APIs
    */
   route: z.union([z.literal(false), z.strictObject({ path: routePath.optional(), subdomain: dnsLabel.optional() })]).optional(),
+  /**
+   * Several public entries to this service, each a path prefix and/or a subdomain as in `route`
+   * (a proxy that sends `/health` and `/api/v1` to one API). Use either this or `route`.
+   * @default the single entry of `route`
+   */
+  routes: z.array(z.strictObject({ path: routePath.optional(), subdomain: dnsLabel.optional() })).min(1, 'must list at least one route (use route: false for none)').optional(),
   /** The service upgrades connections to WebSockets (Streamlit does). @default true for dashboards */
   websockets: z.boolean().optional(),
   /** Horizontal autoscaling, used when replicas > 1. */

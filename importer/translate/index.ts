@@ -52,7 +52,14 @@ export function translate(project: ComposeProject, options: TranslateOptions = {
   }
   for (const s of Object.values(project.services)) ctx.roles.set(s.name, classify(ctx, s));
   const services = Object.values(project.services).sort((a, b) => ORDER.indexOf(ctx.roles.get(a.name)!) - ORDER.indexOf(ctx.roles.get(b.name)!));
-  const traefik = services.some((s) => ctx.roles.get(s.name) === 'edge' && imageBase(s.config.image) === 'traefik');
+  // Traefik labels route even without a Traefik service: the file runs behind a Traefik of its host.
+  const traefikService = services.some((s) => ctx.roles.get(s.name) === 'edge' && imageBase(s.config.image) === 'traefik');
+  const labelled = services.filter((s) => ctx.roles.get(s.name) !== 'edge' && Object.keys(s.config.labels ?? {}).some((k) => /^traefik\.http\.routers\.[^.]+\.rule$/.test(k)));
+  const traefik = traefikService || labelled.length > 0;
+  if (!traefikService && labelled.length > 0 && !services.some((s) => ctx.roles.get(s.name) === 'edge')) {
+    ctx.edge ??= {};
+    ctx.warn('(project)', 'labels', `Traefik labels of ${labelled.map((s) => s.name).join(', ')} are for a Traefik outside this file; they become the edge's routes (Gateway or Ingress)`);
+  }
   const scrapes: Obj[] = [];
   const afters: [Keys, string, string][] = [];
   const prometheus = new Set<string>();
@@ -277,7 +284,7 @@ function localOnly(ctx: Context): Obj {
 }
 
 /** Fields in the order a reader looks for them: what it is, what runs, how it is reached, what it needs. */
-const FIELD_ORDER = ['kind', 'role', 'mode', 'image', 'command', 'args', 'port', 'ports', 'extraPorts', 'healthPath', 'healthPort', 'metricsPath', 'probe', 'schedule', 'timeZone', 'replicas', 'route', 'databases', 'password', 'env', 'envFrom', 'secretEnv', 'uses', 'after', 'volumes', 'data', 'files', 'secretFiles', 'writablePaths'];
+const FIELD_ORDER = ['kind', 'role', 'mode', 'image', 'command', 'args', 'port', 'ports', 'extraPorts', 'healthPath', 'healthPort', 'metricsPath', 'probe', 'schedule', 'timeZone', 'replicas', 'route', 'routes', 'databases', 'password', 'env', 'envFrom', 'secretEnv', 'uses', 'after', 'volumes', 'data', 'files', 'secretFiles', 'writablePaths'];
 
 function ordered(c: Obj): Obj {
   const rank = (k: string) => (FIELD_ORDER.includes(k) ? FIELD_ORDER.indexOf(k) : FIELD_ORDER.length);
@@ -297,7 +304,7 @@ function summarize(ctx: Context, s: ComposeService): void {
     redis: 'redis (StatefulSet, claim template)',
     stateful: 'stateful (StatefulSet, claim templates, Services)',
     pgadmin: 'pgadmin (local environments only)',
-    web: `web (Deployment + Service on ${c?.port}${c?.route ? `, routed at ${c.route.subdomain ? `${c.route.subdomain}.<host>` : ''}${c.route.path}` : ', internal'})`,
+    web: `web (Deployment + Service on ${c?.port}${c?.route || c?.routes ? `, routed at ${(c.routes ?? [c.route]).map((r: Obj) => `${r.subdomain ? `${r.subdomain}.<host>` : ''}${r.path}`).join(', ')}` : ', internal'})`,
     worker: 'continuous worker (Deployment)',
     scheduled: `scheduled worker (CronJob "${c?.schedule}")`,
     job: 'job (Job)',

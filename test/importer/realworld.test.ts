@@ -142,3 +142,39 @@ describe('what a service becomes follows the evidence', () => {
     expect(r.spec.environments?.prod?.components?.app).toBeUndefined();
   });
 });
+
+describe('routes', () => {
+  it('keeps every path a proxy sends to one component', () => {
+    const r = importOf({
+      'compose.yaml': 'services:\n  proxy:\n    image: nginx:1.27\n    ports: ["443:443"]\n    volumes: ["./nginx.conf:/etc/nginx/conf.d/default.conf:ro"]\n  api:\n    image: acme/api:1\n    expose: ["8000"]\n',
+      'nginx.conf': 'server {\n  listen 443 ssl;\n  location /health { proxy_pass http://api:8000; }\n  location /api/v1 { proxy_pass http://api:8000; }\n}\n',
+    });
+    expect((r.spec.components.api as { routes?: unknown }).routes).toEqual([{ path: '/health' }, { path: '/api/v1' }]);
+    const edge = resolveStack(r.spec, 'kind').edge!;
+    expect(edge.routes.filter((x) => x.component === 'api').map((x) => x.path)).toEqual(['/health', '/api/v1']);
+  });
+
+  it('gives each Traefik router its own host, also for a Traefik outside the file', () => {
+    const r = importOf({
+      'compose.yaml': [
+        'services:',
+        '  backend:',
+        '    image: acme/api:1',
+        '    labels:',
+        '      - traefik.enable=true',
+        '      - traefik.http.routers.api.rule=Host(`api.localhost`)',
+        '      - traefik.http.services.api.loadbalancer.server.port=8000',
+        '  adminer:',
+        '    image: adminer:4.8.1',
+        '    labels:',
+        '      - traefik.enable=true',
+        '      - traefik.http.routers.adminer.rule=Host(`adminer.localhost`)',
+        '      - traefik.http.services.adminer.loadbalancer.server.port=8080',
+        '',
+      ].join('\n'),
+    });
+    expect(r.spec.components.backend).toMatchObject({ route: { path: '/', subdomain: 'api' } });
+    expect(r.spec.components.adminer).toMatchObject({ route: { path: '/', subdomain: 'adminer' } });
+    expect(warnings(r).join('\n')).toContain('are for a Traefik outside this file');
+  });
+});
