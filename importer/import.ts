@@ -12,6 +12,7 @@ import { ComposeError } from './load/errors';
 import type { ImportWarning } from './load/model';
 import type { ProvidedSecret, TranslateOptions } from './translate/context';
 import { translate } from './translate';
+import { flowTable, routeTable } from './write/overview';
 import { stackYaml } from './write/stack-yaml';
 
 export interface ImportOptions extends LoadOptions, TranslateOptions {}
@@ -37,7 +38,10 @@ export function importCompose(opts: ImportOptions): ImportResult {
   const spec = parseSpecYaml(text, 'stack.yaml as imported (an importer bug: nothing was written; please report it with the compose files)');
   // Project-wide warnings first, then by service; a service's own keep their order. Code-point order, not the locale's.
   const warnings = [...t.warnings].sort((a, b) => (a.service < b.service ? -1 : a.service > b.service ? 1 : 0));
-  return { text, spec, warnings, summary: t.summary, secrets: t.secrets };
+  const summary = new Map(t.summary);
+  summary.set('(routes)', routeTable(spec));
+  summary.set('(flows)', flowTable(spec));
+  return { text, spec, warnings, summary, secrets: t.secrets };
 }
 
 /** Writes `<out>/stack.yaml` atomically. */

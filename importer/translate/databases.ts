@@ -51,10 +51,10 @@ export function translatePostgres(ctx: Context, keys: Keys, name: string): Obj {
   const env: Obj = serverEnv(keys);
   const user = ident(env.POSTGRES_USER ?? 'postgres');
   let db = ident(env.POSTGRES_DB ?? user);
-  if (db === 'postgres') {
+  if (db === 'postgres' && user === 'postgres') {
     db = 'app';
     ctx.note(keys.service.name, 'the application data goes into database "app", not the "postgres" maintenance database');
-  }
+  } else if (db === 'postgres') ctx.note(keys.service.name, `the application uses the maintenance database "postgres": the init script grants it to the login "${user}" (it already exists, so it is not locked)`);
   const owner = user === 'postgres' ? db : user;
   if (user === 'postgres') ctx.note(keys.service.name, `superuser "postgres" stays the administrator; database ${db} is owned by the login "${owner}"`);
   const databases: Obj[] = [{ name: db, owner }];

@@ -178,3 +178,17 @@ describe('routes', () => {
     expect(warnings(r).join('\n')).toContain('are for a Traefik outside this file');
   });
 });
+
+describe('the summary', () => {
+  it('prints the route table and the flows', () => {
+    const r = importOf({
+      'compose.yaml': 'services:\n  api:\n    image: acme/api:1\n    ports: ["8000:8000"]\n    environment:\n      DATABASE_URL: postgresql://app:pw@db:5432/app\n  db:\n    image: postgres:16.4\n    environment: { POSTGRES_USER: app, POSTGRES_PASSWORD: pw }\n',
+    });
+    expect(r.summary.get('(routes)')).toEqual(['public routes (host, path, component:port):', '<host>  /  api:8000']);
+    const flows = r.summary.get('(flows)')!;
+    expect(flows[0]).toBe('flows NetworkPolicies admit (besides DNS):');
+    expect(flows).toContain('api -> db:5432');
+    expect(flows).toContain('edge -> api:8000');
+    expect(flows[flows.length - 1]).toMatch(/^network mode stack: /);
+  });
+});
