@@ -6,6 +6,7 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { secretNames } from '../../spec/relations';
 import { secretsIn } from '../load/interpolate';
 import type { Mount } from '../load/normalize';
 import { imageBase } from './classify';
@@ -46,6 +47,8 @@ function serverEnv(keys: Keys): Obj {
   return Object.assign(env, keys.take<Obj>('environment') ?? {});
 }
 
+const loginSecret = (pg: string, owner: string) => secretNames.postgresLogin(pg, owner);
+
 export function translatePostgres(ctx: Context, keys: Keys, name: string): Obj {
   const image = imageOf(ctx, keys, name, '');
   const env: Obj = serverEnv(keys);
@@ -55,17 +58,18 @@ export function translatePostgres(ctx: Context, keys: Keys, name: string): Obj {
     db = 'app';
     ctx.note(keys.service.name, 'the application data goes into database "app", not the "postgres" maintenance database');
   } else if (db === 'postgres') ctx.note(keys.service.name, `the application uses the maintenance database "postgres": the init script grants it to the login "${user}" (it already exists, so it is not locked)`);
-  const owner = user === 'postgres' ? db : user;
-  if (user === 'postgres') ctx.note(keys.service.name, `superuser "postgres" stays the administrator; database ${db} is owned by the login "${owner}"`);
+  // The container's user owns its database, the superuser included: apps that log in as it keep it.
+  const owner = user;
+  if (user === 'postgres') ctx.note(keys.service.name, `database ${db} is owned by the superuser "postgres", as in compose (its password is the Secret ${name}-superuser); give the app a login of its own by setting another owner`);
   const databases: Obj[] = [{ name: db, owner }];
   const add = (n: string, o = owner) => databases.some((d) => d.name === n) || databases.push({ name: n, owner: o });
   for (const extra of String(env.POSTGRES_MULTIPLE_DATABASES ?? '').split(/[,\s]+/).filter(Boolean)) add(ident(extra.split(':')[0]));
   const c: Obj = { kind: 'postgres', ...(image ? { image } : {}), databases };
   for (const [k, v] of Object.entries(env)) {
-    if (k === 'POSTGRES_PASSWORD') manage(ctx, v, `${name}-user-${owner.replace(/_/g, '-')}`);
+    if (k === 'POSTGRES_PASSWORD') manage(ctx, v, loginSecret(name, owner));
     else if (k === 'POSTGRES_PASSWORD_FILE') {
       const secret = /^\/run\/secrets\/(.+)$/.exec(String(v))?.[1];
-      if (secret) ctx.managedSecrets.set(`secret:${secret}`, { secret: `${name}-user-${owner.replace(/_/g, '-')}`, key: 'password' });
+      if (secret) ctx.managedSecrets.set(`secret:${secret}`, { secret: loginSecret(name, owner), key: 'password' });
     } else if (['POSTGRES_USER', 'POSTGRES_DB', 'POSTGRES_MULTIPLE_DATABASES', 'PGDATA'].includes(k)) continue;
     else keys.warn(`environment.${k}`, 'not translated: the postgres component sets its own server environment');
   }

@@ -30,7 +30,7 @@ describe('translation decisions', () => {
 
   it('keeps application data out of the postgres maintenance database', () => {
     const { c } = run('services:\n  db:\n    image: postgres:16.4\n    environment: {POSTGRES_PASSWORD: x}\n');
-    expect(c.db.databases).toEqual([{ name: 'app', owner: 'app' }]);
+    expect(c.db.databases).toEqual([{ name: 'app', owner: 'postgres' }]);
   });
 
   it('waits for a Django migration with its --check, and says when a job cannot be waited for', () => {

@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { formatWarning, importCompose, type ImportResult } from '../../importer/import';
 import { ComposeError } from '../../importer/load/errors';
 import { resolveStack } from '../../spec/presets';
+import { buildManifests } from '../../charts/synth';
 
 function project(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'stackport-realworld-'));
@@ -190,5 +191,20 @@ describe('the summary', () => {
     expect(flows).toContain('api -> db:5432');
     expect(flows).toContain('edge -> api:8000');
     expect(flows[flows.length - 1]).toMatch(/^network mode stack: /);
+  });
+});
+
+describe('logins keep their meaning', () => {
+  it('an app that used the superuser keeps it, with the superuser Secret; env_file settings of the server count', () => {
+    const r = importOf({
+      'compose.yaml': 'services:\n  db:\n    image: postgres:16.4\n    env_file: db.env\n  api:\n    image: acme/api:1\n    ports: ["8000:8000"]\n    environment:\n      DATABASE_URL: postgresql://postgres:${POSTGRES_PASSWORD:-changethis}@db:5432/shop\n',
+      'db.env': 'POSTGRES_DB=shop\nPOSTGRES_PASSWORD=changethis\n',
+    });
+    expect(r.spec.components.db).toMatchObject({ kind: 'postgres', databases: [{ name: 'shop', owner: 'postgres' }] });
+    const objs = buildManifests(resolveStack(r.spec, 'kind'));
+    const api = objs.find((o) => o.kind === 'Deployment' && o.metadata.name === 'api');
+    const env = api.spec.template.spec.containers[0].env;
+    expect(env.find((e: { name: string }) => e.name === 'DATABASE_PASSWORD').valueFrom.secretKeyRef).toEqual({ name: 'db-superuser', key: 'password' });
+    expect(env.find((e: { name: string }) => e.name === 'DATABASE_URL').value).toContain('postgres:$(DATABASE_PASSWORD)@db:5432/shop');
   });
 });
