@@ -94,7 +94,7 @@ export function translate(project: ComposeProject, options: TranslateOptions = {
   if (/\u0001/.test(JSON.stringify(components))) throw new Error('internal: a secret variable was left unresolved in the spec');
   if (Object.keys(ctx.volumes).length) spec.volumes = ctx.volumes;
   if (Object.keys(ctx.envFiles).length) spec.envFiles = ctx.envFiles;
-  if (Object.values(components).some((c) => ['web', 'worker', 'job'].includes(c.kind))) {
+  if (applicationCode(ctx)) {
     // Application code can dial any service; what env, proxy config, links and depends_on show may not be all of it.
     spec.network = { mode: 'stack' };
     ctx.warn('(project)', 'network', 'flows come from env, proxy config, links, depends_on and mounted config, but the code may dial more: network.mode is "stack" (every pod may reach every Service port of the stack; DNS allowed; the outside denied except declared egress). To tighten: check the uses of each component against what it really dials, then set network.mode: declared');
@@ -271,7 +271,24 @@ function localOnly(ctx: Context): Obj {
       ctx.note(s.name, `${why}: runs in kind and k3d only (pgAdmin never runs in prod)`);
       continue;
     }
-    const users = Object.entries(ctx.components).filter(([n, o]) => n !== comp && !ctx.project.services[origin(ctx, n)]?.localOnly && (JSON.stringify(o.uses ?? []).includes(`"to":"${comp}"`) || (o.after ?? []).includes(comp)));
+    let users = Object.entries(ctx.components).filter(([n, o]) => n !== comp && !ctx.project.services[origin(ctx, n)]?.localOnly && (JSON.stringify(o.uses ?? []).includes(`"to":"${comp}"`) || (o.after ?? []).includes(comp)));
+    if (tool && c.kind === 'web' && users.every(([, o]) => !(o.after ?? []).includes(comp)) && applicationCode(ctx)) {
+      // A mail catcher the app sends to: network mode stack admits the flow without a relation, so prod can
+      // leave the tool out; the app keeps the host it names, which prod must point at a real server.
+      for (const [n, o] of users) {
+        const vars: string[] = [];
+        for (const u of (o.uses ?? []).filter((x: Obj) => x.to === comp)) {
+          if (u.env && keysOfService(ctx, n).includes(u.env)) {
+            o.env = { ...o.env, [u.env]: `http://${comp}:${c.port}` };
+            vars.push(u.env);
+          }
+        }
+        o.uses = (o.uses ?? []).filter((x: Obj) => x.to !== comp);
+        if (o.uses.length === 0) delete o.uses;
+        ctx.warn(origin(ctx, n), 'environment', `reaches ${comp} (${tool}, kind and k3d only)${vars.length ? ` through ${vars.join(', ')}` : ''}: in prod, point its settings at a real server (environments.prod.components.${n}.env)`);
+      }
+      users = [];
+    }
     if (users.length) {
       ctx.warn(s.name, 'profiles', `${users.map(([n]) => n).join(', ')} need it in every environment, so it runs in prod too`);
       continue;
@@ -281,6 +298,17 @@ function localOnly(ctx: Context): Obj {
     ctx.note(s.name, `${why}: runs in kind and k3d only`);
   }
   return env;
+}
+
+/** Whether the stack runs application code, whose connections the importer cannot all see (network mode stack). */
+function applicationCode(ctx: Context): boolean {
+  return Object.values(ctx.components).some((c) => ['web', 'worker', 'job'].includes(c.kind));
+}
+
+/** The environment variable names a compose service sets (environment and env files). */
+function keysOfService(ctx: Context, comp: string): string[] {
+  const s = ctx.project.services[origin(ctx, comp)];
+  return [...Object.keys(s?.config.environment ?? {}), ...(s?.envFiles ?? []).flatMap((f) => Object.keys(f.vars))];
 }
 
 /** Fields in the order a reader looks for them: what it is, what runs, how it is reached, what it needs. */

@@ -208,3 +208,16 @@ describe('logins keep their meaning', () => {
     expect(env.find((e: { name: string }) => e.name === 'DATABASE_URL').value).toContain('postgres:$(DATABASE_PASSWORD)@db:5432/shop');
   });
 });
+
+describe('a mail catcher the app sends to', () => {
+  it('runs in kind and k3d only; the app keeps the host it names and prod is told to point it elsewhere', () => {
+    const r = importOf({
+      'compose.yaml': 'services:\n  mailpit:\n    image: axllent/mailpit:v1.20\n    ports: ["8025:8025", "1025:1025"]\n  app:\n    image: acme/app:1\n    ports: ["8000:8000"]\n    environment: { SMTP_HOST: mailpit, SMTP_PORT: "1025" }\n',
+    });
+    expect(r.spec.environments?.prod?.components?.mailpit).toEqual({ enabled: false });
+    expect(r.spec.components.app).toMatchObject({ env: { SMTP_HOST: 'mailpit', SMTP_PORT: '1025' } });
+    expect((r.spec.components.app as { uses?: unknown }).uses).toBeUndefined();
+    expect(warnings(r).join('\n')).toContain('app: environment: reaches mailpit (a mail catcher, kind and k3d only)');
+    expect(() => resolveStack({ ...r.spec, environments: { ...r.spec.environments, prod: { ...r.spec.environments!.prod, edge: { host: 'shop.example.com', className: 'eg' } } } }, 'prod')).not.toThrow();
+  });
+});
