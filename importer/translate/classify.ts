@@ -139,11 +139,14 @@ export function portsOf(ctx: Context, s: ComposeService): number[] {
   if (ports.size === 0) {
     // Compose lets containers dial any port without declaring it; look at what the others dial.
     const dialed = new RegExp(`(?:^|[/@,\\s])${s.name.replace(/[.]/g, '\\.')}:(\\d+)`);
+    const proxied = new RegExp(`(?:proxy_pass\\s+https?://|fastcgi_pass\\s+|uwsgi_pass\\s+|grpc_pass\\s+(?:grpcs?://)?|server\\s+)${s.name.replace(/[.]/g, '\\.')}:(\\d+)`, 'g');
     for (const other of Object.values(ctx.project.services)) {
       for (const v of Object.values(other.config.environment ?? {})) {
         const m = typeof v === 'string' ? dialed.exec(v) : null;
         if (m) ports.add(Number(m[1]));
       }
+      // An nginx in front of it (mounted or baked config) names the port it proxies to.
+      if (other !== s && PROXIES.has(baseOf(other))) for (const m of (nginxConfigText(other) ?? '').matchAll(proxied)) ports.add(Number(m[1]));
     }
   }
   return [...ports];

@@ -221,3 +221,14 @@ describe('a mail catcher the app sends to', () => {
     expect(() => resolveStack({ ...r.spec, environments: { ...r.spec.environments, prod: { ...r.spec.environments!.prod, edge: { host: 'shop.example.com', className: 'eg' } } } }, 'prod')).not.toThrow();
   });
 });
+
+describe('a backend reached only through the proxy', () => {
+  it('keeps the port nginx proxies to, and its route', () => {
+    const r = importOf({
+      'compose.yaml': 'services:\n  proxy:\n    image: nginx:1.27\n    ports: ["80:80"]\n    volumes: ["./proxy/nginx.conf:/etc/nginx/conf.d/default.conf:ro"]\n  backend:\n    build: backend\n',
+      'proxy/nginx.conf': 'server {\n  listen 80;\n  location / {\n    proxy_pass http://backend:8000;\n  }\n}\n',
+      'backend/Dockerfile': 'FROM golang:1.22\n',
+    });
+    expect(r.spec.components.backend).toMatchObject({ kind: 'web', port: 8000, route: { path: '/' } });
+  });
+});
