@@ -86,18 +86,26 @@ export class Edge extends Construct {
       },
     });
 
-    for (const r of edge.routes) {
-      new HttpRoute(this, `route-${r.component}`, {
-        metadata: { name: r.component, namespace: stack.namespace, labels },
+    // One HTTPRoute per component and host (named after the component; further hosts get a suffix), one rule per path.
+    const groups = new Map<string, (typeof edge.routes)[number][]>();
+    for (const r of edge.routes) groups.set(`${r.component} ${r.host}`, [...(groups.get(`${r.component} ${r.host}`) ?? []), r]);
+    const perComponent = new Map<string, number>();
+    for (const rs of groups.values()) {
+      const r = rs[0];
+      const n = (perComponent.get(r.component) ?? 0) + 1;
+      perComponent.set(r.component, n);
+      const name = n === 1 ? r.component : `${r.component}-${n}`;
+      new HttpRoute(this, `route-${name}`, {
+        metadata: { name, namespace: stack.namespace, labels },
         spec: {
           parentRefs: httpsListeners.map((sectionName) => ({ name: this.gatewayName, sectionName })),
           hostnames: [r.host],
           rules: [
-            ...r.blockedPaths.map((p) => ({ matches: [{ path: { type: HttpRouteSpecRulesMatchesPathType.PATH_PREFIX, value: p } }] })),
-            {
-              matches: [{ path: { type: HttpRouteSpecRulesMatchesPathType.PATH_PREFIX, value: r.path } }],
-              backendRefs: [{ kind: 'Service', name: r.component, port: r.port }],
-            },
+            ...[...new Set(rs.flatMap((x) => x.blockedPaths))].map((p) => ({ matches: [{ path: { type: HttpRouteSpecRulesMatchesPathType.PATH_PREFIX, value: p } }] })),
+            ...rs.map((x) => ({
+              matches: [{ path: { type: HttpRouteSpecRulesMatchesPathType.PATH_PREFIX, value: x.path } }],
+              backendRefs: [{ kind: 'Service', name: x.component, port: x.port }],
+            })),
           ],
         },
       });

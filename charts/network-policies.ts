@@ -24,7 +24,8 @@ export interface Flow {
  * Every flow the stack needs, derived from the spec: each relation (plus the relations of the jobs
  * a pod waits for, since its init container runs their check), the backup job to its database,
  * pgAdmin to its servers, the proxy to routed services, Prometheus to metrics ports, DNS, and the
- * outside endpoints a component declares.
+ * outside endpoints a component declares. In network mode `stack`, also every pod to every Service
+ * port of the stack.
  */
 export function flowsOf(stack: ResolvedStack): Flow[] {
   const flows: Flow[] = [];
@@ -49,6 +50,12 @@ export function flowsOf(stack: ResolvedStack): Flow[] {
     if (metricsPort && stack.monitoring) flows.push({ from: stack.monitoring.prometheus, to: c.name, port: metricsPort });
   }
   for (const r of stack.edge?.routes ?? []) for (const p of stack.edge!.allowFrom) flows.push({ from: p, to: r.component, port: r.port });
+  if (stack.spec.network?.mode === 'stack') {
+    // Flows not all known: every pod of the stack may reach every Service port of the stack.
+    const servers = Object.values(stack.components).filter((c) => ['web', 'stateful', 'redis'].includes(c.kind) || (c.kind === 'postgres' && !c.external));
+    const clients = Object.values(stack.components).filter((c) => !(c.kind === 'postgres' && c.external));
+    for (const from of clients) for (const to of servers) if (from.name !== to.name) for (const port of portsOfComponent(stack.spec, to.name)) flows.push({ from: from.name, to: to.name, port });
+  }
   return flows;
 }
 

@@ -112,7 +112,8 @@ export class Postgres extends Construct {
 }
 
 /**
- * Creates the login roles and databases, idempotently (`\gexec` only when missing), reading each
+ * Creates the login roles and databases, idempotently (only when missing; an existing database is
+ * granted to its owner login instead of being locked), reading each
  * password from its mounted Secret file so no password is in the ConfigMap or the process list.
  * Read-only roles get CONNECT, USAGE and SELECT, also on tables the owner creates later.
  */
@@ -125,8 +126,19 @@ export function initScript(c: PostgresComponent, logins: PostgresLogin[]): strin
   }
   sql.push('\\unset pw');
   for (const db of c.databases) {
-    sql.push(`SELECT 'CREATE DATABASE ${db.name} OWNER ${db.owner}' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '${db.name}')\\gexec`);
+    // A database that already exists (the maintenance database "postgres", or one a restore made) is
+    // granted to its login, never locked: revoking PUBLIC there would cut off whoever else uses it.
+    sql.push(`SELECT NOT EXISTS (SELECT FROM pg_database WHERE datname = '${db.name}') AS missing \\gset`);
+    sql.push('\\if :missing');
+    sql.push(`CREATE DATABASE ${db.name} OWNER ${db.owner};`);
     sql.push(`REVOKE ALL ON DATABASE ${db.name} FROM PUBLIC;`);
+    sql.push('\\else');
+    sql.push(`GRANT ALL ON DATABASE ${db.name} TO ${db.owner};`);
+    // PostgreSQL 15+ lets only the owner create in schema public; the login needs it to migrate.
+    sql.push(`\\connect ${db.name}`);
+    sql.push(`GRANT ALL ON SCHEMA public TO ${db.owner};`);
+    sql.push('\\connect postgres');
+    sql.push('\\endif');
   }
   for (const l of logins.filter((x) => x.access === 'read-only')) {
     const owner = c.databases.find((d) => d.name === l.database)!.owner;

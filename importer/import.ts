@@ -13,6 +13,7 @@ import type { ComposeProject, ImportWarning } from './load/model';
 import type { FoundSecret, ProvidedSecret, TranslateOptions } from './translate/context';
 import { scanFiles, scanValues } from './translate/secret-values';
 import { translate, type TranslateResult } from './translate';
+import { flowTable, routeTable } from './write/overview';
 import { stackYaml } from './write/stack-yaml';
 
 export interface ImportOptions extends LoadOptions, TranslateOptions {}
@@ -40,10 +41,14 @@ export async function importCompose(opts: ImportOptions): Promise<ImportResult> 
   for (const value of t.secretStrings) {
     if (text.includes(value)) throw new ComposeError([{ file: project.files[0], path: [], message: `a value found to be secret would end up in stack.yaml (in a command or a file); nothing was written: move it into an environment variable` }]);
   }
-  const spec = parseSpecYaml(text, 'stack.yaml (imported)');
+  // A spec the importer wrote that does not validate is the importer's bug, never the user's input.
+  const spec = parseSpecYaml(text, 'stack.yaml as imported (an importer bug: nothing was written; please report it with the compose files)');
   // Project-wide warnings first, then by service; a service's own keep their order. Code-point order, not the locale's.
   const warnings = [...t.warnings].sort((a, b) => (a.service < b.service ? -1 : a.service > b.service ? 1 : 0));
-  return { text, spec, warnings, summary: t.summary, secrets: t.secrets, found: t.found };
+  const summary = new Map(t.summary);
+  summary.set('(routes)', routeTable(spec));
+  summary.set('(flows)', flowTable(spec));
+  return { text, spec, warnings, summary, secrets: t.secrets, found: t.found };
 }
 
 /** Every variable value of every service (environment and env files): what the secret scan reads. */

@@ -56,7 +56,7 @@ const KNOWN_PROXIES: Record<string, Peer[]> = {
 export function resolveEdge(spec: StackSpec, environment: EnvironmentName, preset: EdgePreset, source: string): ResolvedEdge | undefined {
   const envEdge = spec.environments?.[environment]?.edge;
   const e: Edge = { ...spec.edge, ...envEdge, tls: { ...spec.edge?.tls, ...envEdge?.tls } };
-  const web = Object.entries(spec.components).filter((x): x is [string, WebComponent] => x[1].kind === 'web' && x[1].route !== false);
+  const web = Object.entries(spec.components).filter((x): x is [string, WebComponent] => x[1].kind === 'web' && (x[1].routes !== undefined || x[1].route !== false));
   if (web.length === 0) return undefined;
   const fail = (field: string, message: string): never => {
     throw new SpecError(source, [{ path: ['environments', environment, 'edge', field], message }]);
@@ -65,8 +65,7 @@ export function resolveEdge(spec: StackSpec, environment: EnvironmentName, prese
   const mode = e.mode ?? preset.mode;
   const controller = e.controller ?? (mode === 'ingress' ? preset.controller : 'generic');
   const className = e.className ?? preset.className ?? fail('className', `is required for ${environment}: the ${mode === 'gateway' ? 'GatewayClass' : 'IngressClass'} of the cluster`);
-  const routes = web.map(([name, c]): ResolvedRoute => {
-    const route = c.route || {};
+  const routes = web.flatMap(([name, c]) => (c.routes ?? [c.route || {}]).map((route): ResolvedRoute => {
     const path = route.path ?? (c.role === 'dashboard' ? '/' : '/api');
     const routeHost = route.subdomain ? `${route.subdomain}.${host}` : host;
     const covers = (p: string) => path === '/' || p === path || p.startsWith(`${path}/`);
@@ -78,11 +77,11 @@ export function resolveEdge(spec: StackSpec, environment: EnvironmentName, prese
       websockets: c.websockets ?? c.role === 'dashboard',
       blockedPaths: c.metricsPath && covers(c.metricsPath) ? [c.metricsPath] : [],
     };
-  });
+  }));
   const seen = new Map<string, string>();
   for (const r of routes) {
     const key = `${r.host}${r.path}`;
-    if (seen.has(key)) throw new SpecError(source, [{ path: ['components', r.component, 'route'], message: `${key} is already routed to ${seen.get(key)}` }]);
+    if (seen.has(key)) throw new SpecError(source, [{ path: ['components', r.component, spec.components[r.component].kind === 'web' && 'routes' in spec.components[r.component] && (spec.components[r.component] as WebComponent).routes ? 'routes' : 'route'], message: `${key} is already routed to ${seen.get(key)}` }]);
     seen.set(key, r.component);
     if (mode === 'ingress' && controller === 'generic' && r.blockedPaths.length > 0) {
       throw new SpecError(source, [

@@ -19,9 +19,16 @@ export const image = z
   .regex(
     /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/,
     'must be a container image reference such as "postgres:16.4" or "ghcr.io/acme/api:1.2.0"',
-  )
-  .refine((s) => /:[\w][\w.-]*$|@sha256:/.test(s.replace(/^[^/]*:[0-9]+\//, '')), 'must pin a tag or digest (a bare name means :latest)')
-  .refine((s) => !/:latest$/.test(s), 'must not use the "latest" tag: pin a version');
+  );
+
+/**
+ * Whether an image names a fixed version: a tag other than `latest`, or a digest. Local
+ * environments run any image (an imported stack keeps what compose ran); prod refuses unpinned
+ * ones (spec/readiness.ts), since `latest` changes under a running stack.
+ */
+export function pinnedImage(ref: string): boolean {
+  return /:[\w][\w.-]*$|@sha256:/.test(ref.replace(/^[^/]*:[0-9]+\//, '')) && !/:latest$/.test(ref);
+}
 export const httpPath = z.string().regex(/^\/[^\s]*$/, 'must be an absolute HTTP path such as "/health"');
 export const port = z.number().int().min(1024, 'must be at least 1024 (pods run without NET_BIND_SERVICE)').max(65535);
 export const command = z.array(z.string().min(1)).min(1, 'must hold at least one word');

@@ -5,6 +5,7 @@
 import { SpecError } from './errors';
 import { ENVIRONMENTS, type Component, type EnvironmentName, type EnvironmentOverride, type Resources, type StackSpec } from './schema';
 import { usesOf } from './relations';
+import { readinessIssues } from './readiness';
 import { redisMemoryProblem, withRedisHeadroom } from './redis-memory';
 import { resolveEdge, resolveMonitoring, type EdgePreset, type ResolvedEdge, type ResolvedMonitoring } from './edge';
 
@@ -119,6 +120,10 @@ export function resolveStack(spec: StackSpec, environment: EnvironmentName, sour
     for (const [i, dep] of (('after' in c ? c.after : undefined) ?? []).entries()) {
       if (!effective[dep]) throw new SpecError(source, [{ path: ['components', name, 'after', i], message: `waits for "${dep}", which is disabled in environment ${environment}` }]);
     }
+  }
+  if (!preset.local) {
+    const missing = readinessIssues(spec, effective, environment, preset.edge);
+    if (missing.length > 0) throw new SpecError(source, missing);
   }
   const components: Record<string, Resolved> = {};
   for (const [name, c] of Object.entries(effective)) {

@@ -33,7 +33,8 @@ export const REDIS_PORT = 6379;
 
 export const secretNames = {
   postgresSuperuser: (pg: string) => `${pg}-superuser`,
-  postgresLogin: (pg: string, user: string) => `${pg}-user-${user.replace(/_/g, '-')}`,
+  /** The superuser "postgres" owning a database (an app that used it keeps it) logs in with the superuser's Secret. */
+  postgresLogin: (pg: string, user: string) => (user === 'postgres' ? `${pg}-superuser` : `${pg}-user-${user.replace(/_/g, '-')}`),
   redisAuth: (redis: string) => `${redis}-auth`,
   pgadminLogin: (pgadmin: string) => `${pgadmin}-login`,
 };

@@ -49,6 +49,12 @@ export const webComponent = z.strictObject({
    * @default "/" for dashboards, "/api" for APIs
    */
   route: z.union([z.literal(false), z.strictObject({ path: routePath.optional(), subdomain: dnsLabel.optional() })]).optional(),
+  /**
+   * Several public entries to this service, each a path prefix and/or a subdomain as in `route`
+   * (a proxy that sends `/health` and `/api/v1` to one API). Use either this or `route`.
+   * @default the single entry of `route`
+   */
+  routes: z.array(z.strictObject({ path: routePath.optional(), subdomain: dnsLabel.optional() })).min(1, 'must list at least one route (use route: false for none)').optional(),
   /** The service upgrades connections to WebSockets (Streamlit does). @default true for dashboards */
   websockets: z.boolean().optional(),
   /** Horizontal autoscaling, used when replicas > 1. */
@@ -276,6 +282,14 @@ export const stackSpec = z.strictObject({
     .optional(),
   /** Plain settings several components read (`envFrom`), one ConfigMap each, named after the key. Secret-looking names are rejected. @default none */
   envFiles: z.record(dnsLabel, env).optional(),
+  /**
+   * How NetworkPolicies admit traffic between the stack's own pods. `declared`: exactly the flows
+   * of `uses` (and the edge, monitoring, DNS and `egress`). `stack`: every pod of the stack may also
+   * reach every Service port of the stack, for stacks whose flows are not all known (an imported
+   * compose project whose code may dial any service); outside traffic stays denied except
+   * declared `egress`. @default declared
+   */
+  network: z.strictObject({ mode: z.enum(['declared', 'stack']).optional() }).optional(),
   edge: edge.optional(),
   monitoring: monitoring.optional(),
   environments: z.strictObject({ kind: environmentOverride.optional(), k3d: environmentOverride.optional(), prod: environmentOverride.optional() }).optional(),

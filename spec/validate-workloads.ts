@@ -72,7 +72,9 @@ function checkPaths(c: Component, base: Path, add: Add) {
     if (seen.has(path)) add([...base, ...field], `mounts ${path}, which ${seen.get(path)} already mounts`);
     else seen.set(path, label);
   };
-  if ('writablePaths' in c) c.writablePaths?.forEach((p, i) => claim(p, ['writablePaths', i]));
+  if ('writablePaths' in c && c.writablePaths) c.writablePaths.forEach((p, i) => claim(p, ['writablePaths', i]));
+  // Unset, writablePaths is ["/tmp"] (charts/pod.ts): a volume there too would be a duplicate mountPath.
+  else if (['web', 'worker', 'job', 'stateful'].includes(c.kind)) seen.set('/tmp', 'writablePaths (default ["/tmp"]; set it without "/tmp")');
   if ('volumes' in c) c.volumes?.forEach((v, i) => claim(v.path, ['volumes', i, 'path']));
   if ('files' in c) for (const p of Object.keys(c.files ?? {})) claim(p, ['files', p]);
   if ('secretFiles' in c) for (const p of Object.keys(c.secretFiles ?? {})) claim(p, ['secretFiles', p]);

@@ -30,6 +30,7 @@ export function checkSemantics(spec: StackSpec): SpecIssue[] {
       for (const k of Object.keys(c.secretEnv)) if (k in c.env) add([...base, 'secretEnv', k], `is also set in env; keep one`);
     }
     if (c.kind === 'worker') checkWorker(c, base, add);
+    if (c.kind === 'web' && c.routes && c.route !== undefined) add([...base, 'routes'], 'set route or routes, not both');
     if (c.kind === 'web' && c.autoscaling && c.replicas && c.autoscaling.maxReplicas < c.replicas) {
       add([...base, 'autoscaling', 'maxReplicas'], `must be at least replicas (${c.replicas})`);
     }

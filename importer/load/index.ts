@@ -214,7 +214,8 @@ function loadEnvironment(opts: LoadOptions, folder: ProjectFolder, warnings: Imp
   if (!opts.envFiles?.length && !access.ok && access.why === 'outside') {
     warnings.push({ service: '(project)', key: '.env', why: outsideProject('.env (a link)', 'Its variables are not used for interpolation: give the file with --env-file if you mean it.') });
   }
-  const files = opts.envFiles?.length ? opts.envFiles : access.ok ? [access.real] : [];
+  // Compose reads `.env` only when it is a file; a folder of that name is skipped.
+  const files = opts.envFiles?.length ? opts.envFiles : access.ok && folder.kind(dotenv) === 'file' ? [access.real] : [];
   for (const f of files) {
     let text: string;
     try {

@@ -4,6 +4,7 @@
  */
 import type { ComposeService } from '../load/model';
 import type { ProjectFolder } from '../load/project-folder';
+import { buildContext } from './build-context';
 import type { Context, Role } from './context';
 
 /** "docker.io/library/postgres:16.4" -> "postgres"; "bitnami/postgresql@sha256:..." -> "postgresql". */
@@ -16,7 +17,9 @@ export function imageBase(image: string | undefined): string {
 
 const POSTGRES = new Set(['postgres', 'postgresql', 'postgis', 'timescaledb']);
 /** Servers that keep data: StatefulSets with claim templates, never routed. */
-const STATEFUL = new Set(['mysql', 'mariadb', 'mongo', 'mongodb', 'percona-server', 'rabbitmq', 'elasticsearch', 'opensearch', 'minio', 'clickhouse-server', 'influxdb', 'cassandra', 'neo4j', 'kafka', 'zookeeper', 'etcd', 'valkey', 'memcached', 'nats']);
+/** Redis and the servers that speak its protocol and ship its binaries (Valkey, KeyDB). */
+const REDIS = new Set(['redis', 'redis-stack-server', 'valkey', 'keydb']);
+const STATEFUL = new Set(['redismod', 'redis-stack', 'mysql', 'mariadb', 'mongo', 'mongodb', 'percona-server', 'rabbitmq', 'elasticsearch', 'opensearch', 'minio', 'clickhouse-server', 'influxdb', 'cassandra', 'neo4j', 'kafka', 'zookeeper', 'etcd', 'memcached', 'nats']);
 const PROXIES = new Set(['nginx', 'nginx-unprivileged', 'traefik']);
 
 /** Whether the container runs to completion: compose `restart: "no"` or `on-failure`, or a top-level job. */
@@ -50,21 +53,75 @@ export function nginxConfigText(folder: ProjectFolder, s: ComposeService): strin
     // conf.d and templates folders: every server block file in them.
     else if (kind === 'dir') for (const f of folder.list(m.source, 0).files) if (/\.(conf|template)$/.test(f)) texts.push(folder.readText(f) ?? '');
   }
+  // Configuration baked in by the service's own Dockerfile (COPY nginx.conf /etc/nginx/...).
+  for (const [dest, text] of buildContext(folder, s)?.copied ?? []) if (dest.startsWith('/etc/nginx')) texts.push(text);
   return texts.length > 0 ? texts.join('\n') : undefined;
+}
+
+/** The image a service runs for classification: its own, or for a local build of a proxy, the Dockerfile's base. */
+function baseOf(folder: ProjectFolder, s: ComposeService): string {
+  const own = imageBase(s.config.image);
+  if (!s.config.build || PROXIES.has(own)) return own;
+  const from = imageBase(buildContext(folder, s)?.from);
+  return PROXIES.has(from) ? from : own;
+}
+
+/** Services some other service waits for to finish (`service_completed_successfully`): init and prestart steps. */
+export function waitedFor(ctx: Context, s: ComposeService): string[] {
+  return Object.values(ctx.project.services).filter((o) => o.config.depends_on?.[s.name]?.condition === 'service_completed_successfully').map((o) => o.name);
+}
+
+/** Tools for the developer's machine only: mail catchers and end-to-end test runners. */
+const DEV_TOOLS = new Set(['mailhog', 'mailpit', 'mailcatcher', 'maildev', 'smtp4dev', 'inbucket', 'mailcrab', 'playwright', 'cypress', 'included', 'selenium', 'standalone-chrome']);
+const TEST_RUN = /(^|\s)(npx\s+)?(playwright\s+test|cypress\s+run|pytest|jest|vitest|npm\s+(run\s+)?test)(\s|$)/;
+
+export function devTool(s: ComposeService): string | undefined {
+  const base = imageBase(s.config.image);
+  if (DEV_TOOLS.has(base)) return /mail|smtp|inbucket/.test(base) ? 'a mail catcher' : 'a test runner';
+  if (/(^|[-_])(mail(catcher|pit|dev|hog)|playwright|cypress|e2e)([-_]|$)/.test(s.name)) return /mail/.test(s.name) ? 'a mail catcher' : 'a test runner';
+  const words = [...(s.config.entrypoint ?? []), ...(s.config.command ?? [])].join(' ');
+  if (TEST_RUN.test(words)) return 'a test runner';
+  return undefined;
+}
+
+/** Agents of the Docker host itself: Kubernetes has its own (kubelet's cAdvisor, node exporters, cert-manager). */
+const HOST_AGENTS: Record<string, string> = {
+  'node-exporter': 'a host exporter; the cluster runs its own node exporter (kube-prometheus-stack)',
+  cadvisor: 'a host container monitor; the kubelet already serves cAdvisor metrics',
+  'acme-companion': 'an ACME companion of nginx-proxy; cert-manager issues the edge certificate',
+  'letsencrypt-nginx-proxy-companion': 'an ACME companion of nginx-proxy; cert-manager issues the edge certificate',
+  'docker-gen': 'generates config from the Docker socket; the edge is configured from the spec',
+  watchtower: 'updates containers through the Docker socket; deliver new images with the spec (digests in prod)',
+  autoheal: 'restarts containers through the Docker socket; Kubernetes restarts unhealthy pods itself',
+};
+const HOST_PATHS = /^\/(proc|sys|dev)?(\/|$)|^\/var\/lib\/docker(\/|$)/;
+
+/** Why a service is not deployed at all, if it is a host-level agent (never walks the host paths it names). */
+export function droppedBecause(s: ComposeService): string | undefined {
+  const base = imageBase(s.config.image);
+  if (HOST_AGENTS[base]) return HOST_AGENTS[base];
+  const host = (s.config.volumes ?? []).filter((m: { type: string; source?: string }) => m.type === 'bind' && m.source && HOST_PATHS.test(m.source)).map((m: { source: string }) => m.source);
+  if (host.length > 0) return `mounts the host's ${host.join(', ')}, which a pod under Pod Security "restricted" cannot`;
+  return undefined;
 }
 
 export function classify(ctx: Context, s: ComposeService): Role {
   const c = s.config;
-  const base = imageBase(c.image);
+  const base = baseOf(ctx.project.folder, s);
+  if (droppedBecause(s)) return 'dropped';
+  // What others wait for to finish runs once, before them, whatever its image or restart policy.
+  if (waitedFor(ctx, s).length > 0) return 'job';
   const controller = String(c.labels?.['kompose.controller.type'] ?? '').toLowerCase();
   if (POSTGRES.has(base)) return 'postgres';
-  if (base === 'redis' || base === 'redis-stack-server') return 'redis';
+  if (REDIS.has(base)) return 'redis';
   if (STATEFUL.has(base) || controller === 'statefulset') return 'stateful';
   if (base === 'pgadmin4') return 'pgadmin';
   if (base === 'prometheus') return 'prometheus';
   if (PROXIES.has(base) && (base === 'traefik' || /proxy_pass/.test(nginxConfigText(ctx.project.folder, s) ?? '') || (c.ports ?? []).some((p: { target: number }) => p.target === 443))) return 'edge';
-  if (runsToCompletion(s)) return scheduleOf(s) ? 'scheduled' : 'job';
+  if (runsToCompletion(s) && scheduleOf(s)) return 'scheduled';
+  // A server that publishes or is dialed on a port serves, even when an override says restart "no".
   if (portsOf(ctx, s).length > 0) return 'web';
+  if (runsToCompletion(s)) return 'job';
   return 'worker';
 }
 
@@ -80,11 +137,14 @@ export function portsOf(ctx: Context, s: ComposeService): number[] {
   if (ports.size === 0) {
     // Compose lets containers dial any port without declaring it; look at what the others dial.
     const dialed = new RegExp(`(?:^|[/@,\\s])${s.name.replace(/[.]/g, '\\.')}:(\\d+)`);
+    const proxied = new RegExp(`(?:proxy_pass\\s+https?://|fastcgi_pass\\s+|uwsgi_pass\\s+|grpc_pass\\s+(?:grpcs?://)?|server\\s+)${s.name.replace(/[.]/g, '\\.')}:(\\d+)`, 'g');
     for (const other of Object.values(ctx.project.services)) {
       for (const v of Object.values(other.config.environment ?? {})) {
         const m = typeof v === 'string' ? dialed.exec(v) : null;
         if (m) ports.add(Number(m[1]));
       }
+      // An nginx in front of it (mounted or baked config) names the port it proxies to.
+      if (other !== s && PROXIES.has(baseOf(ctx.project.folder, other))) for (const m of (nginxConfigText(ctx.project.folder, other) ?? '').matchAll(proxied)) ports.add(Number(m[1]));
     }
   }
   return [...ports];

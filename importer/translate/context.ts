@@ -16,7 +16,7 @@ export interface TranslateOptions {
 }
 
 /** What a compose service becomes. */
-export type Role = 'postgres' | 'redis' | 'stateful' | 'pgadmin' | 'edge' | 'prometheus' | 'web' | 'worker' | 'scheduled' | 'job';
+export type Role = 'postgres' | 'redis' | 'stateful' | 'pgadmin' | 'edge' | 'prometheus' | 'web' | 'worker' | 'scheduled' | 'job' | 'dropped';
 
 /** A value turned into a Secret reference: which variable of which service, and why (never the value). */
 export interface FoundSecret {

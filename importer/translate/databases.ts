@@ -4,6 +4,7 @@
  * fields. The password variables they used are remembered, so a client reading the same variable
  * gets the Secret the spec manages. Other servers become generic stateful components.
  */
+import { secretNames } from '../../spec/relations';
 import { secretsIn } from '../load/interpolate';
 import type { Mount } from '../load/normalize';
 import { imageBase } from './classify';
@@ -39,29 +40,40 @@ function initDatabases(ctx: Context, m: Mount): { name: string; owner?: string }
   return out;
 }
 
+/** A server's own environment: its env files, then `environment` (which wins), as compose merges them. */
+function serverEnv(keys: Keys): Obj {
+  keys.take('env_file');
+  const env: Obj = {};
+  for (const f of keys.service.envFiles) Object.assign(env, f.vars);
+  return Object.assign(env, keys.take<Obj>('environment') ?? {});
+}
+
+const loginSecret = (pg: string, owner: string) => secretNames.postgresLogin(pg, owner);
+
 export function translatePostgres(ctx: Context, keys: Keys, name: string): Obj {
   const image = imageOf(ctx, keys, name, '');
-  const env: Obj = keys.take('environment') ?? {};
+  const env: Obj = serverEnv(keys);
   const user = ident(env.POSTGRES_USER ?? 'postgres');
   let db = ident(env.POSTGRES_DB ?? user);
-  if (db === 'postgres') {
+  if (db === 'postgres' && user === 'postgres') {
     db = 'app';
     ctx.note(keys.service.name, 'the application data goes into database "app", not the "postgres" maintenance database');
-  }
-  const owner = user === 'postgres' ? db : user;
-  if (user === 'postgres') ctx.note(keys.service.name, `superuser "postgres" stays the administrator; database ${db} is owned by the login "${owner}"`);
+  } else if (db === 'postgres') ctx.note(keys.service.name, `the application uses the maintenance database "postgres": the init script grants it to the login "${user}" (it already exists, so it is not locked)`);
+  // The container's user owns its database, the superuser included: apps that log in as it keep it.
+  const owner = user;
+  if (user === 'postgres') ctx.note(keys.service.name, `database ${db} is owned by the superuser "postgres", as in compose (its password is the Secret ${name}-superuser); give the app a login of its own by setting another owner`);
   const databases: Obj[] = [{ name: db, owner }];
   const add = (n: string, o = owner) => databases.some((d) => d.name === n) || databases.push({ name: n, owner: o });
   for (const extra of String(env.POSTGRES_MULTIPLE_DATABASES ?? '').split(/[,\s]+/).filter(Boolean)) add(ident(extra.split(':')[0]));
   const c: Obj = { kind: 'postgres', ...(image ? { image } : {}), databases };
   for (const [k, v] of Object.entries(env)) {
     if (k === 'POSTGRES_PASSWORD') {
-      manage(ctx, v, `${name}-user-${owner.replace(/_/g, '-')}`);
-      ctx.secretFound(keys.service.name, k, `the login password of ${owner}: a Secret the spec generates (${name}-user-${owner.replace(/_/g, '-')})`);
+      manage(ctx, v, loginSecret(name, owner));
+      ctx.secretFound(keys.service.name, k, `the login password of ${owner}: a Secret the spec generates (${loginSecret(name, owner)})`);
     }
     else if (k === 'POSTGRES_PASSWORD_FILE') {
       const secret = /^\/run\/secrets\/(.+)$/.exec(String(v))?.[1];
-      if (secret) ctx.managedSecrets.set(`secret:${secret}`, { secret: `${name}-user-${owner.replace(/_/g, '-')}`, key: 'password' });
+      if (secret) ctx.managedSecrets.set(`secret:${secret}`, { secret: loginSecret(name, owner), key: 'password' });
     } else if (['POSTGRES_USER', 'POSTGRES_DB', 'POSTGRES_MULTIPLE_DATABASES', 'PGDATA'].includes(k)) continue;
     else keys.warn(`environment.${k}`, 'not translated: the postgres component sets its own server environment');
   }
@@ -91,10 +103,18 @@ export function translateRedis(ctx: Context, keys: Keys, name: string): Obj {
   const image = imageOf(ctx, keys, name, '');
   const c: Obj = { kind: 'redis', ...(image ? { image } : {}), password: false };
   const words: string[] = [...(keys.take<string[]>('entrypoint') ?? []), ...(keys.take<string[]>('command') ?? [])];
-  const flags = words.join(' ').replace(/^.*?redis-server\s*/, '').split(/\s+--/).map((f) => f.replace(/^--/, '').trim()).filter(Boolean);
+  const env = serverEnv(keys);
+  // Valkey and KeyDB take Redis's flags; a shell wrapper ("sh -c 'valkey-server ...'") only expands variables.
+  const line = words.join(' ');
+  const server = /(redis|valkey|keydb)-server/.test(line);
+  const shell = !server && /^(\/bin\/)?(ba)?sh\b/.test(line);
+  if (shell) keys.warn('command', 'not translated: the redis component runs its own server command');
+  const flags = shell ? [] : line.replace(/^.*?(redis|valkey|keydb)-server\s*/, '').split(/\s+--/).map((f) => f.replace(/^--/, '').trim()).filter(Boolean);
   for (const f of flags) {
     const [flag, ...rest] = f.split(/\s+/);
-    const value = rest.join(' ');
+    let value = rest.join(' ');
+    const shellVar = /^\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?$/.exec(value)?.[1];
+    if (shellVar && env[shellVar] !== undefined) value = env[shellVar];
     if (flag === 'requirepass') {
       c.password = true;
       manage(ctx, value, `${name}-auth`);
@@ -104,7 +124,7 @@ export function translateRedis(ctx: Context, keys: Keys, name: string): Obj {
     else if (flag === 'appendonly' || flag === 'appendfsync' || flag === 'save' || f.endsWith('.conf')) continue;
     else keys.warn('command', `redis flag --${flag} is not translated`);
   }
-  for (const [k, v] of Object.entries(keys.take<Obj>('environment') ?? {})) {
+  for (const [k, v] of Object.entries(env)) {
     if (k === 'REDIS_PASSWORD') {
       c.password = true;
       manage(ctx, v, `${name}-auth`);
@@ -144,6 +164,19 @@ const SERVER_DEFAULTS: Record<string, { port: number; data: string; writable: st
   rabbitmq: { port: 5672, data: '/var/lib/rabbitmq', writable: ['/tmp', '/etc/rabbitmq'] },
   elasticsearch: { port: 9200, data: '/usr/share/elasticsearch/data', writable: ['/tmp', '/usr/share/elasticsearch/logs'] },
   minio: { port: 9000, data: '/data', writable: ['/tmp'] },
+  // Redis with modules keeps its image's own command (the redis component would drop the modules).
+  redismod: { port: 6379, data: '/data', writable: ['/tmp'] },
+  'redis-stack': { port: 6379, data: '/data', writable: ['/tmp'] },
+  'clickhouse-server': { port: 8123, data: '/var/lib/clickhouse', writable: ['/tmp', '/var/log/clickhouse-server'] },
+  influxdb: { port: 8086, data: '/var/lib/influxdb2', writable: ['/tmp'] },
+  opensearch: { port: 9200, data: '/usr/share/opensearch/data', writable: ['/tmp', '/usr/share/opensearch/logs'] },
+  memcached: { port: 11211, data: '', writable: ['/tmp'] },
+  nats: { port: 4222, data: '', writable: ['/tmp'] },
+  kafka: { port: 9092, data: '/var/lib/kafka/data', writable: ['/tmp'] },
+  zookeeper: { port: 2181, data: '/data', writable: ['/tmp', '/datalog'] },
+  etcd: { port: 2379, data: '/etcd-data', writable: ['/tmp'] },
+  cassandra: { port: 9042, data: '/var/lib/cassandra', writable: ['/tmp'] },
+  neo4j: { port: 7687, data: '/data', writable: ['/tmp', '/logs'] },
 };
 
 export function translateStateful(ctx: Context, keys: Keys, name: string, ports: number[]): Obj {
@@ -156,14 +189,17 @@ export function translateStateful(ctx: Context, keys: Keys, name: string, ports:
   keys.take('expose');
   const list = ports.length > 0 ? ports : known ? [known.port] : [];
   if (list.length === 0) keys.fail('ports', 'a stateful server needs a port (ports or expose)');
-  if (known && !mounts.data.some((d) => d.path === known.data)) mounts.data.push({ name: 'data', path: known.data });
+  if (ports.length === 0 && known) ctx.note(keys.service.name, `no ports or expose: listens on ${known.port}, the image's usual port`);
+  if (known?.data && !mounts.data.some((d) => d.path === known.data)) mounts.data.push({ name: 'data', path: known.data });
   const grace = keys.take('stop_grace_period');
   const c: Obj = { kind: 'stateful', image, ports: list.map((p, i) => ({ name: i === 0 ? base.replace(/[^a-z0-9]/g, '').slice(0, 15) || 'main' : `port-${p}`, port: p })) };
   const words = (k: string) => keys.take<string[]>(k)?.map((w) => expandSecrets(ctx, w, env.secretEnv, `${k} of ${keys.service.name}`));
   if (keys.config.entrypoint) c.command = words('entrypoint');
   if (keys.config.command) c.args = words('command');
   Object.assign(c, pick({ env: env.env, secretEnv: env.secretEnv, envFrom: env.envFrom, files: mounts.files, secretFiles: mounts.secretFiles }));
-  const writable = [...new Set([...(known?.writable ?? ['/tmp']), ...mounts.writablePaths])];
+  // An anonymous volume on a data path is that data (compose keeps it per container); one mount per path.
+  const mounted = new Set([...mounts.data.map((d) => d.path), ...Object.keys(mounts.files ?? {}), ...Object.keys(mounts.secretFiles ?? {})]);
+  const writable = [...new Set([...(known?.writable ?? ['/tmp']), ...mounts.writablePaths])].filter((p) => !mounted.has(p));
   if (writable.join() !== '/tmp') c.writablePaths = writable;
   if (mounts.data.length) c.data = mounts.data;
   if (grace !== undefined) c.terminationGracePeriodSeconds = Math.min(3600, seconds(grace) ?? 60);

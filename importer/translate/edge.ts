@@ -13,6 +13,9 @@ import type { Mount } from '../load/normalize';
 
 type Obj = Record<string, any>;
 
+/** `api.localhost`, `localhost`, `*.localtest.me`, `*.docker.localhost`: the first labels are the subdomain. */
+const LOCAL_DOMAIN = /^(?:(.+?)\.)?(?:docker\.)?(?:localhost|localtest\.me)$/;
+
 /** A route found in the proxy configuration, by compose service. */
 interface Found {
   service: string;
@@ -96,21 +99,25 @@ export function assignRoutes(ctx: Context): void {
         ctx.warn(r.from, 'routes', `a route to ${r.service}${r.path} reaches no web component (${c ? c.kind : 'not a service'}); left out`);
         continue;
       }
-      const subdomain = r.host && main && r.host !== main && r.host.endsWith(`.${main}`) ? r.host.slice(0, -main.length - 1) : undefined;
-      if (r.host && main && r.host !== main && !subdomain) ctx.warn(r.from, 'routes', `host ${r.host} is not ${main} or a subdomain of it; ${comp} is routed on ${main}`);
-      const key = `${subdomain ?? ''}/${r.path}`;
-      if (c.route) {
-        ctx.warn(r.from, 'routes', `${comp} is already routed at ${c.route.path}; ${r.path} is left out (one route per component)`);
-        continue;
-      }
+      // Hosts under a local development domain (api.localhost) keep their first labels as the subdomain.
+      const local = r.host && LOCAL_DOMAIN.exec(r.host);
+      const subdomain = r.host && main && r.host !== main && r.host.endsWith(`.${main}`) ? r.host.slice(0, -main.length - 1) : local && local[1] ? local[1] : undefined;
+      if (r.host && main && r.host !== main && !subdomain && !local) ctx.warn(r.from, 'routes', `host ${r.host} is not ${main} or a subdomain of it; ${comp} is routed on ${main}`);
+      const route = { path: r.path, ...(subdomain && kebab(subdomain) === subdomain ? { subdomain } : {}) };
+      const key = `${route.subdomain ?? ''}/${r.path}`;
+      if (taken.get(key) === comp) continue;
       if (taken.has(key)) {
         ctx.warn(r.from, 'routes', `${r.path} is already routed to ${taken.get(key)}; left out for ${comp}`);
         continue;
       }
       taken.set(key, comp!);
-      c.route = { path: r.path, ...(subdomain && kebab(subdomain) === subdomain ? { subdomain } : {}) };
+      // A component reached on several paths or hosts keeps all of them.
+      if (c.route || c.routes) {
+        c.routes = [...(c.routes ?? [c.route]), route];
+        delete c.route;
+      } else c.route = route;
     }
-    for (const [, c] of web) c.route ??= false;
+    for (const [, c] of web) if (!c.routes) c.route ??= false;
   } else {
     // Ports published on the loopback address only are for the developer's own machine.
     const published = web.filter(([name]) => (ctx.project.services[[...ctx.names].find(([, v]) => v === name)![0]].config.ports ?? []).some((p: Obj) => p.published && !/^(127\.|::1|localhost)/.test(p.host_ip ?? '')));

@@ -3,9 +3,9 @@
  * their targets), data servers translated before the applications that connect to them, then
  * routes, scrape targets, ordering and local-only services are settled over the whole stack.
  */
-import { fail } from '../load/errors';
+import { ComposeError, fail, type ComposeIssue } from '../load/errors';
 import type { ComposeProject, ComposeService, ImportWarning } from '../load/model';
-import { classify, imageBase, portsOf } from './classify';
+import { classify, devTool, droppedBecause, imageBase, portsOf, runsToCompletion } from './classify';
 import { Context, Keys, type FoundSecret, type ProvidedSecret, type Role, type TranslateOptions } from './context';
 import { translatePgadmin, translatePostgres, translateRedis, translateStateful } from './databases';
 import { addFlow } from './env';
@@ -30,7 +30,7 @@ export interface TranslateResult {
   readonly secretStrings: ReadonlySet<string>;
 }
 
-const ORDER: Role[] = ['postgres', 'redis', 'stateful', 'pgadmin', 'edge', 'prometheus', 'web', 'worker', 'scheduled', 'job'];
+const ORDER: Role[] = ['postgres', 'redis', 'stateful', 'pgadmin', 'edge', 'prometheus', 'web', 'worker', 'scheduled', 'job', 'dropped'];
 const KOMPOSE_READ = /^kompose\.(cronjob\.(schedule|backoff_limit|concurrency_policy|timezone)|volume\.size|controller\.type|service\.healthcheck\..+|service\.expose(\.tls-secret)?|hpa\..+)$/;
 
 const KOMPOSE_REASONS: Record<string, string> = {
@@ -56,26 +56,32 @@ export function translate(project: ComposeProject, options: TranslateOptions = {
   }
   for (const s of Object.values(project.services)) ctx.roles.set(s.name, classify(ctx, s));
   const services = Object.values(project.services).sort((a, b) => ORDER.indexOf(ctx.roles.get(a.name)!) - ORDER.indexOf(ctx.roles.get(b.name)!));
-  const traefik = services.some((s) => ctx.roles.get(s.name) === 'edge' && imageBase(s.config.image) === 'traefik');
+  // Traefik labels route even without a Traefik service: the file runs behind a Traefik of its host.
+  const traefikService = services.some((s) => ctx.roles.get(s.name) === 'edge' && imageBase(s.config.image) === 'traefik');
+  const labelled = services.filter((s) => ctx.roles.get(s.name) !== 'edge' && Object.keys(s.config.labels ?? {}).some((k) => /^traefik\.http\.routers\.[^.]+\.rule$/.test(k)));
+  const traefik = traefikService || labelled.length > 0;
+  if (!traefikService && labelled.length > 0 && !services.some((s) => ctx.roles.get(s.name) === 'edge')) {
+    ctx.edge ??= {};
+    ctx.warn('(project)', 'labels', `Traefik labels of ${labelled.map((s) => s.name).join(', ')} are for a Traefik outside this file; they become the edge's routes (Gateway or Ingress)`);
+  }
   const scrapes: Obj[] = [];
   const afters: [Keys, string, string][] = [];
   const prometheus = new Set<string>();
+  // Every service is translated even when an earlier one has a problem, so one run reports them all.
+  const problems: ComposeIssue[] = [];
   for (const s of services) {
-    const keys = new Keys(ctx, s);
-    const comp = ctx.componentOf(s.name)!;
-    const role = ctx.roles.get(s.name)!;
-    if (role === 'postgres') ctx.components[comp] = translatePostgres(ctx, keys, comp);
-    else if (role === 'redis') ctx.components[comp] = translateRedis(ctx, keys, comp);
-    else if (role === 'stateful') ctx.components[comp] = translateStateful(ctx, keys, comp, portsOf(ctx, s));
-    else if (role === 'pgadmin') ctx.components[comp] = translatePgadmin(ctx, keys, comp);
-    else if (role === 'edge') translateProxy(ctx, keys);
-    else if (role === 'prometheus') {
-      scrapes.push(...translatePrometheus(ctx, keys));
-      prometheus.add(s.name);
-    } else ctx.components[comp] = translateApp(ctx, keys, comp, role, portsOf(ctx, s));
-    common(ctx, keys, comp, role, traefik, afters);
-    keys.finish();
+    try {
+      translateService(ctx, s, traefik, scrapes, afters, prometheus);
+    } catch (e) {
+      // A service that reads a component which failed to translate fails too: the first problem is the one to report.
+      if (!(e instanceof ComposeError)) {
+        if (problems.length > 0) continue;
+        throw e;
+      }
+      problems.push(...e.issues);
+    }
   }
+  if (problems.length > 0) throw new ComposeError(problems);
   topLevel(ctx);
   applyScrapes(ctx, scrapes, prometheus);
   assignRoutes(ctx);
@@ -92,11 +98,39 @@ export function translate(project: ComposeProject, options: TranslateOptions = {
   if (/\u0001/.test(JSON.stringify(components))) throw new Error('internal: a secret variable was left unresolved in the spec');
   if (Object.keys(ctx.volumes).length) spec.volumes = ctx.volumes;
   if (Object.keys(ctx.envFiles).length) spec.envFiles = ctx.envFiles;
+  if (applicationCode(ctx)) {
+    // Application code can dial any service; what env, proxy config, links and depends_on show may not be all of it.
+    spec.network = { mode: 'stack' };
+    ctx.warn('(project)', 'network', 'flows come from env, proxy config, links, depends_on and mounted config, but the code may dial more: network.mode is "stack" (every pod may reach every Service port of the stack; DNS allowed; the outside denied except declared egress). To tighten: check the uses of each component against what it really dials, then set network.mode: declared');
+  }
   if (ctx.edge && Object.keys(ctx.edge).length) spec.edge = ctx.edge;
   spec.monitoring = ctx.monitoring ?? { enabled: false };
   if (Object.keys(ctx.prodEdge).length) environments.prod = { ...environments.prod, edge: ctx.prodEdge };
   if (Object.keys(environments).length) spec.environments = environments;
   return { spec, warnings: [...project.warnings, ...ctx.warnings], summary, secrets: [...ctx.provided.values()], origins, found: ctx.found, secretStrings: ctx.secretStrings };
+}
+
+function translateService(ctx: Context, s: ComposeService, traefik: boolean, scrapes: Obj[], afters: [Keys, string, string][], prometheus: Set<string>): void {
+  const keys = new Keys(ctx, s);
+  const comp = ctx.componentOf(s.name)!;
+  const role = ctx.roles.get(s.name)!;
+  if (role === 'dropped') {
+    // Nothing of it is translated, so its keys are not listed one by one.
+    keys.skip(...Object.keys(s.config));
+    keys.warn('image', `not deployed: ${droppedBecause(s)}`);
+    return;
+  }
+  if (role === 'postgres') ctx.components[comp] = translatePostgres(ctx, keys, comp);
+  else if (role === 'redis') ctx.components[comp] = translateRedis(ctx, keys, comp);
+  else if (role === 'stateful') ctx.components[comp] = translateStateful(ctx, keys, comp, portsOf(ctx, s));
+  else if (role === 'pgadmin') ctx.components[comp] = translatePgadmin(ctx, keys, comp);
+  else if (role === 'edge') translateProxy(ctx, keys);
+  else if (role === 'prometheus') {
+    scrapes.push(...translatePrometheus(ctx, keys));
+    prometheus.add(s.name);
+  } else ctx.components[comp] = translateApp(ctx, keys, comp, role, portsOf(ctx, s));
+  common(ctx, keys, comp, role, traefik, afters);
+  keys.finish();
 }
 
 /** Keys every service has: labels, depends_on, deploy, restart, profiles. */
@@ -132,7 +166,8 @@ function common(ctx: Context, keys: Keys, comp: string, role: Role, traefik: boo
       for (const sub of Object.keys(deploy.restart_policy ?? {})) if (!['condition', 'max_attempts'].includes(sub)) keys.warn(`deploy.restart_policy.${sub}`, 'Kubernetes restarts with its own back-off');
     } else if (k !== 'replicas') keys.warn(`deploy.${k}`, k === 'placement' ? 'scheduling constraints are not in the spec; prod spreads replicas over nodes' : 'not translated');
   }
-  keys.take('restart');
+  const restart = keys.take('restart');
+  if (c?.kind === 'web' && runsToCompletion(keys.service)) keys.warn('restart', `"${restart ?? keys.config.deploy?.restart_policy?.condition}" is not kept: it serves on a port, so it runs as a Deployment that Kubernetes restarts`);
   keys.take('profiles');
   keys.take('scale');
   for (const [dep, cond] of Object.entries<Obj>(keys.take('depends_on') ?? {})) {
@@ -156,7 +191,19 @@ function common(ctx: Context, keys: Keys, comp: string, role: Role, traefik: boo
       addFlow(ctx, c as { uses: Obj[] }, to, comp);
       if (cond.condition === 'service_healthy') ctx.note(keys.service.name, `waits for ${dep} by retrying: Kubernetes restarts the pod until ${to} is ready (readiness probe)`);
     } else if (tRole === 'edge' || tRole === 'prometheus') continue;
+    else if (tRole === 'dropped') keys.warn(`depends_on.${dep}`, `${dep} is not deployed; the dependency is dropped`);
     else keys.warn(`depends_on.${dep}`, `${dep} (${tRole}) accepts no connections; start order between long-running services is not kept in Kubernetes`);
+  }
+  // Links name services this one dials (and aliases for them): each is a flow.
+  for (const link of keys.take<string[]>('links') ?? []) {
+    const dep = String(link).split(':')[0];
+    const tRole = ctx.roles.get(dep);
+    if (c === undefined || !ctx.project.services[dep] || !['web', 'worker', 'job', 'stateful'].includes(c.kind)) continue;
+    if (tRole === 'postgres' || tRole === 'redis' || tRole === 'web' || tRole === 'stateful') {
+      c.uses ??= [];
+      addFlow(ctx, c as { uses: Obj[] }, ctx.componentOf(dep)!, comp);
+    }
+    if (String(link).includes(':') && String(link).split(':')[1] !== dep) keys.warn('links', `the alias ${String(link).split(':')[1]} of ${dep} is not a host name in Kubernetes; use ${ctx.componentOf(dep)}`);
   }
   if (c?.uses && c.uses.length === 0) delete c.uses;
 }
@@ -221,25 +268,55 @@ function localOnly(ctx: Context): Obj {
   for (const s of Object.values(ctx.project.services)) {
     const comp = ctx.componentOf(s.name)!;
     const c = ctx.components[comp];
-    if (!s.localOnly || !c) continue;
+    const tool = devTool(s);
+    if (!(s.localOnly || tool) || !c) continue;
+    const why = s.localOnly ? `profile ${s.config.profiles.join(', ')}` : tool!;
     if (c.kind === 'pgadmin') {
-      ctx.note(s.name, `profile ${s.config.profiles.join(', ')}: runs in kind and k3d only (pgAdmin never runs in prod)`);
+      ctx.note(s.name, `${why}: runs in kind and k3d only (pgAdmin never runs in prod)`);
       continue;
     }
-    const users = Object.entries(ctx.components).filter(([n, o]) => n !== comp && !ctx.project.services[origin(ctx, n)]?.localOnly && (JSON.stringify(o.uses ?? []).includes(`"to":"${comp}"`) || (o.after ?? []).includes(comp)));
+    let users = Object.entries(ctx.components).filter(([n, o]) => n !== comp && !ctx.project.services[origin(ctx, n)]?.localOnly && (JSON.stringify(o.uses ?? []).includes(`"to":"${comp}"`) || (o.after ?? []).includes(comp)));
+    if (tool && c.kind === 'web' && users.every(([, o]) => !(o.after ?? []).includes(comp)) && applicationCode(ctx)) {
+      // A mail catcher the app sends to: network mode stack admits the flow without a relation, so prod can
+      // leave the tool out; the app keeps the host it names, which prod must point at a real server.
+      for (const [n, o] of users) {
+        const vars: string[] = [];
+        for (const u of (o.uses ?? []).filter((x: Obj) => x.to === comp)) {
+          if (u.env && keysOfService(ctx, n).includes(u.env)) {
+            o.env = { ...o.env, [u.env]: `http://${comp}:${c.port}` };
+            vars.push(u.env);
+          }
+        }
+        o.uses = (o.uses ?? []).filter((x: Obj) => x.to !== comp);
+        if (o.uses.length === 0) delete o.uses;
+        ctx.warn(origin(ctx, n), 'environment', `reaches ${comp} (${tool}, kind and k3d only)${vars.length ? ` through ${vars.join(', ')}` : ''}: in prod, point its settings at a real server (environments.prod.components.${n}.env)`);
+      }
+      users = [];
+    }
     if (users.length) {
       ctx.warn(s.name, 'profiles', `${users.map(([n]) => n).join(', ')} need it in every environment, so it runs in prod too`);
       continue;
     }
     env.prod ??= { components: {} };
     env.prod.components[comp] = { enabled: false };
-    ctx.note(s.name, `profile ${s.config.profiles.join(', ')}: runs in kind and k3d only`);
+    ctx.note(s.name, `${why}: runs in kind and k3d only`);
   }
   return env;
 }
 
+/** Whether the stack runs application code, whose connections the importer cannot all see (network mode stack). */
+function applicationCode(ctx: Context): boolean {
+  return Object.values(ctx.components).some((c) => ['web', 'worker', 'job'].includes(c.kind));
+}
+
+/** The environment variable names a compose service sets (environment and env files). */
+function keysOfService(ctx: Context, comp: string): string[] {
+  const s = ctx.project.services[origin(ctx, comp)];
+  return [...Object.keys(s?.config.environment ?? {}), ...(s?.envFiles ?? []).flatMap((f) => Object.keys(f.vars))];
+}
+
 /** Fields in the order a reader looks for them: what it is, what runs, how it is reached, what it needs. */
-const FIELD_ORDER = ['kind', 'role', 'mode', 'image', 'command', 'args', 'port', 'ports', 'extraPorts', 'healthPath', 'healthPort', 'metricsPath', 'probe', 'schedule', 'timeZone', 'replicas', 'route', 'databases', 'password', 'env', 'envFrom', 'secretEnv', 'uses', 'after', 'volumes', 'data', 'files', 'secretFiles', 'writablePaths'];
+const FIELD_ORDER = ['kind', 'role', 'mode', 'image', 'command', 'args', 'port', 'ports', 'extraPorts', 'healthPath', 'healthPort', 'metricsPath', 'probe', 'schedule', 'timeZone', 'replicas', 'route', 'routes', 'databases', 'password', 'env', 'envFrom', 'secretEnv', 'uses', 'after', 'volumes', 'data', 'files', 'secretFiles', 'writablePaths'];
 
 function ordered(c: Obj): Obj {
   const rank = (k: string) => (FIELD_ORDER.includes(k) ? FIELD_ORDER.indexOf(k) : FIELD_ORDER.length);
@@ -259,11 +336,11 @@ function summarize(ctx: Context, s: ComposeService): void {
     redis: 'redis (StatefulSet, claim template)',
     stateful: 'stateful (StatefulSet, claim templates, Services)',
     pgadmin: 'pgadmin (local environments only)',
-    web: `web (Deployment + Service on ${c?.port}${c?.route ? `, routed at ${c.route.subdomain ? `${c.route.subdomain}.<host>` : ''}${c.route.path}` : ', internal'})`,
+    web: `web (Deployment + Service on ${c?.port}${c?.route || c?.routes ? `, routed at ${(c.routes ?? [c.route]).map((r: Obj) => `${r.subdomain ? `${r.subdomain}.<host>` : ''}${r.path}`).join(', ')}` : ', internal'})`,
     worker: 'continuous worker (Deployment)',
     scheduled: `scheduled worker (CronJob "${c?.schedule}")`,
     job: 'job (Job)',
   };
-  const head = c ? `component ${comp}: ${what[role]}` : role === 'edge' ? 'the edge' : 'monitoring';
+  const head = c ? `component ${comp}: ${what[role]}` : role === 'edge' ? 'the edge' : role === 'dropped' ? `not deployed: ${droppedBecause(s)}` : 'monitoring';
   ctx.summary.set(s.name, [head, ...(ctx.summary.get(s.name) ?? [])]);
 }

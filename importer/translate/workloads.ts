@@ -137,8 +137,10 @@ export function translateApp(ctx: Context, keys: Keys, name: string, role: Role,
   }
   const res = resources(keys);
   Object.assign(c, pick({ env: env.env, secretEnv, envFrom: env.envFrom, uses: env.uses, volumes: mounts.volumes, files: mounts.files, secretFiles: mounts.secretFiles }));
-  const writable = [...new Set(['/tmp', ...mounts.writablePaths])];
-  if (writable.length > 1) c.writablePaths = writable;
+  // A volume or file mounted at a scratch path takes its place (one mount per path).
+  const mounted = new Set([...(mounts.volumes ?? []).map((v: Obj) => v.path), ...Object.keys(mounts.files ?? {}), ...Object.keys(mounts.secretFiles ?? {})]);
+  const writable = [...new Set(['/tmp', ...mounts.writablePaths])].filter((p) => !mounted.has(p));
+  if (writable.join() !== '/tmp') c.writablePaths = writable;
   if (res) c.resources = res;
   if (env.egress.size > 0) {
     // Outside addresses are unknown until run time; the ports at least stay as narrow as compose says.

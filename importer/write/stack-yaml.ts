@@ -48,6 +48,7 @@ export function stackYaml(input: WriteInput): string {
   }
   if (spec.volumes) commentKey(doc, ['volumes'], ' compose named volumes, one PersistentVolumeClaim each');
   if (spec.envFiles) commentKey(doc, ['envFiles'], ' compose env files (secret-looking entries are Secret references instead), one ConfigMap each');
+  if (spec.network?.mode === 'stack') commentKey(doc, ['network'], ' the importer cannot see every connection the code makes: every pod may reach every Service port of the stack\n (DNS allowed, the outside denied except egress). Once each component\'s uses lists what it dials, set mode: declared');
   if (spec.monitoring?.enabled === false) commentKey(doc, ['monitoring'], ' the compose project runs no Prometheus; enable this where the cluster runs the prometheus-operator');
   const prod = spec.environments?.prod?.edge;
   if (prod && (!prod.host || !prod.className)) commentKey(doc, ['environments'], ' prod needs edge.host and edge.className (the GatewayClass) before it can be synthesized');

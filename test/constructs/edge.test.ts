@@ -139,3 +139,19 @@ describe('Edge in production', () => {
     expect(objs.filter((o) => ['Gateway', 'HTTPRoute', 'Ingress', 'Certificate'].includes(o.kind))).toEqual([]);
   });
 });
+
+describe('several routes per component', () => {
+  it('one HTTPRoute per component and host, one rule per path', () => {
+    const objs = manifestsOf({
+      name: 'shop',
+      components: {
+        api: { kind: 'web', image: 'acme/api:1.0', port: 8000, healthPath: '/health', routes: [{ path: '/health' }, { path: '/api/v1' }, { path: '/', subdomain: 'admin' }] },
+      },
+    });
+    const routes = objs.filter((o) => o.kind === 'HTTPRoute' && o.metadata.name.startsWith('api'));
+    expect(routes.map((o) => [o.metadata.name, o.spec.hostnames[0], o.spec.rules.map((x: any) => x.matches[0].path.value)])).toEqual([
+      ['api', 'shop.localtest.me', ['/health', '/api/v1']],
+      ['api-2', 'admin.shop.localtest.me', ['/']],
+    ]);
+  });
+});

@@ -100,3 +100,36 @@ describe('NetworkPolicies', () => {
     expect(objs.some((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'db')).toBe(false);
   });
 });
+
+describe('network mode stack', () => {
+  const NS2 = 'shop';
+  const p = (name: string): Endpoint => ({ labels: { 'app.kubernetes.io/name': name, 'app.kubernetes.io/part-of': NS2 } });
+  const spec = (mode?: 'stack' | 'declared') => ({
+    name: NS2,
+    ...(mode ? { network: { mode } } : {}),
+    components: {
+      api: { kind: 'web' as const, image: 'acme/api:1', port: 8000, healthPath: '/health', route: false as const },
+      search: { kind: 'stateful' as const, image: 'acme/search:1', ports: [{ name: 'http', port: 9200 }, { name: 'transport', port: 9300 }] },
+      cache: { kind: 'redis' as const },
+      job: { kind: 'job' as const, image: 'acme/api:1', args: [] },
+    },
+  });
+
+  it('lets every pod of the stack reach every Service port of the stack, and nothing else', () => {
+    const objs = manifestsOf(spec('stack'));
+    const can = (from: Endpoint, to: Endpoint, port: number) => allowed(objs, NS2, from, to, port);
+    for (const from of ['api', 'job', 'search']) {
+      expect(can(p(from), p('cache'), 6379), from).toBe(true);
+      if (from !== 'search') for (const port of [9200, 9300]) expect(can(p(from), p('search'), port), `${from} ${port}`).toBe(true);
+    }
+    expect(can(p('job'), p('api'), 8000)).toBe(true);
+    expect(can(p('api'), p('search'), 9201)).toBe(false);
+    expect(can(p('api'), internet, 443)).toBe(false);
+    expect(can(p('some-debug-pod'), p('cache'), 6379)).toBe(false);
+    expect(can(kindProxy, p('search'), 9200)).toBe(false);
+  });
+
+  it('declared (the default) admits only what uses declares', () => {
+    for (const objs of [manifestsOf(spec()), manifestsOf(spec('declared'))]) expect(allowed(objs, NS2, p('api'), p('cache'), 6379)).toBe(false);
+  });
+});

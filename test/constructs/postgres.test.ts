@@ -59,13 +59,21 @@ describe('Postgres', () => {
       expect(script).toContain(`\\set pw \`cat /run/stackport/logins/${user}\``);
       expect(script).toContain(`ALTER ROLE ${user} WITH LOGIN PASSWORD :'pw';`);
     }
-    expect(script).toContain(`SELECT 'CREATE DATABASE app OWNER app' WHERE NOT EXISTS`);
-    expect(script).toContain(`SELECT 'CREATE DATABASE features OWNER pipeline' WHERE NOT EXISTS`);
+    expect(script).toContain(`SELECT NOT EXISTS (SELECT FROM pg_database WHERE datname = 'app') AS missing \\gset\n\\if :missing\nCREATE DATABASE app OWNER app;\nREVOKE ALL ON DATABASE app FROM PUBLIC;\n\\else\nGRANT ALL ON DATABASE app TO app;`);
+    expect(script).toContain(`CREATE DATABASE features OWNER pipeline;`);
     expect(script).toContain('ALTER DEFAULT PRIVILEGES FOR ROLE pipeline IN SCHEMA public GRANT SELECT ON TABLES TO features_ro;');
     expect(script).not.toMatch(/PASSWORD '[^:]/);
     const logins = pod.volumes.find((v: any) => v.name === 'logins').projected.sources.map((s: any) => s.secret.name);
     expect(logins.sort()).toEqual(['postgres-user-app', 'postgres-user-app-ro', 'postgres-user-features-ro', 'postgres-user-pipeline']);
     expect(pod.volumes.find((v: any) => v.name === 'init').configMap.defaultMode).toBe(0o555);
+  });
+
+  it('grants a listed database that already exists (the maintenance database) to its login, never locks it', () => {
+    const objs2 = manifestsOf({ name: 'tools', components: { db: { kind: 'postgres', databases: [{ name: 'postgres', owner: 'tools' }] } } });
+    const script: string = find(objs2, 'ConfigMap', 'db-init').data['10-stackport-logins.sh'];
+    const [created, existing] = script.split('\\else\n');
+    expect(created).toContain('REVOKE ALL ON DATABASE postgres FROM PUBLIC;');
+    expect(existing.split('\\endif')[0]).toBe('GRANT ALL ON DATABASE postgres TO tools;\n\\connect postgres\nGRANT ALL ON SCHEMA public TO tools;\n\\connect postgres\n');
   });
 
   it('uses the preset storage class per environment', () => {

@@ -140,29 +140,51 @@ describe('field-level errors', () => {
     expect(err.message).not.toContain('is required');
   });
 
-  it('image without a tag', () => {
+  it('image that is not a reference', () => {
     expectSingleProblem(
-      rejected((s) => (s.components.api.image = 'ghcr.io/acme/shop-api')),
+      rejected((s) => (s.components.api.image = 'ghcr.io/acme/Shop API:1.0')),
       'components.api.image',
-      'components.api.image: must pin a tag or digest',
-      ':latest',
+      'components.api.image: must be a container image reference',
     );
   });
 
-  it('image without a tag behind a registry port', () => {
-    expectSingleProblem(
-      rejected((s) => (s.components.api.image = 'localhost:5000/shop-api')),
-      'components.api.image',
-      'components.api.image: must pin a tag or digest',
+  it('unpinned images run locally, and prod names every one with what else it needs in one message', () => {
+    const spec = parseSpec(
+      variant((s) => {
+        s.components.api.image = 'ghcr.io/acme/shop-api';
+        s.components.worker.image = 'localhost:5000/shop-worker:latest';
+        s.components.migrate.image = 'ghcr.io/acme/shop-api@sha256:' + 'a'.repeat(64);
+      }),
+      SOURCE,
     );
+    for (const env of ['kind', 'k3d'] as const) expect(resolveStack(spec, env, SOURCE).components.api.image).toBe('ghcr.io/acme/shop-api');
+    let err: unknown;
+    try {
+      resolveStack(spec, 'prod', SOURCE);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(SpecError);
+    const lines = (err as SpecError).message.split('\n');
+    expect(lines[0]).toBe(`Invalid stack spec in ${SOURCE} (4 problems):`);
+    expect(lines).toContain(`  - ${SOURCE}: environments.prod.edge.host: is required for prod: the public host name of the stack`);
+    expect(lines).toContain(`  - ${SOURCE}: environments.prod.edge.className: is required for prod: the GatewayClass (or IngressClass) of the cluster`);
+    expect(lines.find((l) => l.includes('components.api.image'))).toContain('"ghcr.io/acme/shop-api" has no pinned tag or digest; prod needs one');
+    expect(lines.find((l) => l.includes('components.worker.image'))).toContain('"localhost:5000/shop-worker:latest" has no pinned tag or digest');
+    expect((err as SpecError).message).not.toContain('components.migrate.image');
   });
 
-  it('image with :latest', () => {
-    expectSingleProblem(
-      rejected((s) => (s.components.api.image = 'ghcr.io/acme/shop-api:latest')),
-      'components.api.image',
-      'components.api.image: must not use the "latest" tag',
+  it('a prod override that pins the image satisfies prod, and one that unpins it is named', () => {
+    const pinned = parseSpec(
+      variant((s) => {
+        s.components.api.image = 'ghcr.io/acme/shop-api';
+        s.environments = { prod: { edge: { host: 'shop.example.com', className: 'eg' }, components: { api: { image: 'ghcr.io/acme/shop-api:1.0.1' } } } };
+      }),
+      SOURCE,
     );
+    expect(resolveStack(pinned, 'prod', SOURCE).components.api.image).toBe('ghcr.io/acme/shop-api:1.0.1');
+    const unpinned = parseSpec(variant((s) => (s.environments = { prod: { components: { api: { image: 'ghcr.io/acme/shop-api:latest' } } } })), SOURCE);
+    expect(() => resolveStack(unpinned, 'prod', SOURCE)).toThrow(`${SOURCE}: environments.prod.components.api.image: "ghcr.io/acme/shop-api:latest" has no pinned tag or digest`);
   });
 
   it('bad quantity in resources', () => {
@@ -358,12 +380,12 @@ describe('several problems at once', () => {
     const err = rejected((s) => {
       s.version = 2;
       s.components.api.port = 80;
-      s.components.api.image = 'ghcr.io/acme/shop-api:latest';
+      s.components.api.image = 'ghcr.io/acme/Shop-API:1.0';
     });
     expect(err.issues).toHaveLength(3);
     expect(err.message).toContain(`Invalid stack spec in ${SOURCE} (3 problems):`);
     expect(err.message).toContain('components.api.port: must be at least 1024');
-    expect(err.message).toContain('components.api.image: must not use the "latest" tag');
+    expect(err.message).toContain('components.api.image: must be a container image reference');
     expect(err.message).toContain('version: unknown field');
     expect(err.message.split('\n').filter((l) => l.startsWith('  - '))).toHaveLength(3);
   });

@@ -81,7 +81,7 @@ describe('invalid values point at their line', () => {
     const file = fixture('several-problems.yaml');
     const err = specError(() => loadSpecFile(file));
     expect(err.message).toContain(`Invalid stack spec in ${file} (3 problems):`);
-    expect(err.message).toContain(`${file}:${where(file, 'image: ghcr.io/acme/shop-api:latest', 'ghcr')}: components.api.image: must not use the "latest" tag`);
+    expect(err.message).toContain(`${file}:${where(file, 'image: ghcr.io/acme/Shop-API:1.0', 'ghcr')}: components.api.image: must be a container image reference`);
     expect(err.message).toContain(`${file}:${where(file, 'port: 80', '80')}: components.api.port: must be at least 1024`);
     expect(err.message).toMatch(new RegExp(`several-problems\\.yaml:${where(file, 'DB_PASSWORD: hunter2').split(':')[0]}:\\d+: components\\.api\\.env\\.DB_PASSWORD: looks like a secret`));
   });

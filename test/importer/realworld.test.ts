@@ -1,0 +1,234 @@
+/**
+ * Compose files as people publish them: what compose accepts is imported, every problem is reported
+ * in one run, and what each service becomes follows the evidence. Each case is a small project
+ * written to a temporary folder.
+ */
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { formatWarning, importCompose, type ImportResult } from '../../importer/import';
+import { ComposeError } from '../../importer/load/errors';
+import { resolveStack } from '../../spec/presets';
+import { buildManifests } from '../../charts/synth';
+
+function project(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'stackport-realworld-'));
+  for (const [f, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, f)), { recursive: true });
+    writeFileSync(join(dir, f), text);
+  }
+  return dir;
+}
+
+function importOf(files: Record<string, string>): Promise<ImportResult> {
+  const dir = project(files);
+  return importCompose({ files: [join(dir, 'compose.yaml')], environment: {} });
+}
+
+const warnings = (r: ImportResult) => r.warnings.map(formatWarning);
+
+describe('what compose accepts is imported', () => {
+  it('keeps unpinned images as written, warns, runs them locally, and prod names each with host and class in one message', async () => {
+    const r = await importOf({
+      'compose.yaml': 'services:\n  web:\n    image: ghcr.io/acme/web:latest\n    ports: ["8080:8080"]\n  admin:\n    image: adminer\n    ports: ["8081:8080"]\n',
+    });
+    expect(r.spec.components.web).toMatchObject({ kind: 'web', image: 'ghcr.io/acme/web:latest' });
+    expect(r.spec.components.admin).toMatchObject({ image: 'adminer' });
+    expect(warnings(r)).toContain('web: image: "ghcr.io/acme/web:latest" has no pinned tag: kept as written for kind and k3d; prod needs a version such as "ghcr.io/acme/web:1.2.3" (latest changes under you)');
+    for (const env of ['kind', 'k3d'] as const) expect(() => resolveStack(r.spec, env)).not.toThrow();
+    let message = '';
+    try {
+      resolveStack(r.spec, 'prod');
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(/\(4 problems\)/);
+    expect(message).toContain('environments.prod.edge.host');
+    expect(message).toContain('environments.prod.edge.className');
+    expect(message).toContain('components.web.image: "ghcr.io/acme/web:latest" has no pinned tag or digest');
+    expect(message).toContain('components.admin.image: "adminer" has no pinned tag or digest');
+  });
+
+  it('drops a tag that is a documentation placeholder and says so', async () => {
+    const r = await importOf({ 'compose.yaml': 'services:\n  app:\n    image: ${APP_IMAGE:-apache/airflow:|version|}\n' });
+    expect(r.spec.components.app.image).toBe('apache/airflow');
+    expect(warnings(r).join('\n')).toContain('"|version|" is not an image tag');
+  });
+
+  it('reports the problems of every service in one run', async () => {
+    const dir = project({ 'compose.yaml': 'services:\n  a:\n    image: acme/A:1\n  b:\n    image: acme/b:1\n    deploy: { resources: { limits: { memory: lots } } }\n' });
+    let err: unknown;
+    try {
+      importCompose({ files: [join(dir, 'compose.yaml')], environment: {} });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ComposeError);
+    expect((err as ComposeError).issues.map((i) => i.path.join('.'))).toEqual(['services.a.image', 'services.b.deploy.resources.limits.memory']);
+  });
+
+  it('skips a .env directory beside the compose file, as compose does', async () => {
+    const dir = project({ 'compose.yaml': 'services:\n  app:\n    image: acme/app:1\n', '.env/readme.txt': 'not a file of variables\n' });
+    expect(() => importCompose({ files: [join(dir, 'compose.yaml')], environment: {} })).not.toThrow();
+  });
+
+  it('runs a Valkey server without ports as the stack redis, password from its env_file', async () => {
+    const r = await importOf({
+      'compose.yaml': 'services:\n  cache:\n    image: valkey/valkey:8.0-alpine\n    command: [sh, -c, "valkey-server --appendonly yes --requirepass $$REDIS_PASSWORD"]\n    env_file: redis.env\n',
+      'redis.env': 'REDIS_PASSWORD=s3cret-value\n',
+    });
+    expect(r.spec.components.cache).toMatchObject({ kind: 'redis', image: 'valkey/valkey:8.0-alpine', password: true });
+    expect(r.text).not.toContain('s3cret-value');
+  });
+
+  it('gives a known server without ports its usual port', async () => {
+    const r = await importOf({ 'compose.yaml': 'services:\n  ch:\n    image: clickhouse/clickhouse-server:24.8\n' });
+    expect(r.spec.components.ch).toMatchObject({ kind: 'stateful', ports: [{ port: 8123 }] });
+  });
+
+  it('keeps an anonymous volume on a database data path as its data claim', async () => {
+    const r = await importOf({ 'compose.yaml': 'services:\n  db:\n    image: mariadb:11.4\n    volumes: [/var/lib/mysql]\n' });
+    const db = r.spec.components.db as { data: { path: string }[]; writablePaths?: string[] };
+    expect(db.data.map((d) => d.path)).toEqual(['/var/lib/mysql']);
+    expect(db.writablePaths ?? []).not.toContain('/var/lib/mysql');
+  });
+
+  it('a named volume on /tmp replaces the pod scratch /tmp instead of mounting twice', async () => {
+    const r = await importOf({ 'compose.yaml': 'services:\n  app:\n    image: acme/app:1\n    volumes: [scratch:/tmp]\nvolumes:\n  scratch: {}\n' });
+    expect(r.spec.components.app).toMatchObject({ writablePaths: [], volumes: [{ volume: 'scratch', path: '/tmp' }] });
+  });
+
+  it('does not deploy host agents, and reads none of the host paths they mount', async () => {
+    const r = await importOf({
+      'compose.yaml': 'services:\n  exporter:\n    image: quay.io/prometheus/node-exporter:latest\n    volumes: ["/proc:/host/proc:ro", "/:/rootfs:ro"]\n  agent:\n    image: acme/agent:1\n    volumes: ["/sys:/host/sys:ro"]\n  app:\n    image: acme/app:1\n',
+    });
+    expect(Object.keys(r.spec.components)).toEqual(['app']);
+    expect(r.summary.get('exporter')?.[0]).toMatch(/^not deployed: a host exporter/);
+    expect(r.summary.get('agent')?.[0]).toContain("mounts the host's /sys");
+  });
+});
+
+describe('what a service becomes follows the evidence', () => {
+  it('a step others wait for with service_completed_successfully is a job, whatever its restart policy', async () => {
+    const r = await importOf({
+      'compose.yaml': 'services:\n  prestart:\n    image: acme/app:1\n    command: bash scripts/prestart.sh\n  app:\n    image: acme/app:1\n    ports: ["8000:8000"]\n    depends_on:\n      prestart: { condition: service_completed_successfully }\n',
+    });
+    expect(r.spec.components.prestart.kind).toBe('job');
+    expect(r.spec.components.app.kind).toBe('web');
+  });
+
+  it('a server with published ports is web even when restart is "no", and the dropped policy is a warning', async () => {
+    const r = await importOf({ 'compose.yaml': 'services:\n  api:\n    image: acme/api:1\n    restart: "no"\n    ports: ["8000:8000"]\n' });
+    expect(r.spec.components.api.kind).toBe('web');
+    expect(warnings(r).join('\n')).toContain('api: restart: "no" is not kept');
+  });
+
+  it('nginx built from a local Dockerfile that copies its config is the edge, and its routes are read', async () => {
+    const r = await importOf({
+      'compose.yaml': 'services:\n  proxy:\n    build: proxy\n    ports: ["80:80"]\n  backend:\n    image: acme/backend:1\n    expose: ["8000"]\n',
+      'proxy/Dockerfile': 'FROM nginx:1.27-alpine\nCOPY conf /etc/nginx/conf.d/default.conf\n',
+      'proxy/conf': 'server {\n  listen 80;\n  location / {\n    proxy_pass http://backend:8000;\n  }\n}\n',
+    });
+    expect(r.spec.components.proxy).toBeUndefined();
+    expect(r.summary.get('proxy')?.[0]).toBe('the edge');
+    expect(r.spec.components.backend).toMatchObject({ kind: 'web', route: { path: '/' } });
+  });
+
+  it('mail catchers and test runners run in the local environments only', async () => {
+    const r = await importOf({
+      'compose.yaml': 'services:\n  mailpit:\n    image: axllent/mailpit:v1.20\n    ports: ["8025:8025"]\n  e2e:\n    image: acme/tests:1\n    command: npx playwright test\n  app:\n    image: acme/app:1\n    ports: ["8000:8000"]\n',
+    });
+    expect(r.spec.environments?.prod?.components).toMatchObject({ mailpit: { enabled: false }, e2e: { enabled: false } });
+    expect(r.spec.environments?.prod?.components?.app).toBeUndefined();
+  });
+});
+
+describe('routes', () => {
+  it('keeps every path a proxy sends to one component', async () => {
+    const r = await importOf({
+      'compose.yaml': 'services:\n  proxy:\n    image: nginx:1.27\n    ports: ["443:443"]\n    volumes: ["./nginx.conf:/etc/nginx/conf.d/default.conf:ro"]\n  api:\n    image: acme/api:1\n    expose: ["8000"]\n',
+      'nginx.conf': 'server {\n  listen 443 ssl;\n  location /health { proxy_pass http://api:8000; }\n  location /api/v1 { proxy_pass http://api:8000; }\n}\n',
+    });
+    expect((r.spec.components.api as { routes?: unknown }).routes).toEqual([{ path: '/health' }, { path: '/api/v1' }]);
+    const edge = resolveStack(r.spec, 'kind').edge!;
+    expect(edge.routes.filter((x) => x.component === 'api').map((x) => x.path)).toEqual(['/health', '/api/v1']);
+  });
+
+  it('gives each Traefik router its own host, also for a Traefik outside the file', async () => {
+    const r = await importOf({
+      'compose.yaml': [
+        'services:',
+        '  backend:',
+        '    image: acme/api:1',
+        '    labels:',
+        '      - traefik.enable=true',
+        '      - traefik.http.routers.api.rule=Host(`api.localhost`)',
+        '      - traefik.http.services.api.loadbalancer.server.port=8000',
+        '  adminer:',
+        '    image: adminer:4.8.1',
+        '    labels:',
+        '      - traefik.enable=true',
+        '      - traefik.http.routers.adminer.rule=Host(`adminer.localhost`)',
+        '      - traefik.http.services.adminer.loadbalancer.server.port=8080',
+        '',
+      ].join('\n'),
+    });
+    expect(r.spec.components.backend).toMatchObject({ route: { path: '/', subdomain: 'api' } });
+    expect(r.spec.components.adminer).toMatchObject({ route: { path: '/', subdomain: 'adminer' } });
+    expect(warnings(r).join('\n')).toContain('are for a Traefik outside this file');
+  });
+});
+
+describe('the summary', () => {
+  it('prints the route table and the flows', async () => {
+    const r = await importOf({
+      'compose.yaml': 'services:\n  api:\n    image: acme/api:1\n    ports: ["8000:8000"]\n    environment:\n      DATABASE_URL: postgresql://app:pw@db:5432/app\n  db:\n    image: postgres:16.4\n    environment: { POSTGRES_USER: app, POSTGRES_PASSWORD: pw }\n',
+    });
+    expect(r.summary.get('(routes)')).toEqual(['public routes (host, path, component:port):', '<host>  /  api:8000']);
+    const flows = r.summary.get('(flows)')!;
+    expect(flows[0]).toBe('flows NetworkPolicies admit (besides DNS):');
+    expect(flows).toContain('api -> db:5432');
+    expect(flows).toContain('edge -> api:8000');
+    expect(flows[flows.length - 1]).toMatch(/^network mode stack: /);
+  });
+});
+
+describe('logins keep their meaning', () => {
+  it('an app that used the superuser keeps it, with the superuser Secret; env_file settings of the server count', async () => {
+    const r = await importOf({
+      'compose.yaml': 'services:\n  db:\n    image: postgres:16.4\n    env_file: db.env\n  api:\n    image: acme/api:1\n    ports: ["8000:8000"]\n    environment:\n      DATABASE_URL: postgresql://postgres:${POSTGRES_PASSWORD:-changethis}@db:5432/shop\n',
+      'db.env': 'POSTGRES_DB=shop\nPOSTGRES_PASSWORD=changethis\n',
+    });
+    expect(r.spec.components.db).toMatchObject({ kind: 'postgres', databases: [{ name: 'shop', owner: 'postgres' }] });
+    const objs = buildManifests(resolveStack(r.spec, 'kind'));
+    const api = objs.find((o) => o.kind === 'Deployment' && o.metadata.name === 'api');
+    const env = api.spec.template.spec.containers[0].env;
+    expect(env.find((e: { name: string }) => e.name === 'DATABASE_PASSWORD').valueFrom.secretKeyRef).toEqual({ name: 'db-superuser', key: 'password' });
+    expect(env.find((e: { name: string }) => e.name === 'DATABASE_URL').value).toContain('postgres:$(DATABASE_PASSWORD)@db:5432/shop');
+  });
+});
+
+describe('a mail catcher the app sends to', () => {
+  it('runs in kind and k3d only; the app keeps the host it names and prod is told to point it elsewhere', async () => {
+    const r = await importOf({
+      'compose.yaml': 'services:\n  mailpit:\n    image: axllent/mailpit:v1.20\n    ports: ["8025:8025", "1025:1025"]\n  app:\n    image: acme/app:1\n    ports: ["8000:8000"]\n    environment: { SMTP_HOST: mailpit, SMTP_PORT: "1025" }\n',
+    });
+    expect(r.spec.environments?.prod?.components?.mailpit).toEqual({ enabled: false });
+    expect(r.spec.components.app).toMatchObject({ env: { SMTP_HOST: 'mailpit', SMTP_PORT: '1025' } });
+    expect((r.spec.components.app as { uses?: unknown }).uses).toBeUndefined();
+    expect(warnings(r).join('\n')).toContain('app: environment: reaches mailpit (a mail catcher, kind and k3d only)');
+    expect(() => resolveStack({ ...r.spec, environments: { ...r.spec.environments, prod: { ...r.spec.environments!.prod, edge: { host: 'shop.example.com', className: 'eg' } } } }, 'prod')).not.toThrow();
+  });
+});
+
+describe('a backend reached only through the proxy', () => {
+  it('keeps the port nginx proxies to, and its route', async () => {
+    const r = await importOf({
+      'compose.yaml': 'services:\n  proxy:\n    image: nginx:1.27\n    ports: ["80:80"]\n    volumes: ["./proxy/nginx.conf:/etc/nginx/conf.d/default.conf:ro"]\n  backend:\n    build: backend\n',
+      'proxy/nginx.conf': 'server {\n  listen 80;\n  location / {\n    proxy_pass http://backend:8000;\n  }\n}\n',
+      'backend/Dockerfile': 'FROM golang:1.22\n',
+    });
+    expect(r.spec.components.backend).toMatchObject({ kind: 'web', port: 8000, route: { path: '/' } });
+  });
+});
