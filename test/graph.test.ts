@@ -107,16 +107,26 @@ describe('stackport graph', () => {
     expect(parse(toMermaid(buildGraph(objs))).edges).toEqual(['EDGE -/api-> api']);
   });
 
-  it('draws two importer fixtures as imported (Celery stack on k3d, nginx TLS proxy on kind)', () => {
-    const celery = draw(loadSpecFile(join(__dirname, 'fixtures/compose/fastapi-celery/stack.yaml')), 'k3d');
+  it('draws two importer fixtures: as imported (network mode stack: every pod to every Service port) and tightened (declared)', () => {
+    const celerySpec = loadSpecFile(join(__dirname, 'fixtures/compose/fastapi-celery/stack.yaml'));
+    expect(celerySpec.network?.mode).toBe('stack');
+    const celery = draw(celerySpec, 'k3d');
     expect(celery.nodes).toEqual(['api:rectangle', 'beat:subroutine', 'db:cylinder', 'migrate:parallelogram', 'redis:cylinder', 'worker:subroutine']);
-    expect(celery.edges).toEqual(
+    const servers: Record<string, string> = { api: '8000', db: '5432', redis: '6379' };
+    const pods = ['api', 'migrate', 'worker', 'beat', 'db', 'redis'];
+    const everyToEvery = pods.flatMap((from) => Object.entries(servers).filter(([to]) => to !== from).map(([to, port]) => `${from} -${port}-> ${to}`));
+    expect(celery.edges).toEqual([...everyToEvery, 'EDGE -/-> api', 'worker -443-> OUTSIDE', 'api ~waits for~> migrate'].sort());
+    // Declared: only the flows the relations name, so beat reaches redis but not the database.
+    const declared = draw({ ...celerySpec, network: { mode: 'declared' } } as StackSpec, 'k3d');
+    expect(declared.edges).toEqual(
       ['EDGE -/-> api', 'api -5432-> db', 'api -6379-> redis', 'migrate -5432-> db', 'worker -5432-> db', 'worker -6379-> redis', 'beat -6379-> redis', 'worker -443-> OUTSIDE', 'api ~waits for~> migrate'].sort(),
     );
-    expect(celery.edges).not.toContain('beat -5432-> db');
-    const nginx = draw(loadSpecFile(join(__dirname, 'fixtures/compose/nginx-tls/stack.yaml')), 'kind');
+    expect(declared.edges).not.toContain('beat -5432-> db');
+    const nginxSpec = loadSpecFile(join(__dirname, 'fixtures/compose/nginx-tls/stack.yaml'));
+    const nginx = draw({ ...nginxSpec, network: { mode: 'declared' } } as StackSpec, 'kind');
     expect(nginx.nodes).toEqual(['api:rectangle', 'dashboard:rectangle', 'postgres:cylinder']);
     expect(nginx.edges).toEqual(['EDGE -/api-> api', 'EDGE -/-> dashboard', 'api -5432-> postgres', 'dashboard -8000-> api', 'dashboard -5432-> postgres'].sort());
+    expect(nginx.edges).not.toContain('postgres -8000-> api');
   });
 
   it('writes DOT for Graphviz users, and the CLI writes either to a file', () => {

@@ -60,7 +60,7 @@ describe('what compose accepts is imported', () => {
     const dir = project({ 'compose.yaml': 'services:\n  a:\n    image: acme/A:1\n  b:\n    image: acme/b:1\n    deploy: { resources: { limits: { memory: lots } } }\n' });
     let err: unknown;
     try {
-      importCompose({ files: [join(dir, 'compose.yaml')], environment: {} });
+      await importCompose({ files: [join(dir, 'compose.yaml')], environment: {} });
     } catch (e) {
       err = e;
     }

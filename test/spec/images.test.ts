@@ -21,16 +21,22 @@ describe('--image COMPONENT=REF', () => {
   it('reports every bad argument at once, naming what is expected', () => {
     let message = '';
     try {
-      withImages(referenceStack, ['api', 'nope=ghcr.io/acme/x:1.0.0', 'api=ghcr.io/acme/api', 'dashboard=ghcr.io/acme/d:latest', 'worker=ghcr.io/acme/w:2.0.0', 'worker=ghcr.io/acme/w:2.0.1']);
+      withImages(referenceStack, ['api', 'nope=ghcr.io/acme/x:1.0.0', 'api=ghcr.io/acme/API:1', 'worker=ghcr.io/acme/w:2.0.0', 'worker=ghcr.io/acme/w:2.0.1']);
     } catch (e) {
       message = (e as Error).message;
     }
-    expect(message).toContain('Invalid stack spec in --image (5 problems)');
+    expect(message).toContain('Invalid stack spec in --image (4 problems)');
     expect(message).toContain('--image[0]: "api" must be COMPONENT=IMAGE');
     expect(message).toContain('--image[1]: no component "nope" (the spec has api, dashboard, worker, migrate, postgres, redis, pgadmin)');
-    expect(message).toContain('--image[2]: api=ghcr.io/acme/api: must pin a tag or digest');
-    expect(message).toContain('--image[3]: dashboard=ghcr.io/acme/d:latest: must not use the "latest" tag');
-    expect(message).toContain('--image[5]: "worker" is given twice');
+    expect(message).toMatch(/--image\[2\]: api=ghcr.io\/acme\/API:1: must be a container image reference/);
+    expect(message).toContain('--image[4]: "worker" is given twice');
+  });
+
+  it('runs an unpinned image locally, and prod refuses it with what it needs', () => {
+    const released = withImages(referenceStack, ['api=ghcr.io/acme/api', 'dashboard=ghcr.io/acme/d:latest']);
+    expect(container(find(manifests(released, 'kind'), 'Deployment', 'api')).image).toBe('ghcr.io/acme/api');
+    expect(() => manifests(released, 'prod')).toThrow(/components\.api\.image: "ghcr.io\/acme\/api" has no pinned tag or digest/);
+    expect(() => manifests(released, 'prod')).toThrow(/components\.dashboard\.image/);
   });
 });
 
