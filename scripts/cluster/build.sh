@@ -79,6 +79,9 @@ version_ok() {
     kubectl)
       out="$("$bin" version --client 2>/dev/null)" || return 1
       grep -qx "Client Version: v$KUBERNETES_VERSION" <<<"$out" ;;
+    kube-router)   # before kube-*: it is not a Kubernetes binary
+      out="$("$bin" --version 2>&1)" || return 1
+      [[ "$out" == *" version v$KUBE_ROUTER_VERSION, "* ]] ;;
     kube-*)
       out="$("$bin" --version 2>/dev/null)" || return 1
       [[ "$out" == "Kubernetes v$KUBERNETES_VERSION" ]] ;;
@@ -97,9 +100,6 @@ version_ok() {
     coredns)
       out="$("$bin" -version 2>/dev/null)" || return 1
       grep -qx "CoreDNS-$COREDNS_VERSION" <<<"$out" ;;
-    kube-router)
-      out="$("$bin" --version 2>&1)" || return 1
-      [[ "$out" == *" version v$KUBE_ROUTER_VERSION, "* ]] ;;
     local-path-provisioner)
       out="$("$bin" --version 2>/dev/null)" || return 1
       [[ "$out" == *" version v$LOCAL_PATH_PROVISIONER_VERSION" ]] ;;
