@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Stop a node started by scripts/node/up.sh and remove everything it made, by what it recorded:
 #
-#   1. the watchdog, then the daemons in reverse start order (TERM, KILL after 10 s): kube-router,
+#   1. the watchdog, then the daemons in reverse start order (TERM, KILL after 5 s): kube-router,
 #      kube-proxy, kubelet, containerd, scheduler, controller manager, apiserver, etcd
 #   2. every process still left in the node: in its mount namespace (containerd shims, the holder),
 #      in its network namespace (commands run there), or in its cgroup tree (containers): KILL
@@ -72,7 +72,7 @@ for name in "${names[@]}"; do
   [[ "$pid" =~ ^[0-9]+$ ]] && ours "$pid" || continue
   kill -TERM "$pid" 2>/dev/null || true
   stopped=$((stopped + 1))
-  for _ in $(seq 1 100); do ours "$pid" || break; sleep 0.1; done
+  for _ in $(seq 1 50); do ours "$pid" || break; sleep 0.1; done
   if ours "$pid"; then say "down.sh: $name (pid $pid) ignored TERM; sending KILL"; kill -KILL "$pid" 2>/dev/null || true; fi
 done
 

@@ -39,7 +39,7 @@ describe('node', () => {
     expect(n.spec.podCIDR).toBe(info.node.podCIDR);
     expect(n.status.addresses).toContainEqual({ type: 'InternalIP', address: info.node.ip });
     expect(n.status.nodeInfo.kubeletVersion).toBe('v1.35.4');
-    expect(n.status.nodeInfo.containerRuntimeVersion).toMatch(/^containerd:\/\/v2\./);
+    expect(n.status.nodeInfo.containerRuntimeVersion).toMatch(/^containerd:\/\/2\./);
   });
 
   it('serves kubectl logs and exec through the kubelet (InternalIP)', async () => {
