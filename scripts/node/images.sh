@@ -28,7 +28,9 @@ COREDNS_REF=stackport.local/coredns:$COREDNS_VERSION
 LPP_REF=stackport.local/local-path-provisioner:$LOCAL_PATH_PROVISIONER_VERSION
 BUSYBOX_REF=stackport.local/busybox:1.35.0
 BUSYBOX=/bin/busybox
-[[ -x "$BUSYBOX" ]] && "$BUSYBOX" 2>&1 | head -1 | grep -q 'BusyBox v1.35.0' \
+# The whole output, not `| head -1`: under pipefail, busybox killed by SIGPIPE would fail the check.
+busybox_banner="$("$BUSYBOX" --help 2>&1 || true)"
+[[ -x "$BUSYBOX" && "$busybox_banner" == "BusyBox v1.35.0 "* ]] \
   || { echo "images.sh: $BUSYBOX (Debian busybox-static 1.35.0) missing: run scripts/node/install-deps.sh" >&2; exit 1; }
 mkdir -p "$OUT"
 
