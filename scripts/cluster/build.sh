@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
-# Build the pinned control-plane binaries (scripts/cluster/versions.env) from Go modules
-# into a per-user cache outside the clone, keyed by version. Idempotent: a component
+# Build the pinned control-plane and node binaries (scripts/cluster/versions.env) from Go
+# modules into a per-user cache outside the clone, keyed by version. Idempotent: a component
 # whose binary exists and reports the pinned version is not built again.
 #
-# Usage: scripts/cluster/build.sh [--force] [COMPONENT...]
-#        scripts/cluster/build.sh --print-dir    # print the binary directory and exit
+# Usage: scripts/cluster/build.sh [--force] [--node|--all] [COMPONENT...]
+#        scripts/cluster/build.sh --print-dir         # control-plane binary directory, then exit
+#        scripts/cluster/build.sh --print-node-dir    # node binary directory, then exit
 #
-# Components: kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok kwokctl
-# (default: all).
+# Control plane (default): kube-apiserver kube-controller-manager kube-scheduler kubectl etcd
+#   kwok kwokctl.
+# Node (--node; --all = both): kubelet kube-proxy containerd containerd-shim-runc-v2 ctr coredns
+#   kube-router local-path-provisioner.
 #
 # Layout (CACHE = ${STACKPORT_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/stackport}):
 #   CACHE/bin/<component>-v<version>/<component>       the binaries, one directory per version
 #   CACHE/bin/k8s-vK_etcd-vE_kwok-vW/<component>       relative symlinks to the above: the one
 #                                                      directory to put on PATH (--print-dir)
-#   CACHE/src/{kubernetes,etcd,kwok}-v<version>/       generated wrapper modules (go.mod, go.sum)
+#   CACHE/bin/node-k8s-vK_containerd-vC_.../<component>  the same for the node (--print-node-dir)
+#   CACHE/src/<module>-v<version>/                     generated wrapper modules (go.mod, go.sum)
 # Go's module cache and build cache stay in Go's default locations (go env GOMODCACHE GOCACHE).
 #
 # Environment: STACKPORT_CACHE_DIR (cache root), STACKPORT_BUILD_JOBS (go build -p, default 2).
@@ -22,34 +26,44 @@ set -euo pipefail
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=SCRIPTDIR/versions.env
 source "$SCRIPT_DIR/versions.env"
-: "${KUBERNETES_VERSION:?}" "${ETCD_VERSION:?}" "${KWOK_VERSION:?}"
+: "${KUBERNETES_VERSION:?}" "${ETCD_VERSION:?}" "${KWOK_VERSION:?}" "${CONTAINERD_VERSION:?}"
+: "${COREDNS_VERSION:?}" "${KUBE_ROUTER_VERSION:?}" "${LOCAL_PATH_PROVISIONER_VERSION:?}"
 
 CACHE_ROOT="${STACKPORT_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/stackport}"
 BIN_ROOT="$CACHE_ROOT/bin"
 SRC_ROOT="$CACHE_ROOT/src"
 SET_DIR="$BIN_ROOT/k8s-v${KUBERNETES_VERSION}_etcd-v${ETCD_VERSION}_kwok-v${KWOK_VERSION}"
-ALL_COMPONENTS=(kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok kwokctl)
+NODE_SET_DIR="$BIN_ROOT/node-k8s-v${KUBERNETES_VERSION}_containerd-v${CONTAINERD_VERSION}_coredns-v${COREDNS_VERSION}_kube-router-v${KUBE_ROUTER_VERSION}_lpp-v${LOCAL_PATH_PROVISIONER_VERSION}"
+CONTROL_PLANE_COMPONENTS=(kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok kwokctl)
+NODE_COMPONENTS=(kubelet kube-proxy containerd containerd-shim-runc-v2 ctr coredns kube-router local-path-provisioner)
 
-usage() { sed -n '2,20s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+usage() { sed -n '2,24s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 
 force=0
 components=()
 for arg in "$@"; do
   case "$arg" in
     --print-dir) echo "$SET_DIR"; exit 0 ;;
+    --print-node-dir) echo "$NODE_SET_DIR"; exit 0 ;;
     --force) force=1 ;;
+    --node) components+=("${NODE_COMPONENTS[@]}") ;;
+    --all) components+=("${CONTROL_PLANE_COMPONENTS[@]}" "${NODE_COMPONENTS[@]}") ;;
     -h|--help) usage; exit 0 ;;
     -*) echo "build.sh: unknown flag $arg" >&2; usage >&2; exit 2 ;;
     *) components+=("$arg") ;;
   esac
 done
-[[ ${#components[@]} -gt 0 ]] || components=("${ALL_COMPONENTS[@]}")
+[[ ${#components[@]} -gt 0 ]] || components=("${CONTROL_PLANE_COMPONENTS[@]}")
 
 component_version() {
   case "$1" in
-    kube-apiserver|kube-controller-manager|kube-scheduler|kubectl) echo "v$KUBERNETES_VERSION" ;;
+    kube-apiserver|kube-controller-manager|kube-scheduler|kubectl|kubelet|kube-proxy) echo "v$KUBERNETES_VERSION" ;;
     etcd) echo "v$ETCD_VERSION" ;;
     kwok|kwokctl) echo "v$KWOK_VERSION" ;;
+    containerd|containerd-shim-runc-v2|ctr) echo "v$CONTAINERD_VERSION" ;;
+    coredns) echo "v$COREDNS_VERSION" ;;
+    kube-router) echo "v$KUBE_ROUTER_VERSION" ;;
+    local-path-provisioner) echo "v$LOCAL_PATH_PROVISIONER_VERSION" ;;
     *) echo "build.sh: unknown component $1" >&2; return 1 ;;
   esac
 }
@@ -65,6 +79,9 @@ version_ok() {
     kubectl)
       out="$("$bin" version --client 2>/dev/null)" || return 1
       grep -qx "Client Version: v$KUBERNETES_VERSION" <<<"$out" ;;
+    kube-router)   # before kube-*: it is not a Kubernetes binary
+      out="$("$bin" --version 2>&1)" || return 1
+      [[ "$out" == *" version v$KUBE_ROUTER_VERSION, "* ]] ;;
     kube-*)
       out="$("$bin" --version 2>/dev/null)" || return 1
       [[ "$out" == "Kubernetes v$KUBERNETES_VERSION" ]] ;;
@@ -74,6 +91,18 @@ version_ok() {
     kwok|kwokctl)
       out="$("$bin" --version 2>/dev/null)" || return 1
       [[ "$out" == "$c version v$KWOK_VERSION "* ]] ;;
+    containerd|ctr)
+      out="$("$bin" --version 2>/dev/null)" || return 1
+      [[ "$out" == "$c github.com/containerd/containerd/v2 v$CONTAINERD_VERSION"* ]] ;;
+    containerd-shim-runc-v2)
+      out="$("$bin" -v 2>/dev/null)" || return 1
+      grep -qE "^  Version: +v$CONTAINERD_VERSION\$" <<<"$out" ;;
+    coredns)
+      out="$("$bin" -version 2>/dev/null)" || return 1
+      grep -qx "CoreDNS-$COREDNS_VERSION" <<<"$out" ;;
+    local-path-provisioner)
+      out="$("$bin" --version 2>/dev/null)" || return 1
+      [[ "$out" == *" version v$LOCAL_PATH_PROVISIONER_VERSION" ]] ;;
   esac
 }
 
@@ -149,7 +178,7 @@ declare -A WRAPPER_READY=()
 prepare() { # component -> sets WRAPPER PKG LDFLAGS TAGS
   local c="$1"
   case "$c" in
-    kube-apiserver|kube-controller-manager|kube-scheduler|kubectl)
+    kube-apiserver|kube-controller-manager|kube-scheduler|kubectl|kubelet|kube-proxy)
       WRAPPER="$SRC_ROOT/kubernetes-v$KUBERNETES_VERSION"
       PKG="k8s.io/kubernetes/cmd/$c"
       # Upstream release flags (hack/lib/golang.sh): static, -trimpath, -s -w, these tags.
@@ -179,6 +208,39 @@ prepare() { # component -> sets WRAPPER PKG LDFLAGS TAGS
         write_wrapper "$WRAPPER" sigs.k8s.io/kwok "v$KWOK_VERSION"
         WRAPPER_READY[kwok]=1
       fi ;;
+    containerd|containerd-shim-runc-v2|ctr)
+      WRAPPER="$SRC_ROOT/containerd-v$CONTAINERD_VERSION"
+      PKG="github.com/containerd/containerd/v2/cmd/$c"
+      # Upstream's Makefile: these tags drop the snapshotters that need cgo or host libraries.
+      TAGS="no_btrfs,no_devmapper,no_zfs"
+      local v=github.com/containerd/containerd/v2/version
+      LDFLAGS="-s -w -X $v.Version=v$CONTAINERD_VERSION -X $v.Revision=module-v$CONTAINERD_VERSION"
+      if [[ -z "${WRAPPER_READY[containerd]:-}" ]]; then
+        write_wrapper "$WRAPPER" github.com/containerd/containerd/v2 "v$CONTAINERD_VERSION"
+        WRAPPER_READY[containerd]=1
+      fi ;;
+    coredns)
+      WRAPPER="$SRC_ROOT/coredns-v$COREDNS_VERSION"
+      PKG="."
+      TAGS=""
+      LDFLAGS="-s -w -X github.com/coredns/coredns/coremain.GitCommit=module-v$COREDNS_VERSION"
+      write_wrapper "$WRAPPER" github.com/coredns/coredns "v$COREDNS_VERSION"
+      cp "$SCRIPT_DIR/../node/coredns/main.go" "$WRAPPER/main.go" ;;
+    kube-router)
+      WRAPPER="$SRC_ROOT/kube-router-v$KUBE_ROUTER_VERSION"
+      PKG="github.com/cloudnativelabs/kube-router/v2/cmd/kube-router"
+      TAGS=""
+      local date
+      date="$(modinfo "github.com/cloudnativelabs/kube-router/v2@v$KUBE_ROUTER_VERSION" '{{.Time.UTC.Format "2006-01-02T15:04:05Z"}}')"
+      LDFLAGS="-s -w -X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=v$KUBE_ROUTER_VERSION"
+      LDFLAGS+=" -X github.com/cloudnativelabs/kube-router/v2/pkg/version.BuildDate=$date"
+      write_wrapper "$WRAPPER" github.com/cloudnativelabs/kube-router/v2 "v$KUBE_ROUTER_VERSION" ;;
+    local-path-provisioner)
+      WRAPPER="$SRC_ROOT/local-path-provisioner-v$LOCAL_PATH_PROVISIONER_VERSION"
+      PKG="github.com/rancher/local-path-provisioner"
+      TAGS=""
+      LDFLAGS="-s -w -X main.VERSION=v$LOCAL_PATH_PROVISIONER_VERSION"
+      write_wrapper "$WRAPPER" github.com/rancher/local-path-provisioner "v$LOCAL_PATH_PROVISIONER_VERSION" ;;
   esac
 }
 
@@ -219,9 +281,13 @@ for c in "${components[@]}"; do
   printf '%-24s %-8s built in %4ds  %s\n' "$c" "$ver" "$((SECONDS - start))" "$bin"
 done
 
-# The single directory other scripts put on PATH (relative links: the cache can move).
-mkdir -p "$SET_DIR"
+# The directories other scripts put on PATH (relative links: the cache can move).
+dirs=()
 for c in "${components[@]}"; do
-  ln -sfn "../$c-$(component_version "$c")/$c" "$SET_DIR/$c"
+  dir="$SET_DIR"
+  [[ " ${NODE_COMPONENTS[*]} " != *" $c "* ]] || dir="$NODE_SET_DIR"
+  mkdir -p "$dir"
+  ln -sfn "../$c-$(component_version "$c")/$c" "$dir/$c"
+  [[ " ${dirs[*]} " == *" $dir "* ]] || dirs+=("$dir")
 done
-echo "total $((SECONDS - total_start))s; binaries in $SET_DIR"
+echo "total $((SECONDS - total_start))s; binaries in ${dirs[*]}"

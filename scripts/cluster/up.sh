@@ -295,6 +295,7 @@ start kube-controller-manager "$BIN/kube-controller-manager" \
   --cluster-signing-cert-file "$PKI/ca.crt" \
   --cluster-signing-key-file "$PKI/ca.key" \
   --service-cluster-ip-range "$SERVICE_CIDR" \
+  --flex-volume-plugin-dir "$STATE/flex-volume" \
   --profiling=false \
   --v=1
 start kube-scheduler "$BIN/kube-scheduler" \

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Stop a node started by scripts/node/up.sh and remove everything it made, by what it recorded:
+#
+#   1. the watchdog, then the daemons in reverse start order (TERM, KILL after 5 s): kube-router,
+#      kube-proxy, kubelet, containerd, scheduler, controller manager, apiserver, etcd
+#   2. every process still left in the node: in its mount namespace (containerd shims, the holder),
+#      in its network namespace (commands run there), or in its cgroup tree (containers): KILL
+#   3. kubelet's cgroup folders (deepest first, in every hierarchy)
+#   4. the network namespace, with the veth pair, the CNI bridge, pod addresses and the iptables
+#      rules and ipsets inside it
+#   5. the state folder (unless --keep-state); the private mounts died with their namespace
+#
+# Usage: scripts/node/down.sh [--keep-state] [--quiet] [STATE_DIR]
+#        (STATE_DIR defaults to $STACKPORT_NODE_STATE)
+#
+# Idempotent. Only processes that belong to this node are signalled: a recorded pid is checked
+# against the node's namespaces before it is hit, so a recycled pid is left alone.
+set -euo pipefail
+
+keep=0
+quiet=0
+STATE=""
+for arg in "$@"; do
+  case "$arg" in
+    --keep-state) keep=1 ;;
+    --quiet) quiet=1 ;;
+    -h|--help) sed -n '2,18s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -*) echo "down.sh: unknown flag $arg" >&2; exit 2 ;;
+    *) STATE="$arg" ;;
+  esac
+done
+STATE="${STATE:-${STACKPORT_NODE_STATE:-}}"
+[[ -n "$STATE" ]] || { echo "down.sh: no state dir given (argument or STACKPORT_NODE_STATE)" >&2; exit 2; }
+say() { [[ $quiet -eq 1 ]] || echo "$@" >&2; }
+if [[ ! -d "$STATE" ]]; then
+  say "down.sh: $STATE does not exist (already down)"
+  exit 0
+fi
+STATE="$(cd "$STATE" && pwd)"
+[[ -f "$STATE/netns" ]] || { echo "down.sh: $STATE is not a node state folder (no netns file)" >&2; exit 2; }
+start=$SECONDS
+
+NETNS="$(cat "$STATE/netns")"
+CGROUP_ROOT="$(cat "$STATE/cgroup-root" 2>/dev/null || true)"
+MNT_NS="$(cat "$STATE/mnt-ns" 2>/dev/null || true)"
+NET_NS=""
+[[ ! -e "/run/netns/$NETNS" ]] || NET_NS="net:[$(stat -L -c %i "/run/netns/$NETNS")]"
+
+# ours PID: alive and inside one of this node's namespaces or cgroups.
+ours() {
+  local pid="$1" ns
+  [[ -d "/proc/$pid" && "$pid" != "$$" ]] || return 1
+  if [[ -n "$MNT_NS" ]]; then ns="$(readlink "/proc/$pid/ns/mnt" 2>/dev/null)" && [[ "$ns" == "$MNT_NS" ]] && return 0; fi
+  if [[ -n "$NET_NS" ]]; then ns="$(readlink "/proc/$pid/ns/net" 2>/dev/null)" && [[ "$ns" == "$NET_NS" ]] && return 0; fi
+  if [[ -n "$CGROUP_ROOT" ]]; then grep -q ":$CGROUP_ROOT\(/\|$\)" "/proc/$pid/cgroup" 2>/dev/null && return 0; fi
+  return 1
+}
+
+# 1. watchdog and daemons, newest first.
+if [[ -f "$STATE/pids/watchdog.pid" ]]; then
+  pid="$(cat "$STATE/pids/watchdog.pid")"
+  if [[ "$pid" =~ ^[0-9]+$ && "$pid" != "$$" && "$pid" != "$PPID" ]] && grep -qa stackport-node-watchdog "/proc/$pid/cmdline" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+  fi
+fi
+names=()
+[[ ! -f "$STATE/pids/order" ]] || mapfile -t names < <(tac "$STATE/pids/order")
+stopped=0
+for name in "${names[@]}"; do
+  [[ "$name" != holder ]] || continue
+  pid="$(cat "$STATE/pids/$name.pid" 2>/dev/null || true)"
+  [[ "$pid" =~ ^[0-9]+$ ]] && ours "$pid" || continue
+  kill -TERM "$pid" 2>/dev/null || true
+  stopped=$((stopped + 1))
+  for _ in $(seq 1 50); do ours "$pid" || break; sleep 0.1; done
+  if ours "$pid"; then say "down.sh: $name (pid $pid) ignored TERM; sending KILL"; kill -KILL "$pid" 2>/dev/null || true; fi
+done
+
+# 2. whatever is left: shims, containers, the holder, commands run in the namespace.
+cgroup_pids() {
+  local h
+  [[ -n "$CGROUP_ROOT" ]] || return 0
+  for h in /sys/fs/cgroup/*/; do
+    [[ -d "$h${CGROUP_ROOT#/}" ]] || continue
+    find "$h${CGROUP_ROOT#/}" -name cgroup.procs -exec cat {} + 2>/dev/null
+  done
+}
+leftovers() {
+  local p
+  for p in /proc/[0-9]*; do p="${p#/proc/}"; ours "$p" && echo "$p"; done
+  cgroup_pids
+}
+for round in $(seq 1 50); do
+  mapfile -t left < <(leftovers | sort -u)
+  [[ ${#left[@]} -gt 0 ]] || break
+  [[ $round -gt 1 ]] || stopped=$((stopped + ${#left[@]}))
+  kill -KILL "${left[@]}" 2>/dev/null || true
+  sleep 0.2
+done
+[[ ${#left[@]} -eq 0 ]] || say "down.sh: processes still alive after KILL: ${left[*]}"
+
+# 3. cgroup folders, deepest first.
+if [[ -n "$CGROUP_ROOT" ]]; then
+  for h in /sys/fs/cgroup/*/; do
+    d="$h${CGROUP_ROOT#/}"
+    [[ -d "$d" ]] || continue
+    for _ in 1 2 3 4 5; do
+      find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null || true
+      [[ -d "$d" ]] || break
+      sleep 0.5
+    done
+    [[ ! -d "$d" ]] || say "down.sh: could not remove cgroup $d"
+  done
+fi
+
+# 4. the network namespace.
+if [[ -e "/run/netns/$NETNS" ]]; then
+  ip netns delete "$NETNS" || say "down.sh: could not delete netns $NETNS"
+fi
+
+# 5. the state folder.
+if [[ $keep -eq 1 ]]; then
+  rm -f "$STATE/node.json"
+  say "down.sh: stopped $stopped process(es) in $((SECONDS - start))s; kept $STATE"
+else
+  rm -rf -- "$STATE"
+  say "down.sh: stopped $stopped process(es) and removed $STATE in $((SECONDS - start))s"
+fi
