@@ -66,10 +66,8 @@ case "$ENV_NAME" in kind|k3d|prod) ;; *) echo "up.sh: --env must be kind, k3d or
 [[ "$OWNER_PID" =~ ^[0-9]+$ ]] || { echo "up.sh: --owner-pid must be a number" >&2; exit 2; }
 TIMEOUT="${STACKPORT_CLUSTER_TIMEOUT:-90}"
 
-T0="$EPOCHREALTIME"
-elapsed() { awk -v a="$T0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }'; }
-log() { printf '[%6ss] %s\n' "$(elapsed)" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
+# shellcheck source=../lib/daemons.sh
+source "$SCRIPT_DIR/../lib/daemons.sh"
 
 for tool in openssl curl awk sed; do
   command -v "$tool" >/dev/null || die "$tool not found in PATH"
@@ -108,22 +106,7 @@ SHM=/dev/shm
 ETCD_DATA="$(mktemp -d "$SHM/stackport-etcd.XXXXXX")"
 echo "$ETCD_DATA" >"$STATE/etcd-data-dir"
 
-ok=0
-on_exit() {
-  local rc=$?
-  if [[ $ok -ne 1 ]]; then
-    log "start failed (exit $rc); tearing down $STATE"
-    for f in "$STATE"/logs/*.log; do
-      [[ -s "$f" && "$f" != */openssl.log ]] || continue
-      echo "----- last lines of ${f##*/}" >&2
-      tail -n 15 "$f" >&2 || true
-    done
-    "$SCRIPT_DIR/down.sh" --quiet "$STATE" || true
-  fi
-}
-trap on_exit EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+teardown_on_failure 15
 
 # ------------------------------------------------------------------ free loopback ports
 declare -A TAKEN=()
@@ -150,7 +133,6 @@ API_URL="https://127.0.0.1:$API_PORT"
 
 # ------------------------------------------------------------------ certificates and keys
 PKI="$STATE/pki"
-ssl() { openssl "$@" >/dev/null 2>>"$STATE/logs/openssl.log"; }
 ssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
   -keyout "$PKI/ca.key" -out "$PKI/ca.crt" -subj "/CN=stackport-local-cluster-ca" \
   -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature"
@@ -213,28 +195,7 @@ kubeconfig scheduler
 log "certificates and kubeconfigs in $STATE"
 
 # ------------------------------------------------------------------ process helpers
-declare -A STARTED_AT=() READY_AFTER=()
-# start NAME BINARY ARGS... : own session, stdin/stdout/stderr detached, pid recorded.
-start() {
-  local name="$1"; shift
-  STARTED_AT[$name]="$EPOCHREALTIME"
-  setsid "$@" </dev/null >"$STATE/logs/$name.log" 2>&1 &
-  echo $! >"$STATE/pids/$name.pid"
-  echo "$name" >>"$STATE/pids/order"
-}
-alive() { kill -0 "$(cat "$STATE/pids/$1.pid")" 2>/dev/null; }
-# wait_until NAME DESCRIPTION COMMAND... : poll until COMMAND succeeds, NAME dies, or TIMEOUT.
-wait_until() {
-  local name="$1" what="$2" deadline=$((SECONDS + TIMEOUT)); shift 2
-  until "$@" >/dev/null 2>&1; do
-    alive "$name" || die "$name exited while waiting for $what (log: $STATE/logs/$name.log)"
-    ((SECONDS < deadline)) || die "$what not reached within ${TIMEOUT}s (log: $STATE/logs/$name.log)"
-    sleep 0.2
-  done
-  LAST_READY="$(awk -v a="${STARTED_AT[$name]}" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')"
-  READY_AFTER[$name]="${READY_AFTER[$name]:-$LAST_READY}"
-  log "$name ready ($what) ${LAST_READY}s after its start"
-}
+# start, alive and wait_until: scripts/lib/daemons.sh (daemons run in this namespace).
 admin_curl() { curl -sf --max-time 2 --cacert "$PKI/ca.crt" --cert "$PKI/admin.crt" --key "$PKI/admin.key" "$@"; }
 k() { "$KUBECTL" --kubeconfig "$STATE/admin.kubeconfig" --cache-dir "$STATE/kube-cache" "$@"; }
 
@@ -418,17 +379,7 @@ wait_until kwok "${#NODES[@]} node(s) Ready and untainted" nodes_ready
 wait_until kube-controller-manager "ServiceAccount default/default" k -n default get serviceaccount default
 
 # ------------------------------------------------------------------ done
-WATCHDOG_PID=0
-if [[ "$OWNER_PID" != 0 ]]; then
-  # shellcheck disable=SC2016 # expanded by the watchdog's own bash
-  setsid bash -c 'owner="$1" state="$2" down="$3"
-    while kill -0 "$owner" 2>/dev/null && [[ -d "$state/pids" ]]; do sleep 2; done
-    if [[ -d "$state/pids" ]]; then echo "owner $owner is gone: tearing down"; exec "$down" "$state"; fi' \
-    stackport-cluster-watchdog "$OWNER_PID" "$STATE" "$SCRIPT_DIR/down.sh" \
-    </dev/null >"$STATE/logs/watchdog.log" 2>&1 &
-  WATCHDOG_PID=$!
-  echo "$WATCHDOG_PID" >"$STATE/pids/watchdog.pid"
-fi
+start_watchdog stackport-cluster-watchdog
 
 TOTAL="$(elapsed)"
 json_nodes="$(printf '"%s",' "${NODES[@]}")"

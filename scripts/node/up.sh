@@ -59,10 +59,8 @@ done
 [[ "$OWNER_PID" =~ ^[0-9]+$ ]] || { echo "up.sh: --owner-pid must be a number" >&2; exit 2; }
 TIMEOUT="${STACKPORT_NODE_TIMEOUT:-120}"
 
-T0="$EPOCHREALTIME"
-elapsed() { awk -v a="$T0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }'; }
-log() { printf '[%6ss] %s\n' "$(elapsed)" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
+# shellcheck source=../lib/daemons.sh
+source "$SCRIPT_DIR/../lib/daemons.sh"
 
 [[ $(id -u) -eq 0 ]] || die "needs root (network and mount namespaces, cgroups)"
 for tool in ip nsenter unshare openssl curl iptables ipset /usr/sbin/runc /usr/lib/cni/bridge /usr/lib/cni/host-local /usr/lib/cni/loopback /usr/lib/cni/portmap; do
@@ -112,22 +110,7 @@ mkdir -p "$STATE"/{pki,logs,pids,bin,etcd,kubelet,storage,cni/net.d,cni/ipam,con
 echo "$NETNS" >"$STATE/netns"
 echo "$CGROUP_ROOT" >"$STATE/cgroup-root"
 
-ok=0
-on_exit() {
-  local rc=$?
-  if [[ $ok -ne 1 ]]; then
-    log "start failed (exit $rc); tearing down $STATE"
-    for f in "$STATE"/logs/*.log; do
-      [[ -s "$f" && "$f" != */openssl.log ]] || continue
-      echo "----- last lines of ${f##*/}" >&2
-      tail -n 12 "$f" >&2 || true
-    done
-    "$SCRIPT_DIR/down.sh" --quiet "$STATE" || true
-  fi
-}
-trap on_exit EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+teardown_on_failure 12
 
 # ------------------------------------------------------------------ network namespace
 ip netns add "$NETNS"
@@ -183,7 +166,6 @@ log "mount namespace held by pid $HOLDER; cgroup root $CGROUP_ROOT"
 
 # ------------------------------------------------------------------ certificates and kubeconfigs
 PKI="$STATE/pki"
-ssl() { openssl "$@" >/dev/null 2>>"$STATE/logs/openssl.log"; }
 ca() {
   ssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
     -keyout "$PKI/$1.key" -out "$PKI/$1.crt" -subj "/CN=$2" \
@@ -263,28 +245,8 @@ k() { "$STATE/bin/kubectl" "$@"; }
 log "certificates and kubeconfigs in $STATE"
 
 # ------------------------------------------------------------------ process helpers
-declare -A STARTED_AT=() READY_AFTER=()
-# start NAME BINARY ARGS... : in the node's namespaces, own session, output to logs/NAME.log.
-start() {
-  local name="$1"; shift
-  STARTED_AT[$name]="$EPOCHREALTIME"
-  setsid nsenter -t "$HOLDER" -m -n -- env PATH="$NODE_BIN:$BIN:/usr/sbin:/usr/bin:/sbin:/bin" "$@" \
-    </dev/null >"$STATE/logs/$name.log" 2>&1 &
-  echo $! >"$STATE/pids/$name.pid"
-  echo "$name" >>"$STATE/pids/order"
-}
-alive() { kill -0 "$(cat "$STATE/pids/$1.pid")" 2>/dev/null; }
-wait_until() {
-  local name="$1" what="$2" deadline=$((SECONDS + TIMEOUT)); shift 2
-  until "$@" >/dev/null 2>&1; do
-    alive "$name" || die "$name exited while waiting for $what (log: $STATE/logs/$name.log)"
-    ((SECONDS < deadline)) || die "$what not reached within ${TIMEOUT}s (log: $STATE/logs/$name.log)"
-    sleep 0.2
-  done
-  LAST_READY="$(awk -v a="${STARTED_AT[$name]}" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')"
-  READY_AFTER[$name]="${READY_AFTER[$name]:-$LAST_READY}"
-  log "$name ready ($what) ${LAST_READY}s after its start"
-}
+# Daemons start in the node's namespaces (start, alive and wait_until: scripts/lib/daemons.sh).
+LAUNCH=(nsenter -t "$HOLDER" -m -n -- env PATH="$NODE_BIN:$BIN:/usr/sbin:/usr/bin:/sbin:/bin")
 admin_curl() { in_netns curl -sf --max-time 2 --cacert "$PKI/ca.crt" --cert "$PKI/admin.crt" --key "$PKI/admin.key" "$@"; }
 
 # ------------------------------------------------------------------ control plane
@@ -544,17 +506,7 @@ ADDONS_READY="$(awk -v a="$t_addons" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f
 wait_until kube-controller-manager "ServiceAccount default/default" k -n default get serviceaccount default
 
 # ------------------------------------------------------------------ watchdog, summary
-WATCHDOG_PID=0
-if [[ "$OWNER_PID" != 0 ]]; then
-  # shellcheck disable=SC2016 # expanded by the watchdog's own bash
-  setsid bash -c 'owner="$1" state="$2" down="$3"
-    while kill -0 "$owner" 2>/dev/null && [[ -d "$state/pids" ]]; do sleep 2; done
-    if [[ -d "$state/pids" ]]; then echo "owner $owner is gone: tearing down"; exec "$down" "$state"; fi' \
-    stackport-node-watchdog "$OWNER_PID" "$STATE" "$SCRIPT_DIR/down.sh" \
-    </dev/null >"$STATE/logs/watchdog.log" 2>&1 &
-  WATCHDOG_PID=$!
-  echo "$WATCHDOG_PID" >"$STATE/pids/watchdog.pid"
-fi
+start_watchdog stackport-node-watchdog
 
 TOTAL="$(elapsed)"
 cat >"$STATE/node.json.tmp" <<EOF
