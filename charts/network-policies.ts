@@ -50,13 +50,33 @@ export function flowsOf(stack: ResolvedStack): Flow[] {
     if (metricsPort && stack.monitoring) flows.push({ from: stack.monitoring.prometheus, to: c.name, port: metricsPort });
   }
   for (const r of stack.edge?.routes ?? []) for (const p of stack.edge!.allowFrom) flows.push({ from: p, to: r.component, port: r.port });
-  if (stack.spec.network?.mode === 'stack') {
-    // Flows not all known: every pod of the stack may reach every Service port of the stack.
-    const servers = Object.values(stack.components).filter((c) => ['web', 'stateful', 'redis'].includes(c.kind) || (c.kind === 'postgres' && !c.external));
-    const clients = Object.values(stack.components).filter((c) => !(c.kind === 'postgres' && c.external));
-    for (const from of clients) for (const to of servers) if (from.name !== to.name) for (const port of portsOfComponent(stack.spec, to.name)) flows.push({ from: from.name, to: to.name, port });
-  }
   return flows;
+}
+
+/**
+ * Network mode `stack` (the flows are not all known): every pod of the stack may reach every Service
+ * port of the stack. One policy for all of them keeps the output linear in the number of
+ * components; its selector names each component, so a pod that merely carries the stack's label
+ * (a debug pod) is not admitted.
+ */
+export function stackWidePolicy(stack: ResolvedStack): k8s.NetworkPolicySpec | undefined {
+  if (stack.spec.network?.mode !== 'stack') return undefined;
+  const servers = Object.values(stack.components).filter((c) => ['web', 'stateful', 'redis'].includes(c.kind) || (c.kind === 'postgres' && !c.external));
+  const pods = Object.values(stack.components).filter((c) => !(c.kind === 'postgres' && c.external)).map((c) => c.name);
+  for (const c of Object.values(stack.components)) if (c.kind === 'postgres' && c.backup?.enabled && !c.external) pods.push(`${c.name}-backup`);
+  const ports = [...new Set(servers.flatMap((c) => portsOfComponent(stack.spec, c.name)))].sort((a, b) => a - b);
+  if (servers.length === 0 || ports.length === 0) return undefined;
+  const selector: k8s.LabelSelector = {
+    matchLabels: { 'app.kubernetes.io/part-of': stack.name },
+    matchExpressions: [{ key: 'app.kubernetes.io/name', operator: 'In', values: pods.sort() }],
+  };
+  const portList = ports.map((p) => ({ port: k8s.IntOrString.fromNumber(p), protocol: 'TCP' }));
+  return {
+    podSelector: selector,
+    policyTypes: ['Ingress', 'Egress'],
+    ingress: [{ from: [{ podSelector: selector }], ports: portList }],
+    egress: [{ to: [{ podSelector: selector }], ports: portList }],
+  };
 }
 
 function peerOf(stack: ResolvedStack, p: string | Peer): k8s.NetworkPolicyPeer {
@@ -97,6 +117,8 @@ export class NetworkPolicies extends Construct {
       }
       return [...byPeer.values()].map((e) => ({ [side]: [peerOf(stack, e.peer)], ports: e.ports }));
     };
+    const wide = stackWidePolicy(stack);
+    if (wide) new k8s.KubeNetworkPolicy(this, 'stack-internal', { metadata: { name: 'stackport-internal', namespace: stack.namespace, labels }, spec: wide });
     for (const g of groups) {
       new k8s.KubeNetworkPolicy(this, `np-${g}`, {
         metadata: { name: g, namespace: stack.namespace, labels: { ...labels, 'app.kubernetes.io/name': g } },

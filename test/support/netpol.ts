@@ -12,8 +12,21 @@ export interface Endpoint {
   readonly ip?: string;
 }
 
-const matches = (sel: { matchLabels?: Labels } | undefined, labels: Labels = {}) =>
-  !sel || Object.entries(sel.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
+interface Expression {
+  key: string;
+  operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+  values?: string[];
+}
+
+const matches = (sel: { matchLabels?: Labels; matchExpressions?: Expression[] } | undefined, labels: Labels = {}) =>
+  !sel ||
+  (Object.entries(sel.matchLabels ?? {}).every(([k, v]) => labels[k] === v) &&
+    (sel.matchExpressions ?? []).every((e) => {
+      const has = e.key in labels;
+      if (e.operator === 'In') return has && (e.values ?? []).includes(labels[e.key]);
+      if (e.operator === 'NotIn') return !has || !(e.values ?? []).includes(labels[e.key]);
+      return e.operator === 'Exists' ? has : !has;
+    }));
 
 function inCidr(ip: string, cidr: string): boolean {
   const [base, bits] = cidr.split('/');
