@@ -129,6 +129,15 @@ describe('network mode stack', () => {
     expect(can(kindProxy, p('search'), 9200)).toBe(false);
   });
 
+  it('does it with one policy naming every component, not a rule per pair (output linear in components)', () => {
+    const policies = (mode: 'stack' | 'declared') => manifestsOf(spec(mode)).filter((o) => o.kind === 'NetworkPolicy');
+    const wide = policies('stack').filter((o) => o.metadata.name === 'stackport-internal');
+    expect(wide).toHaveLength(1);
+    expect(wide[0].spec.podSelector.matchExpressions).toEqual([{ key: 'app.kubernetes.io/name', operator: 'In', values: ['api', 'cache', 'job', 'search'] }]);
+    expect(wide[0].spec.ingress[0].ports.map((p: any) => p.port)).toEqual([6379, 8000, 9200, 9300]);
+    expect(policies('stack').map((o) => o.metadata.name).sort()).toEqual([...policies('declared').map((o) => o.metadata.name), 'stackport-internal'].sort());
+  });
+
   it('declared (the default) admits only what uses declares', () => {
     for (const objs of [manifestsOf(spec()), manifestsOf(spec('declared'))]) expect(allowed(objs, NS2, p('api'), p('cache'), 6379)).toBe(false);
   });
