@@ -85,6 +85,8 @@ export interface ApplyOptions {
   readonly skipMissing?: boolean;
   /** @default "kubectl" from PATH */
   readonly kubectl?: string;
+  /** @default kubectl's own choice (KUBECONFIG, ~/.kube/config) */
+  readonly kubeconfig?: string;
   readonly log?: (line: string) => void;
 }
 
@@ -97,7 +99,7 @@ export function applyEnvironment(o: ApplyOptions): void {
     throw new ApplyError(`${join(o.dist, o.environment)} has no Namespace ${stack.namespace}: it was synthesized from another spec; synthesize this one first`);
   }
   const kubectl = (args: string[], input?: string): string => {
-    const full = [...(o.context ? ['--context', o.context] : []), ...args];
+    const full = [...(o.kubeconfig ? ['--kubeconfig', o.kubeconfig] : []), ...(o.context ? ['--context', o.context] : []), ...args];
     const opts: ExecFileSyncOptions = { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'] };
     try {
       return execFileSync(o.kubectl ?? 'kubectl', full, opts) as string;

@@ -1,0 +1,66 @@
+/**
+ * scripts/apply.ts on the real node, which runs none of the add-ons the stack's edge, TLS and
+ * monitoring need (cert-manager, the Gateway API, the prometheus-operator): a first deploy there
+ * creates the Namespace and the Secrets, applies no workload and names what is missing; with
+ * --skip-missing it applies everything the cluster can take.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { synthesize } from '../../charts/synth';
+import { ApplyError, applyEnvironment } from '../../scripts/apply';
+import { requiredSecrets } from '../../spec/relations';
+import { resolveStack } from '../../spec/presets';
+import { referenceStack } from '../../spec/reference';
+import { node } from './node';
+
+const { info, kube } = node();
+const NS = resolveStack(referenceStack, 'kind').namespace;
+let dir = '';
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'stackport-runtime-apply-'));
+  synthesize(referenceStack, join(dir, 'dist'), ['kind']);
+  await kube.kubectl(['delete', 'namespace', NS, '--ignore-not-found', '--wait=true', '--timeout=120s'], { timeoutMs: 150_000 });
+});
+
+afterAll(async () => {
+  await kube.kubectl(['delete', 'namespace', NS, '--wait=false']);
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const apply = (skipMissing = false) => {
+  const log: string[] = [];
+  let error: unknown;
+  try {
+    applyEnvironment({ environment: 'kind', spec: referenceStack, dist: join(dir, 'dist'), secretsFile: join(dir, 'secrets.yaml'), kubectl: info.kubectl, kubeconfig: info.kubeconfig, skipMissing, log: (l) => log.push(l) });
+  } catch (e) {
+    error = e;
+  }
+  return { log: log.join('\n'), error };
+};
+
+describe('scripts/apply.ts on a cluster without cert-manager', () => {
+  it('creates the Namespace and every Secret, applies no workload, and names the missing add-ons', async () => {
+    const { error } = apply();
+    expect(error).toBeInstanceOf(ApplyError);
+    const message = (error as Error).message;
+    expect(message).toContain('nothing but the Namespace and Secrets was applied');
+    expect(message).toMatch(/- cert-manager .*: needed by .*Certificate\/dataplatform-tls/);
+    expect(message).toMatch(/- the Gateway API CRDs .*: needed by Gateway\/dataplatform/);
+    expect(message).toMatch(/- the prometheus-operator CRDs .*: needed by ServiceMonitor\/api/);
+    const secrets = (await kube.items(['-n', NS, 'get', 'secrets'])).map((s) => s.metadata.name);
+    expect(secrets.sort()).toEqual(expect.arrayContaining(requiredSecrets(resolveStack(referenceStack, 'kind').spec).map((r) => r.name)));
+    expect(await kube.items(['-n', NS, 'get', 'deployments,statefulsets,jobs,cronjobs'])).toEqual([]);
+  });
+
+  it('with --skip-missing, applies every object the cluster serves and lists the rest', async () => {
+    const { log, error } = apply(true);
+    expect(error).toBeUndefined();
+    expect(log).toContain('left out (the cluster lacks their API):');
+    const workloads = (await kube.items(['-n', NS, 'get', 'deployments,statefulsets,jobs,cronjobs'])).map((o) => `${o.kind}/${o.metadata.labels?.['stackport.dev/release-job'] ?? o.metadata.name}`);
+    expect(workloads.sort()).toEqual(['CronJob/worker', 'Deployment/api', 'Deployment/dashboard', 'Deployment/pgadmin', 'Job/migrate', 'StatefulSet/postgres', 'StatefulSet/redis']);
+    expect((await kube.items(['-n', NS, 'get', 'networkpolicies'])).length).toBeGreaterThanOrEqual(8);
+  });
+});
