@@ -71,7 +71,8 @@ function podOf(o: Obj): Pod | undefined {
   return { id: labels[NAME] ?? o.metadata.name, kind, labels, ports, spec: template.spec ?? {} };
 }
 
-function matches(selector: Obj | undefined, labels: Labels): boolean {
+/** Kubernetes label-selector semantics (matchLabels and matchExpressions); no selector selects all. */
+export function matches(selector: Obj | undefined, labels: Labels = {}): boolean {
   if (!selector) return true;
   for (const [k, v] of Object.entries(selector.matchLabels ?? {})) if (labels[k] !== v) return false;
   for (const e of selector.matchExpressions ?? []) {

@@ -3,6 +3,8 @@
  * connect on this port?" the way a CNI would: the source's egress and the destination's ingress
  * must both admit the connection; a direction no policy selects is open.
  */
+import { matches } from '../../graph/model';
+
 type Labels = Record<string, string>;
 export interface Endpoint {
   /** Pod labels, for pods in the stack namespace or another one. */
@@ -11,22 +13,6 @@ export interface Endpoint {
   /** An address outside the cluster. */
   readonly ip?: string;
 }
-
-interface Expression {
-  key: string;
-  operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
-  values?: string[];
-}
-
-const matches = (sel: { matchLabels?: Labels; matchExpressions?: Expression[] } | undefined, labels: Labels = {}) =>
-  !sel ||
-  (Object.entries(sel.matchLabels ?? {}).every(([k, v]) => labels[k] === v) &&
-    (sel.matchExpressions ?? []).every((e) => {
-      const has = e.key in labels;
-      if (e.operator === 'In') return has && (e.values ?? []).includes(labels[e.key]);
-      if (e.operator === 'NotIn') return !has || !(e.values ?? []).includes(labels[e.key]);
-      return e.operator === 'Exists' ? has : !has;
-    }));
 
 function inCidr(ip: string, cidr: string): boolean {
   const [base, bits] = cidr.split('/');
