@@ -20,17 +20,19 @@ export const WAIT_INTERVAL = 5;
 export const SERVER_WAIT_SECONDS = 300;
 
 /**
- * `alembic current` equals `alembic heads`. Alembic logs "INFO  [alembic...]" lines on stderr; they
- * are dropped from the comparison but an error is printed, so a wrong URL or login shows in the log.
+ * `alembic current` equals `alembic heads`. Revisions are read from stdout, keeping only lines shaped
+ * like a revision ("0001", "ae1027a6acf (head)"), because an application's alembic.ini may log in
+ * any format, to either stream. On failure the check runs again with stderr to show why (a wrong
+ * URL or login then shows in the log), without the INFO lines.
  */
 export const ALEMBIC_AT_HEAD = [
   'sh',
   '-c',
   [
-    `revs() { printf '%s\\n' "$1" | grep -Ev '^[A-Z]+ +\\[' | cut -d' ' -f1 | grep . | sort; }`,
-    `errors() { printf '%s\\n' "$1" | grep -Ev '^INFO +\\[' | tail -n 5; }`,
-    `cur=$(alembic current 2>&1) || { errors "$cur"; exit 1; }`,
-    `heads=$(alembic heads 2>&1) || { errors "$heads"; exit 1; }`,
+    `revs() { printf '%s\\n' "$1" | grep -E '^[A-Za-z0-9_.-]+( \\([a-z ]+\\))*$' | cut -d' ' -f1 | sort; }`,
+    `errors() { printf '%s\\n' "$1" | grep -Ev '(^|[^A-Za-z])INFO([^A-Za-z]|$)' | tail -n 5; }`,
+    `cur=$(alembic current 2>/dev/null) || { errors "$(alembic current 2>&1)"; exit 1; }`,
+    `heads=$(alembic heads 2>/dev/null) || { errors "$(alembic heads 2>&1)"; exit 1; }`,
     `c=$(revs "$cur"); h=$(revs "$heads")`,
     `[ -n "$h" ] && [ "$c" = "$h" ] || { echo "database at revision" \${c:-none}", migrations head is" $h; exit 1; }`,
   ].join('\n'),

@@ -4,6 +4,8 @@
  * (scripts/node/up.sh, owned by this process: its watchdog tears it down if we die) and hands its
  * description to the tests. Afterwards: scripts/node/down.sh, then a check that the host is as it
  * was (no namespace, mount, process, cgroup, interface or iptables rule of the node left).
+ * STACKPORT_NODE_STATE=DIR reuses a node started by hand with `scripts/node/up.sh --state-dir DIR`
+ * (for working on the tests; it is neither started nor torn down here).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
@@ -21,8 +23,19 @@ export default async function setup(project: TestProject): Promise<() => Promise
   sh('scripts/node/install-deps.sh');
   sh('scripts/cluster/build.sh', ['--all']);
   sh('scripts/node/images.sh');
+  sh('scripts/images/install-tools.sh');
+  sh('scripts/images/build.sh');
   const tBuild = seconds(t0);
   execFileSync('npm', ['run', '--silent', 'synth'], { cwd: ROOT, stdio: 'inherit' });
+
+  // A node already brought up by hand (scripts/node/up.sh --state-dir DIR): reused, left running.
+  const reuse = process.env.STACKPORT_NODE_STATE;
+  if (reuse) {
+    const info = JSON.parse(readFileSync(join(reuse, 'node.json'), 'utf8')) as NodeInfo;
+    console.log(`runtime node: reusing ${reuse} (left running afterwards)`);
+    project.provide('runtimeNode', info);
+    return async () => {};
+  }
 
   const before = hostSnapshot();
   const state = mkdtempSync('/tmp/stackport-node.');

@@ -178,3 +178,13 @@ export function hostSnapshot(): { netns: string; iptables: string; links: string
     routes: sh('ip', ['route', 'show']),
   };
 }
+
+/**
+ * One TCP connection attempt from a busybox pod: true when it connected. Busybox nc has no -z: a
+ * connection that opens is held until `timeout` ends it (exit 143) or the server closes it (exit 0);
+ * a refused or unanswered one exits 1.
+ */
+export async function tcpConnects(kube: Kube, namespace: string, from: string, ip: string, port: number): Promise<boolean> {
+  const r = await kube.ok(['-n', namespace, 'exec', from, '--', 'sh', '-c', `timeout 5 nc -w 3 ${ip} ${port} </dev/null >/dev/null 2>&1; echo $?`], { timeoutMs: 30_000 });
+  return ['0', '143'].includes(r.trim());
+}

@@ -1,0 +1,293 @@
+/**
+ * The reference stack, synthesized for kind, running on the real node: the application's own images
+ * (examples/dataplatform-app), PostgreSQL and Redis stand-ins through the spec's image overrides,
+ * pgAdmin as the connectivity stand-in. What the README promises a user is checked from inside the
+ * pods: the API answers from the database, the worker's rows reach it, the dashboard's login is
+ * read-only, the NetworkPolicies admit exactly the declared flows, no data is lost to a restart,
+ * a rollout fails no request, a redeploy migrates, and a full Redis evicts instead of dying.
+ */
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { referenceStack } from '../../spec/reference';
+import type { StackSpec } from '../../spec/schema';
+import { applyObjects, diagnostics, freshNamespace, httpServer, node, podIP, restrictedContainer, pod as podObject, tcpConnects, waitPodsReady, waitUntil } from './node';
+import { type Deployment, deployStack, dial, httpFrom, podOf, python } from './stack';
+
+const { info, kube } = node();
+const OUTSIDE = 'runtime-outside';
+let dir = '';
+let stack: Deployment;
+let NS = '';
+
+const sh = async (pod: string, script: string) => (await kube.ok(['-n', NS, 'exec', pod, '--', 'sh', '-c', script], { timeoutMs: 120_000 })).trim();
+const psql = (sql: string) => sh('postgres-0', `psql -v ON_ERROR_STOP=1 -U postgres -d app -tAc "${sql}"`);
+const redisCli = (args: string) => sh('redis-0', `REDISCLI_AUTH="$(cat /run/secrets/redis/password)" redis-cli --no-auth-warning ${args}`);
+const jobDone = async (name: string) => {
+  const j = await kube.json(['-n', NS, 'get', 'job', name]);
+  return (j.status?.conditions ?? []).find((c: any) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True')?.type as string | undefined;
+};
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'stackport-runtime-stack-'));
+  await kube.kubectl(['delete', 'namespace', 'dataplatform', '--ignore-not-found', '--wait=true', '--timeout=180s'], { timeoutMs: 200_000 });
+  stack = await deployStack(kube, info, referenceStack, 'kind', dir, { connectivity: ['pgadmin'] });
+  NS = stack.namespace;
+  console.log(`kind: scripts/apply.ts to every workload Ready in ${stack.readySeconds}s`);
+});
+
+afterAll(async () => {
+  await kube.kubectl(['delete', 'namespace', OUTSIDE, '--wait=false']);
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('the reference stack on kind', () => {
+  it('every workload is Ready on its probes; the migration completed before the API started', async () => {
+    const jobs = await kube.items(['-n', NS, 'get', 'jobs', '-l', 'stackport.dev/release-job=migrate']);
+    expect(jobs).toHaveLength(1);
+    expect(jobs[0].status.succeeded).toBe(1);
+    const api = await kube.json(['-n', NS, 'get', 'pod', await podOf(kube, NS, 'api')]);
+    const wait = api.status.initContainerStatuses.find((s: any) => s.name === 'wait-for-migrate');
+    expect(wait.state.terminated.exitCode).toBe(0);
+    expect(Date.parse(wait.state.terminated.finishedAt)).toBeGreaterThanOrEqual(Date.parse(jobs[0].status.completionTime) - 1000);
+  });
+
+  it('the API answers /health and database-backed requests through its Service', async () => {
+    const from = await podOf(kube, NS, 'dashboard');
+    expect(await httpFrom(kube, NS, from, 'http://api:8000/health')).toEqual({ status: 200, body: JSON.stringify({ status: 'ok', database: 'ok' }) });
+    expect(await httpFrom(kube, NS, from, 'http://api:8000/api/runs/latest')).toEqual({ status: 404, body: JSON.stringify({ detail: 'the worker has not run yet' }) });
+  });
+
+  it('the worker, run from its CronJob, writes rows the API then returns', async () => {
+    await kube.ok(['-n', NS, 'create', 'job', 'worker-now', '--from=cronjob/worker']);
+    await waitUntil('Job worker-now finished', async () => ((await jobDone('worker-now')) ? [] : ['Complete']), () => diagnostics(kube, NS), 240);
+    expect(await jobDone('worker-now')).toBe('Complete');
+    const from = await podOf(kube, NS, 'dashboard');
+    const run = await httpFrom(kube, NS, from, 'http://api:8000/api/runs/latest');
+    expect(run.status).toBe(200);
+    const latest = JSON.parse(run.body);
+    expect(latest).toMatchObject({ source: 'generated', tasks: 'ingest,retention,features' });
+    expect(latest.rows_written).toBeGreaterThan(0);
+    const series = JSON.parse((await httpFrom(kube, NS, from, 'http://api:8000/api/series')).body);
+    expect(series.length).toBeGreaterThan(0);
+    expect(series.reduce((n: number, s: any) => n + s.observations, 0)).toBe(Number(await psql('select count(*) from observations')));
+  });
+
+  it("the dashboard's logins can SELECT and cannot INSERT", async () => {
+    const program = `
+import json, os, psycopg
+out = {}
+for var in ("DATABASE_URL", "FEATURES_DATABASE_URL"):
+    with psycopg.connect(os.environ[var], connect_timeout=5) as c:
+        user = c.execute("select current_user").fetchone()[0]
+        table = "observations" if var == "DATABASE_URL" else "features"
+        rows = c.execute(f"select count(*) from {table}").fetchone()[0]
+        try:
+            c.execute(f"insert into {table} default values")
+            insert = "allowed"
+        except psycopg.Error as e:
+            insert = str(e).splitlines()[0]
+        out[var] = {"user": user, "rows": rows, "insert": insert}
+print(json.dumps(out))`;
+    const out = JSON.parse(await python(kube, NS, await podOf(kube, NS, 'dashboard'), program));
+    expect(out.DATABASE_URL.rows).toBeGreaterThan(0);
+    expect(out.DATABASE_URL.insert).toBe('permission denied for table observations');
+    expect(out.FEATURES_DATABASE_URL.rows).toBeGreaterThan(0);
+    expect(out.FEATURES_DATABASE_URL.insert).toBe('permission denied for table features');
+    expect(out.DATABASE_URL.user).not.toBe('app');
+  });
+});
+
+describe('NetworkPolicies on the real node', () => {
+  let worker = '';
+  let outsideIP = '';
+  beforeAll(async () => {
+    // A pod of the worker (the CronJob's template, sleeping) to test its flows from.
+    const cron = await kube.json(['-n', NS, 'get', 'cronjob', 'worker']);
+    const tpl = cron.spec.jobTemplate.spec.template;
+    const c = { ...tpl.spec.containers[0], command: ['python', '-c', 'import time; time.sleep(3600)'], args: undefined };
+    worker = 'worker-probe';
+    await applyObjects(kube, [{ apiVersion: 'v1', kind: 'Pod', metadata: { name: worker, namespace: NS, labels: tpl.metadata.labels }, spec: { ...tpl.spec, initContainers: undefined, containers: [c], restartPolicy: 'Never' } }]);
+    // Outside the stack: a server on 443 (the worker's allowed egress port) and 8443, and a client.
+    await freshNamespace(kube, OUTSIDE);
+    const server = httpServer(OUTSIDE, 'outside', { app: 'outside' }, [443, 8443]);
+    server.spec.securityContext = { sysctls: [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '0' }] };
+    await applyObjects(kube, [server, podObject(OUTSIDE, 'client', { app: 'client' }, [restrictedContainer('client', 'exec sleep 86400')])]);
+    await waitPodsReady(kube, OUTSIDE, ['outside', 'client']);
+    await waitPodsReady(kube, NS, [worker]);
+    outsideIP = await podIP(kube, OUTSIDE, 'outside');
+  });
+
+  const can = async (component: string, host: string, port: number) => dial(kube, NS, component === 'worker' ? worker : await podOf(kube, NS, component), host, port);
+
+  it('every flow the relations declare connects, by Service name (DNS)', async () => {
+    const flows: Array<[string, string, number]> = [
+      ['api', 'postgres', 5432],
+      ['api', 'redis', 6379],
+      ['dashboard', 'postgres', 5432],
+      ['dashboard', 'api', 8000],
+      ['worker', 'postgres', 5432],
+      ['worker', 'redis', 6379],
+    ];
+    const failed: string[] = [];
+    for (const [from, to, port] of flows) if (!(await can(from, to, port))) failed.push(`${from} -> ${to}:${port}`);
+    expect(failed).toEqual([]);
+  });
+
+  it('flows the relations do not declare are refused, though the same target answers others', async () => {
+    // Each target is shown to answer first, so a refusal cannot be a server that is down.
+    expect(await can('api', 'redis', 6379)).toBe(true);
+    expect(await can('dashboard', 'redis', 6379)).toBe(false);
+
+    const dashboard = await podOf(kube, NS, 'dashboard');
+    expect(await dial(kube, NS, dashboard, '127.0.0.1', 8501)).toBe(true);
+    expect(await can('worker', 'dashboard', 8501)).toBe(false);
+    expect(await can('api', 'dashboard', 8501)).toBe(false);
+
+    expect(await tcpConnects(kube, OUTSIDE, 'client', outsideIP, 443)).toBe(true);
+    expect(await tcpConnects(kube, OUTSIDE, 'client', outsideIP, 8443)).toBe(true);
+    expect(await can('worker', outsideIP, 443)).toBe(true); // the worker's declared egress
+    expect(await can('worker', outsideIP, 8443)).toBe(false);
+    expect(await can('api', outsideIP, 443)).toBe(false);
+
+    const postgres = (await kube.json(['-n', NS, 'get', 'service', 'postgres'])).spec.clusterIP;
+    expect(await tcpConnects(kube, OUTSIDE, 'client', postgres, 5432)).toBe(false);
+  });
+});
+
+describe('no data lost', () => {
+  const fingerprint = () => psql("select count(*) || ':' || round(sum(value)::numeric, 6) from observations");
+
+  it('rows survive deleting postgres-0, and deleting and re-applying the StatefulSet', async () => {
+    const before = await fingerprint();
+    expect(before).toMatch(/^[1-9]\d*:/);
+    await kube.ok(['-n', NS, 'delete', 'pod', 'postgres-0', '--wait=true'], { timeoutMs: 120_000 });
+    await waitPodsReady(kube, NS, ['postgres-0'], 180);
+    expect(await fingerprint()).toBe(before);
+
+    await kube.ok(['-n', NS, 'delete', 'statefulset', 'postgres', '--wait=true'], { timeoutMs: 120_000 });
+    await waitUntil('postgres-0 gone', async () => ((await kube.kubectl(['-n', NS, 'get', 'pod', 'postgres-0'])).code !== 0 ? [] : ['postgres-0 deleted']), () => diagnostics(kube, NS), 120);
+    await deployStack(kube, info, referenceStack, 'kind', dir, { connectivity: ['pgadmin'] });
+    expect(await fingerprint()).toBe(before);
+  });
+
+  it('Redis keys survive a SIGKILL of redis-server (append-only file)', async () => {
+    expect(await redisCli('set runtime:proof kept-after-kill')).toBe('OK');
+    await new Promise((r) => setTimeout(r, 2500)); // appendfsync everysec
+    const p = await kube.json(['-n', NS, 'get', 'pod', 'redis-0']);
+    const restarts = p.status.containerStatuses[0].restartCount;
+    const pid = redisServerPid(p.metadata.uid);
+    process.kill(pid, 'SIGKILL');
+    await waitUntil(
+      'redis-0 restarted and Ready',
+      async () => {
+        const q = await kube.json(['-n', NS, 'get', 'pod', 'redis-0']);
+        const s = q.status.containerStatuses[0];
+        return s.restartCount > restarts && s.ready ? [] : ['restarted and ready'];
+      },
+      () => diagnostics(kube, NS),
+      120,
+    );
+    const last = (await kube.json(['-n', NS, 'get', 'pod', 'redis-0'])).status.containerStatuses[0].lastState.terminated;
+    expect(last.exitCode).toBe(137);
+    expect(await redisCli('get runtime:proof')).toBe('kept-after-kill');
+  });
+});
+
+/** The host PID of redis-server in the pod with this UID (the node shares the host's PID namespace). */
+function redisServerPid(uid: string): number {
+  const needle = [uid, uid.replace(/-/g, '_')];
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+      if (comm !== 'redis-server') continue;
+      const cgroup = readFileSync(`/proc/${pid}/cgroup`, 'utf8');
+      if (needle.some((n) => cgroup.includes(n))) return Number(pid);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  throw new Error(`no redis-server process in the cgroup of pod ${uid}`);
+}
+
+describe('Redis filled past its cap', () => {
+  it('evicts keys (the reference Redis is a cache: allkeys-lru) and is not OOM-killed', async () => {
+    const p0 = await kube.json(['-n', NS, 'get', 'pod', 'redis-0']);
+    const restarts = p0.status.containerStatuses[0].restartCount;
+    const program = `
+import json, os, redis
+r = redis.Redis.from_url(os.environ["REDIS_URL"], socket_timeout=30)
+cap = r.info("memory")["maxmemory"]
+value = b"x" * 1024
+n = 0
+while n * 1024 < 1.5 * cap:
+    p = r.pipeline(transaction=False)
+    for i in range(1000):
+        p.set(f"fill:{n + i}", value)
+    p.execute()
+    n += 1000
+mem, stats = r.info("memory"), r.info("stats")
+print(json.dumps({"written": n, "cap": cap, "policy": mem["maxmemory_policy"], "used": mem["used_memory"], "rss": mem["used_memory_rss"], "evicted": stats["evicted_keys"], "keys": r.dbsize()}))`;
+    const out = JSON.parse(await python(kube, NS, await podOf(kube, NS, 'api'), program, [], 300_000));
+    console.log(`redis fill: ${JSON.stringify(out)}`);
+    expect(out.cap).toBe(256 * 1024 * 1024);
+    expect(out.policy).toBe('allkeys-lru');
+    expect(out.evicted).toBeGreaterThan(0);
+    expect(out.used).toBeLessThanOrEqual(out.cap * 1.05);
+    const s = (await kube.json(['-n', NS, 'get', 'pod', 'redis-0'])).status.containerStatuses[0];
+    expect(s.restartCount).toBe(restarts);
+    expect(s.ready).toBe(true);
+    await redisCli('flushall');
+  });
+});
+
+describe('a rollout of the API under load', () => {
+  it('fails no request (preStop, readiness, maxUnavailable 0)', async () => {
+    const from = await podOf(kube, NS, 'dashboard');
+    const loop = `
+import json, os, time, urllib.request
+sent = failed = 0
+errors = []
+while os.path.exists("/tmp/rollout-loop"):
+    sent += 1
+    try:
+        with urllib.request.urlopen("http://api:8000/health", timeout=5) as r:
+            r.read()
+    except Exception as e:
+        failed += 1
+        errors.append(f"{type(e).__name__}: {e}"[:160])
+    time.sleep(0.02)
+print(json.dumps({"sent": sent, "failed": failed, "errors": errors[:5]}))`;
+    await kube.ok(['-n', NS, 'exec', from, '--', 'touch', '/tmp/rollout-loop']);
+    const result = python(kube, NS, from, loop, [], 600_000);
+    const old = (await kube.items(['-n', NS, 'get', 'pods', '-l', 'app.kubernetes.io/name=api'])).map((p) => p.metadata.name);
+    await new Promise((r) => setTimeout(r, 3000));
+    await kube.ok(['-n', NS, 'rollout', 'restart', 'deployment/api']);
+    await kube.ok(['-n', NS, 'rollout', 'status', 'deployment/api', '--timeout=300s'], { timeoutMs: 320_000 });
+    await waitUntil('the old API pods gone', async () => (await kube.items(['-n', NS, 'get', 'pods', '-l', 'app.kubernetes.io/name=api'])).map((p) => p.metadata.name).filter((n) => old.includes(n)), () => diagnostics(kube, NS), 120);
+    await new Promise((r) => setTimeout(r, 3000));
+    await kube.ok(['-n', NS, 'exec', from, '--', 'rm', '/tmp/rollout-loop']);
+    const out = JSON.parse(await result);
+    console.log(`rollout restart of the API: ${out.sent} requests sent, ${out.failed} failed ${JSON.stringify(out.errors)}`);
+    expect(out.sent).toBeGreaterThan(100);
+    expect(out.failed).toBe(0);
+  });
+});
+
+describe('a redeploy', () => {
+  it('runs a new migration Job twice; each completes without a failed pod, and the old one is pruned', async () => {
+    const jobs: string[] = [];
+    for (const release of ['r2', 'r3']) {
+      const c = referenceStack.components.migrate as any;
+      const spec = { ...referenceStack, components: { ...referenceStack.components, migrate: { ...c, env: { ...(c.env ?? {}), RELEASE: release } } } } as StackSpec;
+      await deployStack(kube, info, spec, 'kind', dir, { connectivity: ['pgadmin'] });
+      const now = await kube.items(['-n', NS, 'get', 'jobs', '-l', 'stackport.dev/release-job=migrate']);
+      expect(now).toHaveLength(1);
+      expect(jobs).not.toContain(now[0].metadata.name);
+      expect(now[0].status.succeeded).toBe(1);
+      expect(now[0].status.failed ?? 0).toBe(0);
+      jobs.push(now[0].metadata.name);
+    }
+  });
+});

@@ -1,0 +1,200 @@
+/**
+ * Deploying a synthesized stack on the real node and talking to it from inside its pods.
+ *
+ * Images: the application images and the PostgreSQL and Redis stand-ins come from
+ * scripts/images/build.sh (references read from its manifest, images.tsv) and are wired in with the
+ * spec's own image overrides (`withImages`, as `--image` does). Components whose real image cannot
+ * be built here (pgAdmin, every imported service) run the connectivity stand-in: `standIn` rewrites
+ * their containers in the synthesized files, and nothing else is changed.
+ */
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { parseAllDocuments, stringify } from 'yaml';
+import { synthesize } from '../../charts/synth';
+import { applyEnvironment } from '../../scripts/apply';
+import { withImages } from '../../spec/images';
+import { resolveStack } from '../../spec/presets';
+import type { EnvironmentName, StackSpec } from '../../spec/schema';
+import type { Kube } from '../cluster/kube';
+import { diagnostics, waitUntil } from './node';
+import type { NodeInfo } from './node';
+
+const IMAGES_TSV = join(process.env.STACKPORT_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'stackport'), 'images', 'images.tsv');
+
+/** The reference of an image built by scripts/images/build.sh (e.g. postgres-standin). */
+export function builtImage(name: string): string {
+  const line = readFileSync(IMAGES_TSV, 'utf8')
+    .split('\n')
+    .find((l) => l.split('\t')[0] === name);
+  if (!line) throw new Error(`${IMAGES_TSV} lists no image "${name}": run scripts/images/build.sh`);
+  return line.split('\t')[1];
+}
+
+/** PostgreSQL and Redis stand-ins for every server component of the spec, as image overrides. */
+export function standInImages(spec: StackSpec): string[] {
+  return Object.entries(spec.components).flatMap(([name, c]) => {
+    if (c.kind === 'postgres' && !c.external) return [`${name}=${builtImage('postgres-standin')}`];
+    if (c.kind === 'redis') return [`${name}=${builtImage('redis-standin')}`];
+    return [];
+  });
+}
+
+type Obj = Record<string, any>;
+
+function podSpecOf(o: Obj): Obj | undefined {
+  return o.spec?.template?.spec ?? o.spec?.jobTemplate?.spec?.template?.spec;
+}
+
+/**
+ * Replaces the containers of the named components by the connectivity stand-in: it listens on the
+ * container's ports, answers any HTTP probe path and dials what the environment names. Run-once
+ * pods (Jobs, CronJobs, init containers) get --once. Exec probes need the real image and become TCP
+ * probes on the first port (or are dropped when there is none).
+ */
+export function standIn(objects: Obj[], components: string[]): Obj[] {
+  const image = builtImage('connectivity');
+  const wanted = new Set(components);
+  return objects.map((o) => {
+    const pod = podSpecOf(o);
+    const name = o.spec?.template?.metadata?.labels?.['app.kubernetes.io/name'] ?? o.spec?.jobTemplate?.spec?.template?.metadata?.labels?.['app.kubernetes.io/name'];
+    if (!pod || !wanted.has(name)) return o;
+    const runOnce = o.kind === 'Job' || o.kind === 'CronJob';
+    const own = new Set(pod.containers.map((c: Obj) => c.image));
+    const rewrite = (c: Obj, once: boolean): Obj => {
+      const ports: number[] = (c.ports ?? []).map((p: Obj) => p.containerPort);
+      const probe = (p: Obj | undefined) => {
+        if (!p?.exec) return p;
+        const { exec: _exec, ...rest } = p;
+        return ports.length > 0 ? { ...rest, tcpSocket: { port: ports[0] } } : undefined;
+      };
+      const { args: _args, ...kept } = c;
+      return {
+        ...kept,
+        image,
+        imagePullPolicy: 'IfNotPresent',
+        command: ['/connectivity', ...(ports.length > 0 ? ['--listen', ports.join(',')] : []), ...(once ? ['--once'] : [])],
+        livenessProbe: probe(c.livenessProbe),
+        readinessProbe: probe(c.readinessProbe),
+        startupProbe: probe(c.startupProbe),
+        lifecycle: undefined,
+      };
+    };
+    const out = structuredClone(o);
+    const target = podSpecOf(out)!;
+    target.containers = pod.containers.map((c: Obj) => rewrite(c, runOnce));
+    if (pod.initContainers) target.initContainers = pod.initContainers.map((c: Obj) => (own.has(c.image) ? rewrite(c, true) : c));
+    return JSON.parse(JSON.stringify(out));
+  });
+}
+
+export interface Deployment {
+  namespace: string;
+  /** Seconds from the start of `scripts/apply.ts` to every workload Ready and every Job complete. */
+  readySeconds: number;
+  log: string[];
+}
+
+export interface StackOptions {
+  /** Components to run as the connectivity stand-in. */
+  connectivity?: string[];
+  readySeconds?: number;
+}
+
+/**
+ * Synthesizes `spec` for `env` into `dir` with the stand-in images, puts the connectivity stand-in
+ * in place of `connectivity` components, applies it with scripts/apply.ts (--skip-missing: the node
+ * runs no cert-manager, Gateway API or prometheus-operator) and waits for it to be up. Applying
+ * again into the same `dir` is a redeploy: the Secrets written the first time are kept.
+ */
+export async function deployStack(kube: Kube, info: NodeInfo, spec: StackSpec, env: EnvironmentName, dir: string, opts: StackOptions = {}): Promise<Deployment> {
+  const withStandIns = withImages(spec, standInImages(spec), 'runtime test');
+  synthesize(withStandIns, join(dir, 'dist'), [env]);
+  const envDir = join(dir, 'dist', env);
+  if (opts.connectivity?.length) {
+    for (const f of readdirSync(envDir).filter((f) => f.endsWith('.k8s.yaml'))) {
+      const docs = parseAllDocuments(readFileSync(join(envDir, f), 'utf8')).map((d) => d.toJSON()).filter(Boolean);
+      writeFileSync(join(envDir, f), standIn(docs, opts.connectivity).map((d) => stringify(d)).join('---\n'));
+    }
+  }
+  const t0 = Date.now();
+  const log: string[] = [];
+  applyEnvironment({
+    environment: env,
+    spec: withStandIns,
+    dist: join(dir, 'dist'),
+    secretsFile: join(dir, 'secrets.yaml'),
+    kubectl: info.kubectl,
+    kubeconfig: info.kubeconfig,
+    skipMissing: true,
+    log: (l) => log.push(l),
+  });
+  const namespace = resolveStack(withStandIns, env).namespace;
+  await waitStackReady(kube, namespace, opts.readySeconds ?? 420);
+  return { namespace, readySeconds: Math.round((Date.now() - t0) / 100) / 10, log };
+}
+
+/** What is not up yet: workloads short of ready replicas, Jobs not complete. */
+export async function notReady(kube: Kube, namespace: string): Promise<string[]> {
+  const items = await kube.items(['-n', namespace, 'get', 'deployments,statefulsets,jobs']);
+  const missing: string[] = [];
+  for (const o of items) {
+    const want = o.spec.replicas ?? 1;
+    if (o.kind === 'Job') {
+      if (o.metadata.ownerReferences?.some((r: Obj) => r.kind === 'CronJob')) continue;
+      if (!(o.status?.conditions ?? []).some((c: Obj) => c.type === 'Complete' && c.status === 'True')) missing.push(`Job/${o.metadata.name} complete`);
+    } else if ((o.status?.readyReplicas ?? 0) < want || (o.status?.updatedReplicas ?? 0) < want) {
+      missing.push(`${o.kind}/${o.metadata.name} ${o.status?.readyReplicas ?? 0}/${want} ready`);
+    }
+  }
+  if (items.length === 0) missing.push('any workload');
+  return missing;
+}
+
+export async function waitStackReady(kube: Kube, namespace: string, seconds: number): Promise<number> {
+  return waitUntil(`the stack in ${namespace} up`, () => notReady(kube, namespace), () => diagnostics(kube, namespace), seconds);
+}
+
+/** The name of a Running pod of a component (its app.kubernetes.io/name). */
+export async function podOf(kube: Kube, namespace: string, component: string): Promise<string> {
+  const pods = await kube.items(['-n', namespace, 'get', 'pods', '-l', `app.kubernetes.io/name=${component}`, '--field-selector=status.phase=Running']);
+  const ready = pods.filter((p) => !p.metadata.deletionTimestamp);
+  if (ready.length === 0) throw new Error(`no running pod of ${component} in ${namespace}`);
+  return ready[0].metadata.name;
+}
+
+/** Runs a Python program in a pod of an image that has Python (the application's images). */
+export async function python(kube: Kube, namespace: string, pod: string, program: string, args: string[] = [], timeoutMs = 60_000): Promise<string> {
+  const r = await kube.kubectl(['-n', namespace, 'exec', pod, '--', 'python', '-c', program, ...args], { timeoutMs });
+  if (r.code !== 0) throw new Error(`python in ${namespace}/${pod} failed (exit ${r.code}):\n${r.stderr}${r.stdout}`);
+  return r.stdout.trim();
+}
+
+const DIAL = `
+import socket, sys
+try:
+    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=float(sys.argv[3])).close()
+    print("connected")
+except Exception as e:
+    print(f"failed: {type(e).__name__}: {e}")
+`;
+
+/** One TCP connection attempt from a pod: true when it connected. */
+export async function dial(kube: Kube, namespace: string, pod: string, host: string, port: number, timeoutSeconds = 3): Promise<boolean> {
+  const out = await python(kube, namespace, pod, DIAL, [host, String(port), String(timeoutSeconds)]);
+  return out === 'connected';
+}
+
+const GET = `
+import json, sys, urllib.request, urllib.error
+try:
+    with urllib.request.urlopen(sys.argv[1], timeout=10) as r:
+        print(json.dumps({"status": r.status, "body": r.read().decode()}))
+except urllib.error.HTTPError as e:
+    print(json.dumps({"status": e.code, "body": e.read().decode()}))
+`;
+
+/** An HTTP GET from inside a pod: status and body. */
+export async function httpFrom(kube: Kube, namespace: string, pod: string, url: string): Promise<{ status: number; body: string }> {
+  return JSON.parse(await python(kube, namespace, pod, GET, [url]));
+}
