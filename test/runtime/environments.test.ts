@@ -1,0 +1,137 @@
+/**
+ * The reference stack's other environments on the same real node (kind's is stack.test.ts):
+ * k3d on the local-path class, and prod with two replicas of each web component, their
+ * PodDisruptionBudgets, and a backup that restores.
+ *
+ * prod is given what a small cluster with preloaded images would set in its spec: imagePullPolicy
+ * IfNotPresent (the node has no registry to pull from) and requests that fit two cores (prod's
+ * defaults ask for 2.6 CPUs); everything else is prod as synthesized.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { referenceStack } from '../../spec/reference';
+import type { StackSpec } from '../../spec/schema';
+import { diagnostics, node, waitUntil } from './node';
+import { deployStack, httpFrom, podOf } from './stack';
+
+const { info, kube } = node();
+const NS = 'dataplatform';
+const dirs: string[] = [];
+
+const fresh = async () => {
+  await kube.kubectl(['delete', 'namespace', NS, '--ignore-not-found', '--wait=true', '--timeout=180s'], { timeoutMs: 200_000 });
+  const dir = mkdtempSync(join(tmpdir(), 'stackport-runtime-env-'));
+  dirs.push(dir);
+  return dir;
+};
+const sh = async (pod: string, script: string) => (await kube.ok(['-n', NS, 'exec', pod, '--', 'sh', '-c', script], { timeoutMs: 120_000 })).trim();
+const fingerprint = (db: string) => sh('postgres-0', `psql -v ON_ERROR_STOP=1 -U postgres -d ${db} -tAc "select count(*) || ':' || round(sum(value)::numeric, 6) from observations"`);
+const runJob = async (name: string, from: string, seconds = 240) => {
+  await kube.ok(['-n', NS, 'create', 'job', name, `--from=${from}`]);
+  await waitUntil(
+    `Job ${name} finished`,
+    async () => {
+      const j = await kube.json(['-n', NS, 'get', 'job', name]);
+      return (j.status?.conditions ?? []).some((c: any) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True') ? [] : ['finished'];
+    },
+    () => diagnostics(kube, NS),
+    seconds,
+  );
+  return (await kube.json(['-n', NS, 'get', 'job', name])).status;
+};
+
+afterAll(async () => {
+  await kube.kubectl(['delete', 'namespace', NS, '--wait=false']);
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+describe('k3d', () => {
+  it('becomes Ready on the local-path class, and the API answers from the database', async () => {
+    const dir = await fresh();
+    const d = await deployStack(kube, info, referenceStack, 'k3d', dir, { connectivity: ['pgadmin'] });
+    console.log(`k3d: scripts/apply.ts to every workload Ready in ${d.readySeconds}s`);
+    const claims = await kube.items(['-n', NS, 'get', 'pvc']);
+    expect(claims.map((c) => `${c.metadata.name}:${c.spec.storageClassName}:${c.status.phase}`).sort()).toEqual(['data-postgres-0:local-path:Bound', 'data-redis-0:local-path:Bound']);
+    const health = await httpFrom(kube, NS, await podOf(kube, NS, 'dashboard'), 'http://api:8000/health');
+    expect(health.status).toBe(200);
+  });
+});
+
+describe('prod', () => {
+  const prodSpec = (): StackSpec => {
+    const prod = referenceStack.environments?.prod ?? {};
+    const small = (cpu: string, memory: string) => ({ requests: { cpu, memory }, limits: { memory: '1Gi' } });
+    return {
+      ...referenceStack,
+      environments: {
+        ...referenceStack.environments,
+        prod: {
+          ...prod,
+          imagePullPolicy: 'IfNotPresent',
+          components: { api: { resources: small('150m', '256Mi') }, dashboard: { resources: small('100m', '256Mi') }, postgres: { resources: small('250m', '512Mi') } },
+        },
+      },
+    } as StackSpec;
+  };
+
+  beforeAll(async () => {
+    const dir = await fresh();
+    // prod refuses placeholders for provided keys; the application treats "placeholder-" values as unset.
+    process.env.FRED_API_KEY = 'placeholder-runtime-test';
+    process.env.FMP_API_KEY = 'placeholder-runtime-test';
+    const d = await deployStack(kube, info, prodSpec(), 'prod', dir, { connectivity: ['pgadmin'], readySeconds: 600 });
+    console.log(`prod: scripts/apply.ts to every workload Ready in ${d.readySeconds}s`);
+  });
+
+  it('runs two replicas of the API and the dashboard, each with a PodDisruptionBudget that allows one disruption', async () => {
+    for (const name of ['api', 'dashboard']) {
+      const dep = await kube.json(['-n', NS, 'get', 'deployment', name]);
+      expect(dep.status.readyReplicas).toBe(2);
+      await waitUntil(
+        `PodDisruptionBudget ${name} allows a disruption`,
+        async () => ((await kube.json(['-n', NS, 'get', 'pdb', name])).status?.disruptionsAllowed === 1 ? [] : ['disruptionsAllowed 1']),
+        () => diagnostics(kube, NS),
+        60,
+      );
+    }
+  });
+
+  it('backs up with the backup CronJob, and the dump restores into a scratch database with the same rows', async () => {
+    expect((await runJob('worker-now', 'cronjob/worker')).succeeded).toBe(1);
+    const rows = await fingerprint('app');
+    expect(rows).toMatch(/^[1-9]\d*:/);
+    expect((await runJob('backup-now', 'cronjob/postgres-backup')).succeeded).toBe(1);
+
+    // Restore as an operator would: a pod of the backup's template (its volume, login and network
+    // access), running pg_restore of the newest dump into a new database.
+    const cron = await kube.json(['-n', NS, 'get', 'cronjob', 'postgres-backup']);
+    const tpl = cron.spec.jobTemplate.spec.template;
+    const script = [
+      'set -eu',
+      'export PGPASSWORD="$(cat /run/secrets/postgres/password)"',
+      'f=$(ls -1t /backups/app-*.dump | head -n 1)',
+      'psql -h postgres -U postgres -d postgres -v ON_ERROR_STOP=1 -c "create database restore_check"',
+      'pg_restore -h postgres -U postgres -d restore_check --no-owner --exit-on-error "$f"',
+      'echo "restored $f"',
+    ].join('\n');
+    const restore = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'restore-check', namespace: NS, labels: tpl.metadata.labels },
+      spec: { ...tpl.spec, restartPolicy: 'Never', containers: [{ ...tpl.spec.containers[0], name: 'restore', command: ['sh', '-c', script] }] },
+    };
+    await kube.ok(['apply', '-f', '-'], { input: JSON.stringify(restore) });
+    await waitUntil(
+      'pod restore-check finished',
+      async () => (['Succeeded', 'Failed'].includes((await kube.json(['-n', NS, 'get', 'pod', 'restore-check'])).status.phase) ? [] : ['finished']),
+      () => diagnostics(kube, NS),
+      180,
+    );
+    const log = await kube.ok(['-n', NS, 'logs', 'restore-check']);
+    expect((await kube.json(['-n', NS, 'get', 'pod', 'restore-check'])).status.phase, log).toBe('Succeeded');
+    expect(log).toMatch(/^restored \/backups\/app-\d{8}T\d{6}Z\.dump$/m);
+    expect(await fingerprint('restore_check')).toBe(rows);
+  });
+});
