@@ -109,8 +109,10 @@ export function applyEnvironment(o: ApplyOptions): void {
       throw new ApplyError(`kubectl ${args.slice(0, 2).join(' ')} failed: ${(err.stderr ?? err.message).trim()}`);
     }
   };
-  const apply = (objs: object[], manager: string) =>
-    log(kubectl(['apply', '--server-side', `--field-manager=${manager}`, '-f', '-'], objs.map((x) => stringify(x)).join('---\n')).trim());
+  // kubectl refuses an empty apply ("no objects passed to apply"): a stack may need no Secret.
+  const apply = (objs: object[], manager: string) => {
+    if (objs.length > 0) log(kubectl(['apply', '--server-side', `--field-manager=${manager}`, '-f', '-'], objs.map((x) => stringify(x)).join('---\n')).trim());
+  };
 
   apply(namespaces, 'stackport');
   const keys = storeKeys(o.spec, o.environment);

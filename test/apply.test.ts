@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { synthesize } from '../charts/synth';
+import { defineStack } from '../spec/load';
 import { referenceStack } from '../spec/reference';
 import { applyEnvironment, ApplyError } from '../scripts/apply';
 
@@ -110,6 +111,20 @@ describe('scripts/apply.ts', () => {
     expect(log.join('\n')).toContain('left out (the cluster lacks their API):');
     expect(log.join('\n')).toMatch(/ {2}- the prometheus-operator CRDs.*: needed by ServiceMonitor\/api, PrometheusRule\//);
     expect(log.join('\n')).toMatch(/Traefik's CRDs .*: needed by Middleware\//);
+  });
+
+  it('applies a stack that needs no Secret without an empty apply (kubectl refuses one)', () => {
+    const spec = defineStack({ name: 'plain', components: { web: { kind: 'web', image: 'nginx:1.27', port: 8080, healthPath: '/' } } }, 'plain.ts');
+    synthesize(spec, path.join(dir, 'plain-dist'), ['kind']);
+    const rec = fs.mkdtempSync(path.join(dir, 'rec-'));
+    process.env.REC = rec;
+    fs.writeFileSync(path.join(dir, 'served'), [...BUILT_IN, ...ADD_ONS].join('\n') + '\n');
+    process.env.SERVED = path.join(dir, 'served');
+    const log: string[] = [];
+    applyEnvironment({ environment: 'kind', spec, dist: path.join(dir, 'plain-dist'), secretsFile: path.join(dir, 'plain-secrets.yaml'), kubectl, log: (l) => log.push(l) });
+    const calls = fs.readdirSync(rec).sort().map((f) => fs.readFileSync(path.join(rec, f), 'utf8').split('\n')[0]).slice(0, 4);
+    expect(calls).toEqual(['apply --server-side --field-manager=stackport -f -', 'api-versions', 'apply --server-side --field-manager=stackport -f -', '-n plain get jobs -l stackport.dev/release-job -o name']);
+    expect(log).toContain('created or kept 0 Secrets (values in ' + path.join(dir, 'plain-secrets.yaml') + ')');
   });
 
   it('says what to do when dist/<env> is missing or kubectl is not installed', () => {

@@ -46,8 +46,30 @@ func (p *portList) Set(v string) error {
 	return nil
 }
 
+// dialList holds the --dial targets: "host:port", repeatable, comma-separated.
+type dialList []Target
+
+func (d *dialList) String() string { return fmt.Sprint(len(*d)) }
+
+func (d *dialList) Set(v string) error {
+	for _, item := range strings.Split(v, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		host, port, err := net.SplitHostPort(item)
+		n, ok := validPort(port)
+		if err != nil || !ok || !validHost(host) {
+			return fmt.Errorf("%q is not host:port (a host name or IP address, and a port 1-65535)", item)
+		}
+		*d = append(*d, Target{Env: "--dial", Host: host, Port: n, Address: net.JoinHostPort(host, port), Source: "flag"})
+	}
+	return nil
+}
+
 type options struct {
 	listen   portList
+	dial     dialList
 	timeout  time.Duration
 	interval time.Duration
 	once     bool
@@ -60,6 +82,7 @@ func parseOptions(args []string, getenv func(string) string) (options, error) {
 	fs := flag.NewFlagSet("connectivity", flag.ContinueOnError)
 	fs.SetOutput(os.Stderr)
 	fs.Var(&o.listen, "listen", "port to serve HTTP on (repeatable, comma-separated; env CONNECTIVITY_LISTEN, else PORT)")
+	fs.Var(&o.dial, "dial", "host:port to dial besides what the environment names (repeatable, comma-separated)")
 	fs.DurationVar(&o.timeout, "dial-timeout", 3*time.Second, "time allowed for one TCP connect")
 	fs.DurationVar(&o.interval, "interval", 2*time.Second, "pause between attempts of a target that has not connected yet")
 	fs.BoolVar(&o.once, "once", getenv("CONNECTIVITY_ONCE") == "true", "exit when every target has connected (0) or -deadline passed (1); for Jobs and CronJobs")
@@ -115,7 +138,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 
-	targets := TargetsFromEnv(os.Environ())
+	targets := append(TargetsFromEnv(os.Environ()), o.dial...)
 	if len(targets) == 0 {
 		log.Printf("the environment names no connections")
 	}

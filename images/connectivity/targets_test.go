@@ -78,6 +78,15 @@ func TestParseOptions(t *testing.T) {
 	if _, err = parseOptions([]string{"--listen", "99999"}, func(string) string { return "" }); err == nil {
 		t.Fatal("port 99999 must be an error")
 	}
+	o, err = parseOptions([]string{"--dial", "db:5432,redis:6379", "--dial", "10.0.0.7:9092"}, func(string) string { return "" })
+	if err != nil || len(o.dial) != 3 || o.dial[0].Address != "db:5432" || o.dial[2].Port != 9092 || o.dial[1].Env != "--dial" {
+		t.Fatalf("--dial: %+v %v", o.dial, err)
+	}
+	for _, bad := range []string{"db", "db:0", "0.0.0.0:80", "db:http", ":5432"} {
+		if _, err = parseOptions([]string{"--dial", bad}, func(string) string { return "" }); err == nil {
+			t.Fatalf("--dial %s must be an error", bad)
+		}
+	}
 }
 
 func TestProberAndEndpoints(t *testing.T) {

@@ -17,7 +17,7 @@ import { withImages } from '../../spec/images';
 import { resolveStack } from '../../spec/presets';
 import type { EnvironmentName, StackSpec } from '../../spec/schema';
 import type { Kube } from '../cluster/kube';
-import { diagnostics, waitUntil } from './node';
+import { BUSYBOX, diagnostics, waitUntil } from './node';
 import type { NodeInfo } from './node';
 
 const IMAGES_TSV = join(process.env.STACKPORT_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'stackport'), 'images', 'images.tsv');
@@ -46,22 +46,33 @@ function podSpecOf(o: Obj): Obj | undefined {
   return o.spec?.template?.spec ?? o.spec?.jobTemplate?.spec?.template?.spec;
 }
 
+/** Every image the node has: what scripts/images/build.sh and scripts/node/images.sh built. */
+export function localImages(): Set<string> {
+  const built = readFileSync(IMAGES_TSV, 'utf8')
+    .split('\n')
+    .filter((l) => l && !l.startsWith('#'))
+    .map((l) => l.split('\t')[1]);
+  return new Set([...built, BUSYBOX]);
+}
+
 /**
- * Replaces the containers of the named components by the connectivity stand-in: it listens on the
- * container's ports, answers any HTTP probe path and dials what the environment names. Run-once
- * pods (Jobs, CronJobs, init containers) get --once. Exec probes need the real image and become TCP
- * probes on the first port (or are dropped when there is none).
+ * Replaces the containers of the named components, and any init container whose image the node
+ * does not have, by the connectivity stand-in: it listens on the container's ports, answers any
+ * HTTP probe path and dials what the environment names, plus `dials[component]` (host:port, passed
+ * with --dial). Run-once pods (Jobs, CronJobs, init containers) get --once. Exec probes
+ * need the real image and become TCP probes on the first port (or are dropped when there is none).
  */
-export function standIn(objects: Obj[], components: string[]): Obj[] {
+export function standIn(objects: Obj[], components: string[], dials: Record<string, string[]> = {}): Obj[] {
   const image = builtImage('connectivity');
+  const local = localImages();
   const wanted = new Set(components);
   return objects.map((o) => {
     const pod = podSpecOf(o);
-    const name = o.spec?.template?.metadata?.labels?.['app.kubernetes.io/name'] ?? o.spec?.jobTemplate?.spec?.template?.metadata?.labels?.['app.kubernetes.io/name'];
-    if (!pod || !wanted.has(name)) return o;
+    if (!pod) return o;
+    const name: string = (o.spec?.template ?? o.spec?.jobTemplate?.spec?.template)?.metadata?.labels?.['app.kubernetes.io/name'];
+    const whole = wanted.has(name);
     const runOnce = o.kind === 'Job' || o.kind === 'CronJob';
-    const own = new Set(pod.containers.map((c: Obj) => c.image));
-    const rewrite = (c: Obj, once: boolean): Obj => {
+    const rewrite = (c: Obj, once: boolean, extra: string[]): Obj => {
       const ports: number[] = (c.ports ?? []).map((p: Obj) => p.containerPort);
       const probe = (p: Obj | undefined) => {
         if (!p?.exec) return p;
@@ -73,17 +84,23 @@ export function standIn(objects: Obj[], components: string[]): Obj[] {
         ...kept,
         image,
         imagePullPolicy: 'IfNotPresent',
-        command: ['/connectivity', ...(ports.length > 0 ? ['--listen', ports.join(',')] : []), ...(once ? ['--once'] : [])],
+        command: [
+          '/connectivity',
+          ...(ports.length > 0 ? ['--listen', ports.join(',')] : []),
+          ...(extra.length > 0 ? ['--dial', extra.join(',')] : []),
+          ...(once ? ['--once', '--deadline', '180s'] : []),
+        ],
         livenessProbe: probe(c.livenessProbe),
         readinessProbe: probe(c.readinessProbe),
         startupProbe: probe(c.startupProbe),
         lifecycle: undefined,
       };
     };
+    if (!whole && (pod.initContainers ?? []).every((c: Obj) => local.has(c.image))) return o;
     const out = structuredClone(o);
     const target = podSpecOf(out)!;
-    target.containers = pod.containers.map((c: Obj) => rewrite(c, runOnce));
-    if (pod.initContainers) target.initContainers = pod.initContainers.map((c: Obj) => (own.has(c.image) ? rewrite(c, true) : c));
+    if (whole) target.containers = pod.containers.map((c: Obj) => rewrite(c, runOnce, dials[name] ?? []));
+    if (pod.initContainers) target.initContainers = pod.initContainers.map((c: Obj) => (whole || !local.has(c.image) ? rewrite(c, true, []) : c));
     return JSON.parse(JSON.stringify(out));
   });
 }
@@ -98,27 +115,26 @@ export interface Deployment {
 export interface StackOptions {
   /** Components to run as the connectivity stand-in. */
   connectivity?: string[];
+  /** host:port each stand-in component also dials (its relations). */
+  dials?: Record<string, string[]>;
   readySeconds?: number;
 }
 
 /**
  * Synthesizes `spec` for `env` into `dir` with the stand-in images, puts the connectivity stand-in
- * in place of `connectivity` components, applies it with scripts/apply.ts (--skip-missing: the node
- * runs no cert-manager, Gateway API or prometheus-operator) and waits for it to be up. Applying
- * again into the same `dir` is a redeploy: the Secrets written the first time are kept.
+ * in place of `connectivity` components (and of init containers whose image the node lacks), and
+ * applies it with scripts/apply.ts (--skip-missing: the node runs no cert-manager, Gateway API or
+ * prometheus-operator). Applying again into the same `dir` is a redeploy: the Secrets written the
+ * first time are kept. Returns the namespace.
  */
-export async function deployStack(kube: Kube, info: NodeInfo, spec: StackSpec, env: EnvironmentName, dir: string, opts: StackOptions = {}): Promise<Deployment> {
+export function applyStack(info: NodeInfo, spec: StackSpec, env: EnvironmentName, dir: string, opts: StackOptions = {}, log: (l: string) => void = () => {}): string {
   const withStandIns = withImages(spec, standInImages(spec), 'runtime test');
   synthesize(withStandIns, join(dir, 'dist'), [env]);
   const envDir = join(dir, 'dist', env);
-  if (opts.connectivity?.length) {
-    for (const f of readdirSync(envDir).filter((f) => f.endsWith('.k8s.yaml'))) {
-      const docs = parseAllDocuments(readFileSync(join(envDir, f), 'utf8')).map((d) => d.toJSON()).filter(Boolean);
-      writeFileSync(join(envDir, f), standIn(docs, opts.connectivity).map((d) => stringify(d)).join('---\n'));
-    }
+  for (const f of readdirSync(envDir).filter((f) => f.endsWith('.k8s.yaml'))) {
+    const docs = parseAllDocuments(readFileSync(join(envDir, f), 'utf8')).map((d) => d.toJSON()).filter(Boolean);
+    writeFileSync(join(envDir, f), standIn(docs, opts.connectivity ?? [], opts.dials).map((d) => stringify(d)).join('---\n'));
   }
-  const t0 = Date.now();
-  const log: string[] = [];
   applyEnvironment({
     environment: env,
     spec: withStandIns,
@@ -127,9 +143,16 @@ export async function deployStack(kube: Kube, info: NodeInfo, spec: StackSpec, e
     kubectl: info.kubectl,
     kubeconfig: info.kubeconfig,
     skipMissing: true,
-    log: (l) => log.push(l),
+    log,
   });
-  const namespace = resolveStack(withStandIns, env).namespace;
+  return resolveStack(withStandIns, env).namespace;
+}
+
+/** applyStack, then every workload Ready and every Job complete. */
+export async function deployStack(kube: Kube, info: NodeInfo, spec: StackSpec, env: EnvironmentName, dir: string, opts: StackOptions = {}): Promise<Deployment> {
+  const t0 = Date.now();
+  const log: string[] = [];
+  const namespace = applyStack(info, spec, env, dir, opts, (l) => log.push(l));
   await waitStackReady(kube, namespace, opts.readySeconds ?? 420);
   return { namespace, readySeconds: Math.round((Date.now() - t0) / 100) / 10, log };
 }
