@@ -73,6 +73,7 @@ type options struct {
 	timeout  time.Duration
 	interval time.Duration
 	once     bool
+	require  string
 	deadline time.Duration
 	ignored  []string
 }
@@ -87,6 +88,7 @@ func parseOptions(args []string, getenv func(string) string) (options, error) {
 	fs.DurationVar(&o.interval, "interval", 2*time.Second, "pause between attempts of a target that has not connected yet")
 	fs.BoolVar(&o.once, "once", getenv("CONNECTIVITY_ONCE") == "true", "exit when every target has connected (0) or -deadline passed (1); for Jobs and CronJobs")
 	fs.DurationVar(&o.deadline, "deadline", 5*time.Minute, "with -once: give up after this long")
+	fs.StringVar(&o.require, "require", "all", `which connections count for -once and allSucceeded: "all", or "dial" (only the -dial ones; the environment's are reported)`)
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -106,6 +108,9 @@ func parseOptions(args []string, getenv func(string) string) (options, error) {
 				return o, fmt.Errorf("%s: %v", env, err)
 			}
 		}
+	}
+	if o.require != "all" && o.require != "dial" {
+		return o, fmt.Errorf("-require %q: expected all or dial", o.require)
 	}
 	if o.timeout <= 0 || o.interval <= 0 || o.deadline <= 0 {
 		return o, errors.New("-dial-timeout, -interval and -deadline must be positive")
@@ -138,7 +143,11 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 
-	targets := append(TargetsFromEnv(os.Environ()), o.dial...)
+	targets := TargetsFromEnv(os.Environ())
+	for i := range targets {
+		targets[i].Optional = o.require == "dial"
+	}
+	targets = append(targets, o.dial...)
 	if len(targets) == 0 {
 		log.Printf("the environment names no connections")
 	}

@@ -62,10 +62,14 @@ type Prober struct {
 
 func NewProber(targets []Target, timeout, interval time.Duration) *Prober {
 	p := &Prober{timeout: timeout, interval: interval, recheck: 30 * time.Second, allDone: make(chan struct{})}
+	required := 0
 	for _, t := range targets {
 		p.states = append(p.states, TargetState{Target: t})
+		if !t.Optional {
+			required++
+		}
 	}
-	if len(targets) == 0 {
+	if required == 0 {
 		p.once.Do(func() { close(p.allDone) })
 	}
 	return p
@@ -122,27 +126,36 @@ func (p *Prober) record(i int, res DialResult) {
 			log.Printf("%s -> %s failed (attempt %d): %s", s.Env, s.Address, s.Attempts, res.Error)
 		}
 	}
+	required := 0
 	for _, st := range p.states {
+		if st.Optional {
+			continue
+		}
+		required++
 		if !st.Succeeded {
 			return
 		}
 	}
 	p.once.Do(func() {
-		log.Printf("all %d connections succeeded", len(p.states))
+		if required == len(p.states) {
+			log.Printf("all %d connections succeeded", required)
+		} else {
+			log.Printf("all %d required connections succeeded (%d optional)", required, len(p.states)-required)
+		}
 		close(p.allDone)
 	})
 }
 
-// AllSucceeded is closed once every target has connected at least once.
+// AllSucceeded is closed once every required target has connected at least once.
 func (p *Prober) AllSucceeded() <-chan struct{} { return p.allDone }
 
-// Failing counts targets that never connected.
+// Failing counts required targets that never connected.
 func (p *Prober) Failing() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	n := 0
 	for _, s := range p.states {
-		if !s.Succeeded {
+		if !s.Succeeded && !s.Optional {
 			n++
 		}
 	}
@@ -157,7 +170,7 @@ func (p *Prober) Report() Report {
 		r.Targets = []TargetState{}
 	}
 	for _, s := range r.Targets {
-		if !s.Succeeded {
+		if !s.Succeeded && !s.Optional {
 			r.AllSucceeded = false
 		}
 	}

@@ -16,6 +16,8 @@ type Target struct {
 	Port    int    `json:"port"`    //
 	Source  string `json:"source"`  // url, address, host+port or host (default port)
 	Address string `json:"address"` // host:port as dialled
+	// Optional targets are reported but not waited for (--require dial: only --dial targets count).
+	Optional bool `json:"optional,omitempty"`
 }
 
 // Default ports of URL schemes (the part before any "+driver") seen in compose files.

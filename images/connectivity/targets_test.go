@@ -144,6 +144,24 @@ func TestProberAndEndpoints(t *testing.T) {
 			t.Fatalf("%s succeeded=%v", s.Env, s.Succeeded)
 		}
 	}
+	// The same down target as optional (--require dial): the required one alone decides.
+	opt := append([]Target(nil), targets...)
+	for i := range opt {
+		opt[i].Optional = opt[i].Env == "DOWN_URL"
+	}
+	q := NewProber(opt, time.Second, 50*time.Millisecond)
+	go q.Run(ctx)
+	select {
+	case <-q.AllSucceeded():
+	case <-time.After(5 * time.Second):
+		t.Fatalf("required target up, optional down: AllSucceeded never closed: %+v", q.Report())
+	}
+	if q.Failing() != 0 || !q.Report().AllSucceeded {
+		t.Fatalf("optional target counted: %+v", q.Report())
+	}
+	if _, err := parseOptions([]string{"--require", "some"}, func(string) string { return "" }); err == nil {
+		t.Fatal("--require some must be an error")
+	}
 	res, _ = http.Get(srv.URL + "/health")
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("probe path: %d", res.StatusCode)

@@ -88,6 +88,9 @@ export function standIn(objects: Obj[], components: string[], dials: Record<stri
           '/connectivity',
           ...(ports.length > 0 ? ['--listen', ports.join(',')] : []),
           ...(extra.length > 0 ? ['--dial', extra.join(',')] : []),
+          // The relations are what is checked; other hosts the environment names are only reported.
+          '--require',
+          'dial',
           ...(once ? ['--once', '--deadline', '180s'] : []),
         ],
         livenessProbe: probe(c.livenessProbe),
