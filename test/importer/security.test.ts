@@ -4,10 +4,10 @@
  * byte in stack.yaml and in every environment's manifests.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { reportError } from '../../cli';
 import { importCompose } from '../../importer/import';
 import { ComposeError } from '../../importer/load/errors';
@@ -159,8 +159,13 @@ describe('the importer reads the disk in one place', () => {
 });
 
 describe('YAML limits', () => {
+  const made: string[] = [];
+  afterAll(() => {
+    for (const d of made) rmSync(d, { recursive: true, force: true });
+  });
   const bombs = () => {
     const dir = mkdtempSync(join(tmpdir(), 'stackport-bomb-'));
+    made.push(dir);
     let lol = 'x-l0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]\n';
     for (let i = 1; i < 10; i++) lol += `x-l${i}: &l${i} [${Array(9).fill(`*l${i - 1}`).join(', ')}]\n`;
     const files = {
