@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { referenceStack } from '../../spec/reference';
 import type { StackSpec } from '../../spec/schema';
 import { diagnostics, node, waitUntil } from './node';
-import { deployStack, httpFrom, podOf } from './stack';
+import { deployStack, httpFrom, podOf, rowsFingerprint, runJob } from './stack';
 
 const { info, kube } = node();
 const NS = 'dataplatform';
@@ -26,21 +26,7 @@ const fresh = async () => {
   dirs.push(dir);
   return dir;
 };
-const sh = async (pod: string, script: string) => (await kube.ok(['-n', NS, 'exec', pod, '--', 'sh', '-c', script], { timeoutMs: 120_000 })).trim();
-const fingerprint = (db: string) => sh('postgres-0', `psql -v ON_ERROR_STOP=1 -U postgres -d ${db} -tAc "select count(*) || ':' || round(sum(value)::numeric, 6) from observations"`);
-const runJob = async (name: string, from: string, seconds = 240) => {
-  await kube.ok(['-n', NS, 'create', 'job', name, `--from=${from}`]);
-  await waitUntil(
-    `Job ${name} finished`,
-    async () => {
-      const j = await kube.json(['-n', NS, 'get', 'job', name]);
-      return (j.status?.conditions ?? []).some((c: any) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True') ? [] : ['finished'];
-    },
-    () => diagnostics(kube, NS),
-    seconds,
-  );
-  return (await kube.json(['-n', NS, 'get', 'job', name])).status;
-};
+const fingerprint = (db: string) => rowsFingerprint(kube, NS, db);
 
 afterAll(async () => {
   await kube.kubectl(['delete', 'namespace', NS, '--wait=false']);
@@ -99,10 +85,10 @@ describe('prod', () => {
   });
 
   it('backs up with the backup CronJob, and the dump restores into a scratch database with the same rows', async () => {
-    expect((await runJob('worker-now', 'cronjob/worker')).succeeded).toBe(1);
+    expect((await runJob(kube, NS, 'worker-now', 'cronjob/worker')).succeeded).toBe(1);
     const rows = await fingerprint('app');
     expect(rows).toMatch(/^[1-9]\d*:/);
-    expect((await runJob('backup-now', 'cronjob/postgres-backup')).succeeded).toBe(1);
+    expect((await runJob(kube, NS, 'backup-now', 'cronjob/postgres-backup')).succeeded).toBe(1);
 
     // Restore as an operator would: a pod of the backup's template (its volume, login and network
     // access), running pg_restore of the newest dump into a new database.

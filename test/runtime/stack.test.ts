@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { referenceStack } from '../../spec/reference';
 import type { StackSpec } from '../../spec/schema';
 import { applyObjects, diagnostics, freshNamespace, httpServer, node, podIP, restrictedContainer, pod as podObject, tcpConnects, waitPodsReady, waitUntil } from './node';
-import { type Deployment, deployStack, dial, httpFrom, podOf, python } from './stack';
+import { type Deployment, deployStack, dial, httpFrom, podOf, python, rowsFingerprint, runJob, shIn } from './stack';
 
 const { info, kube } = node();
 const OUTSIDE = 'runtime-outside';
@@ -21,13 +21,8 @@ let dir = '';
 let stack: Deployment;
 let NS = '';
 
-const sh = async (pod: string, script: string) => (await kube.ok(['-n', NS, 'exec', pod, '--', 'sh', '-c', script], { timeoutMs: 120_000 })).trim();
-const psql = (sql: string) => sh('postgres-0', `psql -v ON_ERROR_STOP=1 -U postgres -d app -tAc "${sql}"`);
-const redisCli = (args: string) => sh('redis-0', `REDISCLI_AUTH="$(cat /run/secrets/redis/password)" redis-cli --no-auth-warning ${args}`);
-const jobDone = async (name: string) => {
-  const j = await kube.json(['-n', NS, 'get', 'job', name]);
-  return (j.status?.conditions ?? []).find((c: any) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True')?.type as string | undefined;
-};
+const psql = (sql: string) => shIn(kube, NS, 'postgres-0', `psql -v ON_ERROR_STOP=1 -U postgres -d app -tAc "${sql}"`);
+const redisCli = (args: string) => shIn(kube, NS, 'redis-0', `REDISCLI_AUTH="$(cat /run/secrets/redis/password)" redis-cli --no-auth-warning ${args}`);
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'stackport-runtime-stack-'));
@@ -60,9 +55,7 @@ describe('the reference stack on kind', () => {
   });
 
   it('the worker, run from its CronJob, writes rows the API then returns', async () => {
-    await kube.ok(['-n', NS, 'create', 'job', 'worker-now', '--from=cronjob/worker']);
-    await waitUntil('Job worker-now finished', async () => ((await jobDone('worker-now')) ? [] : ['Complete']), () => diagnostics(kube, NS), 240);
-    expect(await jobDone('worker-now')).toBe('Complete');
+    expect((await runJob(kube, NS, 'worker-now', 'cronjob/worker')).succeeded).toBe(1);
     const from = await podOf(kube, NS, 'dashboard');
     const run = await httpFrom(kube, NS, from, 'http://api:8000/api/runs/latest');
     expect(run.status).toBe(200);
@@ -157,7 +150,7 @@ describe('NetworkPolicies on the real node', () => {
 });
 
 describe('no data lost', () => {
-  const fingerprint = () => psql("select count(*) || ':' || round(sum(value)::numeric, 6) from observations");
+  const fingerprint = () => rowsFingerprint(kube, NS, 'app');
 
   it('rows survive deleting postgres-0, and deleting and re-applying the StatefulSet', async () => {
     const before = await fingerprint();

@@ -224,3 +224,24 @@ except urllib.error.HTTPError as e:
 export async function httpFrom(kube: Kube, namespace: string, pod: string, url: string): Promise<{ status: number; body: string }> {
   return JSON.parse(await python(kube, namespace, pod, GET, [url]));
 }
+
+/** A shell command in a pod; its output, trimmed. */
+export async function shIn(kube: Kube, namespace: string, pod: string, script: string): Promise<string> {
+  return (await kube.ok(['-n', namespace, 'exec', pod, '--', 'sh', '-c', script], { timeoutMs: 120_000 })).trim();
+}
+
+/** "count:sum" of the observations in a database of postgres-0: equal fingerprints, equal rows. */
+export function rowsFingerprint(kube: Kube, namespace: string, db: string): Promise<string> {
+  return shIn(kube, namespace, 'postgres-0', `psql -v ON_ERROR_STOP=1 -U postgres -d ${db} -tAc "select count(*) || ':' || round(sum(value)::numeric, 6) from observations"`);
+}
+
+/** Creates Job `name` from `from` (e.g. cronjob/worker), waits until it completes or fails, and returns its status. */
+export async function runJob(kube: Kube, namespace: string, name: string, from: string, seconds = 240): Promise<any> {
+  await kube.ok(['-n', namespace, 'create', 'job', name, `--from=${from}`]);
+  const finished = async () => {
+    const j = await kube.json(['-n', namespace, 'get', 'job', name]);
+    return (j.status?.conditions ?? []).some((c: Obj) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
+  };
+  await waitUntil(`Job ${name} finished`, async () => ((await finished()) ? [] : ['finished']), () => diagnostics(kube, namespace), seconds);
+  return (await kube.json(['-n', namespace, 'get', 'job', name])).status;
+}
