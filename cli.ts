@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ComposeError, formatKeyPath } from './importer/load/errors';
 import type { ImportOptions } from './importer/import';
-import { formatPath, SpecError } from './spec/errors';
-import { ENVIRONMENTS, type EnvironmentName } from './spec/schema';
+import { formatPath, SpecError } from './model/errors';
+import { ENVIRONMENTS, type EnvironmentName } from './model/schema';
 
 // Each command loads only what it needs: importing never loads cdk8s, --version loads nothing.
 const importer = () => require('./importer/import') as typeof import('./importer/import');
@@ -121,10 +121,10 @@ function runSynth(args: string[]): number {
   const environments = (values.env ?? [...ENVIRONMENTS]).flatMap((e) => e.split(','));
   const unknown = environments.filter((e) => !ENVIRONMENTS.includes(e as EnvironmentName));
   if (unknown.length > 0) throw new UsageError(`--env ${unknown.join(', ')}: expected one of ${ENVIRONMENTS.join(', ')}`);
-  const { loadSpecFile } = require('./spec/load') as typeof import('./spec/load');
+  const { loadSpecFile } = require('./model/load') as typeof import('./model/load');
   const { synthesize } = require('./charts/synth') as typeof import('./charts/synth');
-  const { withImages } = require('./spec/images') as typeof import('./spec/images');
-  const spec = withImages(values.spec ? loadSpecFile(values.spec) : require('./spec/reference').referenceStack, values.image ?? []);
+  const { withImages } = require('./model/images') as typeof import('./model/images');
+  const spec = withImages(values.spec ? loadSpecFile(values.spec) : require('./model/reference').referenceStack, values.image ?? []);
   for (const r of synthesize(spec, values.out ?? 'dist', environments as EnvironmentName[], values.spec)) {
     console.log(`${r.environment.padEnd(5)} ${String(r.objects).padStart(4)} objects  ${r.file}`);
   }
@@ -142,9 +142,9 @@ function runGraph(args: string[]): number {
   if (!ENVIRONMENTS.includes(env)) throw new UsageError(`--env ${values.env}: expected one of ${ENVIRONMENTS.join(', ')}`);
   const format = values.format ?? 'mermaid';
   if (format !== 'mermaid' && format !== 'dot') throw new UsageError(`--format ${format}: expected mermaid or dot`);
-  const { loadSpecFile } = require('./spec/load') as typeof import('./spec/load');
+  const { loadSpecFile } = require('./model/load') as typeof import('./model/load');
   const { graphOf } = require('./graph/index') as typeof import('./graph/index');
-  const spec = values.spec ? loadSpecFile(values.spec) : require('./spec/reference').referenceStack;
+  const spec = values.spec ? loadSpecFile(values.spec) : require('./model/reference').referenceStack;
   const text = graphOf(spec, env, format, values.spec);
   if (values.out) {
     writeFileSync(values.out, text);

@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { Certificate, CertificateSpecPrivateKeyAlgorithm, ClusterIssuer } from '../imports/cert-manager.io';
-import type { ResolvedStack } from '../spec/presets';
-import type { ResolvedEdge } from '../spec/edge';
+import type { ResolvedStack } from '../model/presets';
+import type { ResolvedEdge } from '../model/edge';
 import { MANAGED_BY } from './labels';
 
 /** Names shared by every stack on a cluster: one local CA per laptop cluster, not one per stack. */

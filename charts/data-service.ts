@@ -5,7 +5,7 @@
  */
 import type { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
-import type { ResolvedStack } from '../spec/presets';
+import type { ResolvedStack } from '../model/presets';
 import { meta } from './labels';
 import { quantity } from './pod';
 

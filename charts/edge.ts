@@ -11,8 +11,8 @@ import {
   HttpRouteSpecRulesMatchesPathType,
 } from '../imports/gateway.networking.k8s.io';
 import { Middleware, type MiddlewareSpec } from '../imports/traefik.io';
-import type { ResolvedEdge, ResolvedRoute } from '../spec/edge';
-import type { ResolvedStack } from '../spec/presets';
+import type { ResolvedEdge, ResolvedRoute } from '../model/edge';
+import type { ResolvedStack } from '../model/presets';
 import { Certificates } from './certificates';
 import { MANAGED_BY } from './labels';
 

@@ -5,8 +5,8 @@ import {
   ExternalSecretSpecTargetCreationPolicy,
   ExternalSecretSpecTargetDeletionPolicy,
 } from '../imports/external-secrets.io';
-import type { ResolvedStack } from '../spec/presets';
-import { requiredSecrets } from '../spec/relations';
+import type { ResolvedStack } from '../model/presets';
+import { requiredSecrets } from '../model/relations';
 import { MANAGED_BY } from './labels';
 
 export interface ExternalSecretsProps {

@@ -1,5 +1,5 @@
 /** The standard `app.kubernetes.io/*` labels, and selectors that stay stable across releases. */
-import type { ResolvedStack } from '../spec/presets';
+import type { ResolvedStack } from '../model/presets';
 
 export const MANAGED_BY = 'stackport';
 

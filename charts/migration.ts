@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
-import type { JobComponent } from '../spec/schema';
-import type { Resolved, ResolvedStack } from '../spec/presets';
+import type { JobComponent } from '../model/schema';
+import type { Resolved, ResolvedStack } from '../model/presets';
 import { labelsFor, meta } from './labels';
 import { addMounts } from './mounts';
 import { podTemplate } from './pod';

@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { PodMonitor, PrometheusRule, PrometheusRuleSpecGroupsRulesExpr, ServiceMonitor } from '../imports/monitoring.coreos.com';
-import type { ResolvedMonitoring } from '../spec/edge';
-import type { ResolvedStack } from '../spec/presets';
+import type { ResolvedMonitoring } from '../model/edge';
+import type { ResolvedStack } from '../model/presets';
 import { MANAGED_BY, selectorFor } from './labels';
 import { runNowCommand } from './worker';
 

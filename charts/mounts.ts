@@ -5,8 +5,8 @@
  */
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
-import type { ResolvedStack } from '../spec/presets';
-import type { SecretRef } from '../spec/schema';
+import type { ResolvedStack } from '../model/presets';
+import type { SecretRef } from '../model/schema';
 import { meta } from './labels';
 
 export interface MountSource {

@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
-import type { ResolvedStack } from '../spec/presets';
+import type { ResolvedStack } from '../model/presets';
 import { MANAGED_BY } from './labels';
 
 export interface StackNamespaceProps {

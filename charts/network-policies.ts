@@ -1,8 +1,8 @@
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
-import type { ResolvedStack } from '../spec/presets';
-import type { Peer } from '../spec/schema';
-import { endpointOf, portsOfComponent, usesOf } from '../spec/relations';
+import type { ResolvedStack } from '../model/presets';
+import type { Peer } from '../model/schema';
+import { endpointOf, portsOfComponent, usesOf } from '../model/relations';
 import { MANAGED_BY, selectorFor } from './labels';
 
 export interface NetworkPoliciesProps {

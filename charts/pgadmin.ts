@@ -1,8 +1,8 @@
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
-import type { PgadminComponent } from '../spec/schema';
-import type { Resolved, ResolvedStack } from '../spec/presets';
-import { endpointOf, secretNames } from '../spec/relations';
+import type { PgadminComponent } from '../model/schema';
+import type { Resolved, ResolvedStack } from '../model/presets';
+import { endpointOf, secretNames } from '../model/relations';
 import { labelsFor, meta, selectorFor } from './labels';
 import { httpProbe, podTemplate, tcpProbe } from './pod';
 

@@ -4,8 +4,8 @@
  * a read-only root filesystem, no service-account token and explicit resources.
  */
 import { k8s } from 'cdk8s-plus-28';
-import type { Resources } from '../spec/schema';
-import type { EnvVar } from '../spec/relations';
+import type { Resources } from '../model/schema';
+import type { EnvVar } from '../model/relations';
 
 /** Application pods run as this uid/gid unless the spec says otherwise. */
 export const DEFAULT_UID = 10001;

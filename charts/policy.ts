@@ -5,7 +5,7 @@
  * a test keeps the two in step.
  */
 import { ApiObject, type Chart } from 'cdk8s';
-import type { ResolvedStack } from '../spec/presets';
+import type { ResolvedStack } from '../model/presets';
 
 export interface PolicyException {
   readonly id: string;

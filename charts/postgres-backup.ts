@@ -1,8 +1,8 @@
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
-import type { PostgresComponent } from '../spec/schema';
-import type { Resolved, ResolvedStack } from '../spec/presets';
-import { POSTGRES_PORT, secretNames } from '../spec/relations';
+import type { PostgresComponent } from '../model/schema';
+import type { Resolved, ResolvedStack } from '../model/presets';
+import { POSTGRES_PORT, secretNames } from '../model/relations';
 import { labelsFor, meta } from './labels';
 import { podTemplate, quantity } from './pod';
 import { POSTGRES_IMAGE, POSTGRES_UID } from './postgres';

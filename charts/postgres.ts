@@ -1,8 +1,8 @@
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
-import type { PostgresComponent } from '../spec/schema';
-import type { Resolved, ResolvedStack } from '../spec/presets';
-import { POSTGRES_PORT, postgresLogins, secretNames, type PostgresLogin } from '../spec/relations';
+import type { PostgresComponent } from '../model/schema';
+import type { Resolved, ResolvedStack } from '../model/presets';
+import { POSTGRES_PORT, postgresLogins, secretNames, type PostgresLogin } from '../model/relations';
 import { dataService } from './data-service';
 import { labelsFor, meta, selectorFor } from './labels';
 import { execProbe, podTemplate, quantity } from './pod';

@@ -6,7 +6,7 @@
  * identical readiness and liveness probes for that reason).
  */
 import { k8s } from 'cdk8s-plus-28';
-import type { Probe } from '../spec/fields';
+import type { Probe } from '../model/fields';
 
 export interface Probes {
   readonly startupProbe?: k8s.Probe;

@@ -1,9 +1,9 @@
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
-import type { RedisComponent, Resources } from '../spec/schema';
-import { redisMemorySettings } from '../spec/redis-memory';
-import type { Resolved, ResolvedStack } from '../spec/presets';
-import { REDIS_PORT, secretNames } from '../spec/relations';
+import type { RedisComponent, Resources } from '../model/schema';
+import { redisMemorySettings } from '../model/redis-memory';
+import type { Resolved, ResolvedStack } from '../model/presets';
+import { REDIS_PORT, secretNames } from '../model/relations';
 import { labelsFor, meta, selectorFor } from './labels';
 import { dataService } from './data-service';
 import { execProbe, podTemplate } from './pod';
@@ -97,7 +97,7 @@ export function redisConf(c: RedisComponent, auth: boolean, resources: Resources
     'dir /data',
     'appendonly yes',
     'appendfsync everysec',
-    // A cap below the container limit (spec/redis-memory.ts): at the cap Redis evicts or refuses writes instead of being killed.
+    // A cap below the container limit (model/redis-memory.ts): at the cap Redis evicts or refuses writes instead of being killed.
     `maxmemory ${memory.maxmemory}`,
     `maxmemory-policy ${memory.policy}`,
     ...(auth ? [`include ${AUTH_CONF}`] : []),

@@ -1,8 +1,8 @@
 import { Chart } from 'cdk8s';
 import type { Construct } from 'constructs';
-import type { ResolvedStack } from '../spec/presets';
-import type { Component } from '../spec/schema';
-import type { Resolved } from '../spec/presets';
+import type { ResolvedStack } from '../model/presets';
+import type { Component } from '../model/schema';
+import type { Resolved } from '../model/presets';
 import { Edge } from './edge';
 import { ExternalSecrets } from './external-secrets';
 import { Migration } from './migration';

@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
-import type { StatefulComponent } from '../spec/schema';
-import type { Resolved, ResolvedStack } from '../spec/presets';
+import type { StatefulComponent } from '../model/schema';
+import type { Resolved, ResolvedStack } from '../model/presets';
 import { labelsFor, selectorFor } from './labels';
 import { dataService } from './data-service';
 import { addMounts } from './mounts';

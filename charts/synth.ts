@@ -5,15 +5,16 @@
  */
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Testing } from 'cdk8s';
-import { resolveStack, type ResolvedStack } from '../spec/presets';
-import { ENVIRONMENTS, type EnvironmentName, type StackSpec } from '../spec/schema';
+import { App } from 'cdk8s';
+import { resolveStack, type ResolvedStack } from '../model/presets';
+import { ENVIRONMENTS, type EnvironmentName, type StackSpec } from '../model/schema';
 import { StackChart } from './stack';
 import { toYaml } from './yaml';
 
 /** The objects of one environment, as plain JSON, in apply order. */
 export function buildManifests(stack: ResolvedStack): any[] {
-  const app = Testing.app();
+  // Charts are rendered in memory (toJson); the App never writes, so its outdir is never created.
+  const app = new App({ outdir: 'dist', recordConstructMetadata: false });
   const chart = new StackChart(app, stack.name, { stack });
   return chart.toJson();
 }

@@ -4,9 +4,9 @@
  * Every wait has a deadline, says what it waits for and why, and shows the check's last output,
  * so a pod stuck in Init explains itself in `kubectl logs`.
  */
-import type { JobComponent, PostgresComponent, RedisComponent, WebComponent, WorkerComponent } from '../spec/schema';
-import type { Resolved, ResolvedStack } from '../spec/presets';
-import { endpointOf, usesOf } from '../spec/relations';
+import type { JobComponent, PostgresComponent, RedisComponent, WebComponent, WorkerComponent } from '../model/schema';
+import type { Resolved, ResolvedStack } from '../model/presets';
+import { endpointOf, usesOf } from '../model/relations';
 import type { ContainerProps } from './pod';
 import { POSTGRES_IMAGE } from './postgres';
 import { REDIS_IMAGE } from './redis';

@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
-import type { WorkerComponent } from '../spec/schema';
-import type { Resolved, ResolvedStack } from '../spec/presets';
+import type { WorkerComponent } from '../model/schema';
+import type { Resolved, ResolvedStack } from '../model/presets';
 import { labelsFor, meta, selectorFor } from './labels';
 import { addMounts } from './mounts';
 import { httpProbe, podTemplate, tcpProbe } from './pod';

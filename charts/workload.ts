@@ -2,9 +2,9 @@
  * What web services, workers and jobs share: the application container built from the spec
  * (image, command, derived connection settings, Secrets). Their init containers are in waits.ts.
  */
-import type { JobComponent, StatefulComponent, WebComponent, WorkerComponent } from '../spec/schema';
-import type { Resolved, ResolvedStack } from '../spec/presets';
-import { connectionEnv, type EnvVar } from '../spec/relations';
+import type { JobComponent, StatefulComponent, WebComponent, WorkerComponent } from '../model/schema';
+import type { Resolved, ResolvedStack } from '../model/presets';
+import { connectionEnv, type EnvVar } from '../model/relations';
 import type { ContainerProps } from './pod';
 
 type AppComponent = Resolved<WebComponent> | Resolved<WorkerComponent> | Resolved<JobComponent>;

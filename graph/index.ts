@@ -1,7 +1,7 @@
 /** `stackport graph`: synthesize one environment in memory and draw it. */
 import { buildManifests } from '../charts/synth';
-import { resolveStack } from '../spec/presets';
-import type { EnvironmentName, StackSpec } from '../spec/schema';
+import { resolveStack } from '../model/presets';
+import type { EnvironmentName, StackSpec } from '../model/schema';
 import { buildGraph } from './model';
 import { toDot, toMermaid } from './render';
 

@@ -5,8 +5,8 @@
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseSpecYaml } from '../spec/load';
-import type { StackSpec } from '../spec/schema';
+import { parseSpecYaml } from '../model/load';
+import type { StackSpec } from '../model/schema';
 import { loadCompose, type LoadOptions } from './load';
 import { ComposeError } from './load/errors';
 import type { ComposeProject, ImportWarning } from './load/model';

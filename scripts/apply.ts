@@ -18,10 +18,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseAllDocuments, stringify } from 'yaml';
-import { SpecError } from '../spec/errors';
-import { loadSpecFile } from '../spec/load';
-import { resolveStack } from '../spec/presets';
-import { ENVIRONMENTS, type EnvironmentName, type StackSpec } from '../spec/schema';
+import { SpecError } from '../model/errors';
+import { loadSpecFile } from '../model/load';
+import { resolveStack } from '../model/presets';
+import { ENVIRONMENTS, type EnvironmentName, type StackSpec } from '../model/schema';
 import { RELEASE_JOB } from '../charts/migration';
 import { storeKeys, writeSecrets } from './secrets';
 
@@ -152,7 +152,7 @@ function main(argv: string[]): void {
   });
   const environment = (values.env ?? 'kind') as EnvironmentName;
   if (!ENVIRONMENTS.includes(environment)) throw new ApplyError(`--env ${values.env}: expected one of ${ENVIRONMENTS.join(', ')}`);
-  const spec: StackSpec = values.spec ? loadSpecFile(values.spec) : require('../spec/reference').referenceStack;
+  const spec: StackSpec = values.spec ? loadSpecFile(values.spec) : require('../model/reference').referenceStack;
   applyEnvironment({ environment, spec, dist: values.dist!, secretsFile: `.secrets/${environment}.yaml`, context: values.context, skipMissing: values['skip-missing'] });
 }
 

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { synthesize } from '../charts/synth';
 import { importCompose, type ImportResult } from '../importer/import';
 import { caseNames, CORPUS_ROOT, loadCase, type CorpusCase, type ExpectedKind, type ExpectedService } from '../test/importer/public-corpus';
-import type { Component, StackSpec } from '../spec/schema';
+import type { Component, StackSpec } from '../model/schema';
 
 interface Outcome {
   /** Compose service -> what it became, in the expectations' vocabulary. */

@@ -16,12 +16,12 @@ import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
-import { SpecError } from '../spec/errors';
-import { loadSpecFile } from '../spec/load';
-import { readYamlDocuments, readYamlText, YamlInputError } from '../spec/read-yaml';
-import { resolveStack } from '../spec/presets';
-import { requiredSecrets, type SecretRequirement } from '../spec/relations';
-import { ENVIRONMENTS, type EnvironmentName, type StackSpec } from '../spec/schema';
+import { SpecError } from '../model/errors';
+import { loadSpecFile } from '../model/load';
+import { readYamlDocuments, readYamlText, YamlInputError } from '../model/read-yaml';
+import { resolveStack } from '../model/presets';
+import { requiredSecrets, type SecretRequirement } from '../model/relations';
+import { ENVIRONMENTS, type EnvironmentName, type StackSpec } from '../model/schema';
 
 /** URL-safe, so a password can sit inside DATABASE_URL without escaping. */
 export function randomPassword(): string {
@@ -117,7 +117,7 @@ function main(argv: string[]): void {
   const { values } = parseArgs({ args: argv, options: { env: { type: 'string', default: 'kind' }, spec: { type: 'string' }, out: { type: 'string' }, apply: { type: 'boolean' } } });
   const environment = values.env as EnvironmentName;
   if (!ENVIRONMENTS.includes(environment)) throw new Error(`--env ${values.env}: expected one of ${ENVIRONMENTS.join(', ')}`);
-  const spec: StackSpec = values.spec ? loadSpecFile(values.spec) : require('../spec/reference').referenceStack;
+  const spec: StackSpec = values.spec ? loadSpecFile(values.spec) : require('../model/reference').referenceStack;
   const file = values.out ?? `.secrets/${environment}.yaml`;
   const keys = storeKeys(spec, environment);
   if (keys) {

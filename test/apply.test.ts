@@ -8,8 +8,8 @@ import * as path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { synthesize } from '../charts/synth';
-import { defineStack } from '../spec/load';
-import { referenceStack } from '../spec/reference';
+import { defineStack } from '../model/load';
+import { referenceStack } from '../model/reference';
 import { applyEnvironment, ApplyError } from '../scripts/apply';
 
 let dir: string;

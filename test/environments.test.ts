@@ -1,10 +1,10 @@
 /** Properties every environment's output must have, checked over every object. */
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { ENVIRONMENTS } from '../spec/schema';
-import { requiredSecrets } from '../spec/relations';
-import { resolveStack } from '../spec/presets';
-import { referenceStack } from '../spec/reference';
+import { ENVIRONMENTS } from '../model/schema';
+import { requiredSecrets } from '../model/relations';
+import { resolveStack } from '../model/presets';
+import { referenceStack } from '../model/reference';
 import { manifests, podSpec } from './support/manifests';
 import { isBuiltInKind, validateAll } from './support/k8s-schema';
 import { validateAllCustomResources } from './support/crd-schema';

@@ -10,10 +10,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildGraph, graphOf, toMermaid } from '../graph';
 import { buildManifests } from '../charts/synth';
-import { resolveStack } from '../spec/presets';
-import { defineStack, loadSpecFile } from '../spec/load';
-import { referenceStack } from '../spec/reference';
-import type { EnvironmentName, StackSpec } from '../spec/schema';
+import { resolveStack } from '../model/presets';
+import { defineStack, loadSpecFile } from '../model/load';
+import { referenceStack } from '../model/reference';
+import type { EnvironmentName, StackSpec } from '../model/schema';
 
 const SHAPES: Array<[RegExp, string]> = [
   [/^\[\("(.+?)<br\/>.*"\)\]$/, 'cylinder'],

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { planSecrets, readExisting } from '../scripts/secrets';
-import { referenceStack } from '../spec/reference';
+import { referenceStack } from '../model/reference';
 
 const names = (objs: any[]) => objs.map((o) => o.metadata.name).sort();
 

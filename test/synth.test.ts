@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { synthesize } from '../charts/synth';
-import { parseSpec } from '../spec/load';
-import { referenceStack } from '../spec/reference';
+import { parseSpec } from '../model/load';
+import { referenceStack } from '../model/reference';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'stackport-synth-'));
 const tsx = (args: string[]) => spawnSync('node_modules/.bin/tsx', args, { encoding: 'utf8' });

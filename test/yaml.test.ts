@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { toYaml } from '../charts/yaml';
-import { ENVIRONMENTS } from '../spec/schema';
+import { ENVIRONMENTS } from '../model/schema';
 import { manifests } from './support/manifests';
 
 const roundTrip = (docs: object[]) => parseAllDocuments(toYaml(docs)).map((d) => {

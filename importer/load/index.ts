@@ -14,7 +14,7 @@ import { mergeService, normalizeService } from './normalize';
 import { checkComposeSchema } from './schema';
 import { outsideProject, ProjectFolder } from './project-folder';
 import { isOverride, OVERRIDE, parseYamlFile, RESET, withoutResets, type YamlFile } from './yaml';
-import { readYamlText, YamlInputError } from '../../spec/read-yaml';
+import { readYamlText, YamlInputError } from '../../model/read-yaml';
 
 export interface LoadOptions {
   /** Compose files, in order. */

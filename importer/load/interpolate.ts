@@ -7,7 +7,7 @@
  * translator turns into a Secret reference, so importing needs no secret value and none can leak
  * into the spec. A required (`?`) secret variable that is unset is therefore not an error.
  */
-import { SECRET_LOOKING } from '../../spec/fields';
+import { SECRET_LOOKING } from '../../model/fields';
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*/;
 const MARK_OPEN = '\u0001';

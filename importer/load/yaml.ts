@@ -1,9 +1,9 @@
 /**
  * Reads one compose file as YAML 1.2 with merge keys (`<<: *anchor`), the way compose does, and
- * keeps the document so later errors can point at a line. Limits: spec/read-yaml.ts.
+ * keeps the document so later errors can point at a line. Limits: model/read-yaml.ts.
  */
 import { Scalar, isMap, isNode, isScalar, isSeq, visit, type Document, type Node } from 'yaml';
-import { readYaml, YamlInputError, type YamlInput } from '../../spec/read-yaml';
+import { readYaml, YamlInputError, type YamlInput } from '../../model/read-yaml';
 import { fail } from './errors';
 
 /** What a `!reset` value becomes: the key is removed from what earlier files or `extends` gave it. */

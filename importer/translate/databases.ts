@@ -4,7 +4,7 @@
  * fields. The password variables they used are remembered, so a client reading the same variable
  * gets the Secret the spec manages. Other servers become generic stateful components.
  */
-import { secretNames } from '../../spec/relations';
+import { secretNames } from '../../model/relations';
 import { secretsIn } from '../load/interpolate';
 import type { Mount } from '../load/normalize';
 import { imageBase } from './classify';
@@ -13,7 +13,7 @@ import { expandSecrets, translateEnv } from './env';
 import { seconds, translateHealth } from './health';
 import { imageOf, KNOWN_TAGS } from './images';
 import { outsideMount, translateMounts } from './volumes';
-import { EVICTION_POLICIES } from '../../spec/redis-memory';
+import { EVICTION_POLICIES } from '../../model/redis-memory';
 
 type Obj = Record<string, any>;
 

@@ -225,7 +225,7 @@ function freeName(ctx: Context, out: { uses: Obj[]; env?: Record<string, string>
   for (let i = 2; ; i++) if (!taken(`${stem}_${i}_URL`)) return `${stem}_${i}_URL`;
 }
 
-/** The variable a relation sets when it names none (see spec/validate.ts defaultEnvName). */
+/** The variable a relation sets when it names none (see model/validate.ts defaultEnvName). */
 function defaultEnv(ctx: Context, u: Obj): string | undefined {
   const role = ctx.roles.get([...ctx.names].find(([, c]) => c === u.to)?.[0] ?? '');
   return role === 'postgres' ? 'DATABASE_URL' : role === 'redis' ? 'REDIS_URL' : role === 'web' ? `${u.to.toUpperCase().replace(/-/g, '_')}_URL` : undefined;

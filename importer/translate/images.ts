@@ -1,5 +1,5 @@
-/** Image references: kept as compose runs them; prod needs them pinned (spec/readiness.ts). */
-import { image as imageField, pinnedImage } from '../../spec/fields';
+/** Image references: kept as compose runs them; prod needs them pinned (model/readiness.ts). */
+import { image as imageField, pinnedImage } from '../../model/fields';
 import type { Context, Keys } from './context';
 
 /** Versions used when a well-known image has no tag, so the spec stays reproducible. */

@@ -4,7 +4,7 @@
  * metrics and on which path; those get `metricsPath`, and synthesis makes the ServiceMonitors.
  */
 import { join, resolve } from 'node:path';
-import { readYaml, YamlInputError } from '../../spec/read-yaml';
+import { readYaml, YamlInputError } from '../../model/read-yaml';
 import type { Mount } from '../load/normalize';
 import type { Context, Keys } from './context';
 import { outsideMount } from './volumes';

@@ -2,8 +2,8 @@
  * The import summary's view of the whole stack: the route table (host, path, component) and the
  * flows NetworkPolicies admit, read from the validated spec, so it says what will be applied.
  */
-import type { StackSpec } from '../../spec/schema';
-import { portsOfComponent, usesOf } from '../../spec/relations';
+import type { StackSpec } from '../../model/schema';
+import { portsOfComponent, usesOf } from '../../model/relations';
 
 export function routeTable(spec: StackSpec): string[] {
   const rows: [string, string, string][] = [];

@@ -28,7 +28,7 @@ export function stackYaml(input: WriteInput): string {
   const doc = new Document(spec);
   const header = [
     ` Stack spec imported from ${files.join(', ')} by \`stackport import\`. Edit it freely: the fields`,
-    ' are documented in spec/schema.ts. Synthesize with: npx stackport synth --spec stack.yaml --out dist',
+    ' are documented in model/schema.ts. Synthesize with: npx stackport synth --spec stack.yaml --out dist',
   ];
   if (secrets.length > 0) {
     const bySecret = new Map<string, ProvidedSecret[]>();

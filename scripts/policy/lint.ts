@@ -12,7 +12,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ENVIRONMENTS } from '../../spec/schema';
+import { ENVIRONMENTS } from '../../model/schema';
 
 export interface Finding {
   readonly tool: string;

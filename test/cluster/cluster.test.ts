@@ -14,9 +14,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments, stringify } from 'yaml';
 import { synthesize } from '../../charts/synth';
-import { withImages } from '../../spec/images';
-import { referenceStack } from '../../spec/reference';
-import type { EnvironmentName } from '../../spec/schema';
+import { withImages } from '../../model/images';
+import { referenceStack } from '../../model/reference';
+import type { EnvironmentName } from '../../model/schema';
 import {
   EXTERNAL_KUBECONFIG,
   FatalWait,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { find, has, manifests, manifestsOf } from '../support/manifests';
-import { SpecError } from '../../spec/errors';
+import { SpecError } from '../../model/errors';
 
 const kind = manifests(undefined, 'kind');
 const k3d = manifests(undefined, 'k3d');

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { defineStack } from '../../spec/load';
-import { referenceStack } from '../../spec/reference';
-import { requiredSecrets } from '../../spec/relations';
+import { defineStack } from '../../model/load';
+import { referenceStack } from '../../model/reference';
+import { requiredSecrets } from '../../model/relations';
 import { storeKeys } from '../../scripts/secrets';
 import { isCustomResourceKind, validateAllCustomResources } from '../support/crd-schema';
-import { resolveStack } from '../../spec/presets';
+import { resolveStack } from '../../model/presets';
 import { manifests } from '../support/manifests';
 
 const withStore = defineStack({

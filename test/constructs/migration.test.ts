@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { container, envOf, find, manifests, manifestsOf, podSpec } from '../support/manifests';
-import { withImages } from '../../spec/images';
-import { referenceStack } from '../../spec/reference';
+import { withImages } from '../../model/images';
+import { referenceStack } from '../../model/reference';
 
 describe('Migration', () => {
   const job = find(manifests(), 'Job', 'migrate');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { manifests } from '../support/manifests';
-import { ENVIRONMENTS } from '../../spec/schema';
+import { ENVIRONMENTS } from '../../model/schema';
 
 describe('StackNamespace', () => {
   it.each(ENVIRONMENTS)('enforces Pod Security "restricted" in %s, and every namespaced object lives in it', (env) => {

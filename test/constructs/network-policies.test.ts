@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ENVIRONMENTS } from '../../spec/schema';
+import { ENVIRONMENTS } from '../../model/schema';
 import { find, manifests, manifestsOf, podSpec } from '../support/manifests';
 import { allowed, type Endpoint } from '../support/netpol';
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { container, find, manifestsOf, manifests, podSpec } from '../support/manifests';
-import { defineStack } from '../../spec/load';
-import { resolveStack } from '../../spec/presets';
-import type { StackSpecInput } from '../../spec/schema';
+import { defineStack } from '../../model/load';
+import { resolveStack } from '../../model/presets';
+import type { StackSpecInput } from '../../model/schema';
 
 const redisOnly = (redis: Record<string, unknown>, extra: Partial<StackSpecInput> = {}): StackSpecInput =>
   ({ name: 'cache', components: { redis: { kind: 'redis', ...redis } }, ...extra }) as StackSpecInput;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { isBuiltInKind, validateAll } from '../support/k8s-schema';
 import { checkRestricted } from '../support/pod-security';
 import { container, envOf, find, manifestsOf, podSpec } from '../support/manifests';
-import type { StackSpecInput } from '../../spec/schema';
+import type { StackSpecInput } from '../../model/schema';
 
 const SPEC: StackSpecInput = {
   name: 'shop',

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { referenceStack } from '../../spec/reference';
+import { referenceStack } from '../../model/reference';
 
 const ROOT = path.join(__dirname, '..', '..');
 const APP = path.join(ROOT, 'examples', 'dataplatform-app');

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { graphOf } from '../../graph';
-import { loadSpecFile } from '../../spec/load';
+import { loadSpecFile } from '../../model/load';
 import { describe, expect, it } from 'vitest';
 
 const stackport = (args: string[]) => spawnSync('npx', ['--no-install', 'stackport', ...args], { encoding: 'utf8', env: { ...process.env, npm_config_update_notifier: 'false' } });

@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatWarning, importCompose, type ImportResult } from '../../importer/import';
 import { ComposeError } from '../../importer/load/errors';
-import { resolveStack } from '../../spec/presets';
+import { resolveStack } from '../../model/presets';
 import { buildManifests } from '../../charts/synth';
 
 function project(files: Record<string, string>): string {

@@ -14,8 +14,8 @@ import { ComposeError } from '../../importer/load/errors';
 import { ProjectFolder } from '../../importer/load/project-folder';
 import { ownRule, passwordParams, scanValues } from '../../importer/translate/secret-values';
 import { readExisting } from '../../scripts/secrets';
-import { parseSpecYaml } from '../../spec/load';
-import { SpecError } from '../../spec/errors';
+import { parseSpecYaml } from '../../model/load';
+import { SpecError } from '../../model/errors';
 
 const stackport = (args: string[], env: Record<string, string> = {}) => spawnSync(process.execPath, ['bin/stackport.js', ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
 

@@ -9,9 +9,9 @@ import * as fs from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { PGDATA, POSTGRES_UID, initScript } from '../../charts/postgres';
 import { backupScript } from '../../charts/postgres-backup';
-import { postgresLogins } from '../../spec/relations';
-import { referenceStack } from '../../spec/reference';
-import type { PostgresComponent } from '../../spec/schema';
+import { postgresLogins } from '../../model/relations';
+import { referenceStack } from '../../model/reference';
+import type { PostgresComponent } from '../../model/schema';
 import { container, envOf, find, manifests } from '../support/manifests';
 import { PG_BIN, Server, TempRoot, adaptArgv, baseEnv, describeNative, freePort, nssWrapperLib, run, runAs, runGroup, sleep, substitute, waitFor, type RunResult } from './support';
 

@@ -8,9 +8,9 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { REDIS_UID, redisConf } from '../../charts/redis';
-import { referenceStack } from '../../spec/reference';
-import type { RedisComponent } from '../../spec/schema';
-import { resolveStack, type Resolved } from '../../spec/presets';
+import { referenceStack } from '../../model/reference';
+import type { RedisComponent } from '../../model/schema';
+import { resolveStack, type Resolved } from '../../model/presets';
 import { container, find, manifests } from '../support/manifests';
 import { Server, TempRoot, adaptArgv, baseEnv, describeNative, freePort, rawExchange, run, runAs, runGroup, substitute, waitFor, type RunResult } from './support';
 

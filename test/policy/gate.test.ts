@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { synthesize } from '../../charts/synth';
 import { POLICY_EXCEPTIONS } from '../../charts/policy';
-import { referenceStack } from '../../spec/reference';
-import { ENVIRONMENTS } from '../../spec/schema';
+import { referenceStack } from '../../model/reference';
+import { ENVIRONMENTS } from '../../model/schema';
 import { policyEnv, tools, type Finding } from '../../scripts/policy/lint';
 import { BAD_DEPLOYMENT } from './bad-manifest';
 

@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { synthesize } from '../../charts/synth';
 import { ApplyError, applyEnvironment } from '../../scripts/apply';
-import { requiredSecrets } from '../../spec/relations';
-import { resolveStack } from '../../spec/presets';
-import { referenceStack } from '../../spec/reference';
+import { requiredSecrets } from '../../model/relations';
+import { resolveStack } from '../../model/presets';
+import { referenceStack } from '../../model/reference';
 import { node } from './node';
 
 const { info, kube } = node();

@@ -11,8 +11,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { referenceStack } from '../../spec/reference';
-import type { StackSpec } from '../../spec/schema';
+import { referenceStack } from '../../model/reference';
+import type { StackSpec } from '../../model/schema';
 import { diagnostics, node, waitUntil } from './node';
 import { deployStack, httpFrom, podOf, rowsFingerprint, runJob } from './stack';
 

@@ -10,8 +10,8 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { referenceStack } from '../../spec/reference';
-import type { StackSpec } from '../../spec/schema';
+import { referenceStack } from '../../model/reference';
+import type { StackSpec } from '../../model/schema';
 import { applyObjects, diagnostics, freshNamespace, httpServer, node, podIP, restrictedContainer, pod as podObject, tcpConnects, waitPodsReady, waitUntil } from './node';
 import { type Deployment, deployStack, dial, httpFrom, podOf, python, rowsFingerprint, runJob, shIn } from './stack';
 

@@ -1,9 +1,9 @@
 /** Builds manifests in memory for tests and finds objects in them. */
 import { buildManifests } from '../../charts/synth';
-import { parseSpec } from '../../spec/load';
-import { resolveStack } from '../../spec/presets';
-import { referenceStack } from '../../spec/reference';
-import type { EnvironmentName, StackSpec, StackSpecInput } from '../../spec/schema';
+import { parseSpec } from '../../model/load';
+import { resolveStack } from '../../model/presets';
+import { referenceStack } from '../../model/reference';
+import type { EnvironmentName, StackSpec, StackSpecInput } from '../../model/schema';
 
 export function manifests(spec: StackSpec = referenceStack, env: EnvironmentName = 'kind'): any[] {
   return buildManifests(resolveStack(spec, env));

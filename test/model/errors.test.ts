@@ -4,11 +4,11 @@
  * thing wrong with it and the error must report exactly that.
  */
 import { describe, expect, it } from 'vitest';
-import { SpecError } from '../../spec/errors';
-import { defineStack, parseSpec } from '../../spec/load';
-import { resolveStack } from '../../spec/presets';
-import { referenceStack } from '../../spec/reference';
-import { ENVIRONMENTS, type StackSpecInput } from '../../spec/schema';
+import { SpecError } from '../../model/errors';
+import { defineStack, parseSpec } from '../../model/load';
+import { resolveStack } from '../../model/presets';
+import { referenceStack } from '../../model/reference';
+import { ENVIRONMENTS, type StackSpecInput } from '../../model/schema';
 
 /** A spec under construction; mutations may put anything anywhere. */
 type Draft = { [key: string]: any };

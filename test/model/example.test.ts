@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadSpecFile } from '../../spec/load';
-import { referenceStack } from '../../spec/reference';
+import { loadSpecFile } from '../../model/load';
+import { referenceStack } from '../../model/reference';
 
 describe('examples/dataplatform.stack.yaml', () => {
   it('is the reference stack, loaded from YAML', () => {

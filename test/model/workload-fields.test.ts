@@ -1,6 +1,6 @@
 /** Validation of the fields that mount, expose and probe: each mistake is reported at its field. */
 import { describe, expect, it } from 'vitest';
-import { parseSpec } from '../../spec/load';
+import { parseSpec } from '../../model/load';
 
 const base = (component: object, extra: object = {}) => ({ name: 'lab', components: { app: component, db: { kind: 'stateful', image: 'mysql:8.4', ports: [{ name: 'mysql', port: 3306 }] } }, ...extra });
 const web = { kind: 'web', image: 'ghcr.io/acme/app:1.0.0', port: 8000 };

@@ -1,6 +1,6 @@
 /**
  * Field types the stack spec is built from: names, quantities, images, relations, mounts and the
- * settings every workload shares. spec/schema.ts assembles components and the stack from these.
+ * settings every workload shares. model/schema.ts assembles components and the stack from these.
  */
 import { z } from 'zod';
 
@@ -24,7 +24,7 @@ export const image = z
 /**
  * Whether an image names a fixed version: a tag other than `latest`, or a digest. Local
  * environments run any image (an imported stack keeps what compose ran); prod refuses unpinned
- * ones (spec/readiness.ts), since `latest` changes under a running stack.
+ * ones (model/readiness.ts), since `latest` changes under a running stack.
  */
 export function pinnedImage(ref: string): boolean {
   return /:[\w][\w.-]*$|@sha256:/.test(ref.replace(/^[^/]*:[0-9]+\//, '')) && !/:latest$/.test(ref);

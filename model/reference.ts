@@ -86,5 +86,5 @@ export const referenceStack = defineStack(
       prod: { edge: { host: 'data.example.com', className: 'eg', tls: { issuer: 'acme', email: 'platform@example.com' } } },
     },
   },
-  'spec/reference.ts',
+  'model/reference.ts',
 );

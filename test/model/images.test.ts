@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { withImages } from '../../spec/images';
-import { defineStack } from '../../spec/load';
-import { referenceStack } from '../../spec/reference';
+import { withImages } from '../../model/images';
+import { defineStack } from '../../model/load';
+import { referenceStack } from '../../model/reference';
 import { container, find, manifests, podSpec } from '../support/manifests';
 
 describe('--image COMPONENT=REF', () => {

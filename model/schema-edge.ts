@@ -1,5 +1,5 @@
 /**
- * The public entry (edge) and monitoring parts of the stack spec; spec/schema.ts assembles them
+ * The public entry (edge) and monitoring parts of the stack spec; model/schema.ts assembles them
  * into the stack.
  */
 import { z } from 'zod';

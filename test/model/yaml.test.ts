@@ -5,8 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SpecError } from '../../spec/errors';
-import { defineStack, loadSpecFile, parseSpecYaml } from '../../spec/load';
+import { SpecError } from '../../model/errors';
+import { defineStack, loadSpecFile, parseSpecYaml } from '../../model/load';
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'specs');
 const fixture = (name: string) => join(FIXTURES, name);
