@@ -6,7 +6,7 @@
  *   stackport graph [--spec stack.yaml] [--env kind|k3d|prod] [--format mermaid|dot] [--out FILE]
  *   stackport --help | --version
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ComposeError, formatKeyPath } from './importer/load/errors';
@@ -44,8 +44,13 @@ Options:
   -h, --help       show this help
   -v, --version    show the version`;
 
+/** The package's folder: this file runs as cli.ts in a clone and as lib/cli.js once compiled. */
+function packageRoot(): string {
+  return existsSync(join(__dirname, 'package.json')) ? __dirname : join(__dirname, '..');
+}
+
 function version(): string {
-  return JSON.parse(readFileSync(join(__dirname, 'package.json'), 'utf8')).version;
+  return JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')).version;
 }
 
 class UsageError extends Error {}
@@ -111,7 +116,8 @@ async function runImport(args: string[]): Promise<number> {
   return 0;
 }
 
-function runSynth(args: string[]): number {
+/** `stackport synth`; also the cdk8s app (main.ts), whose default output folder cdk8s sets in CDK8S_OUTDIR. */
+function runSynth(args: string[], defaultOut = 'dist'): number {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -125,7 +131,7 @@ function runSynth(args: string[]): number {
   const { synthesize } = require('./charts/synth') as typeof import('./charts/synth');
   const { withImages } = require('./model/images') as typeof import('./model/images');
   const spec = withImages(values.spec ? loadSpecFile(values.spec) : require('./model/reference').referenceStack, values.image ?? []);
-  for (const r of synthesize(spec, values.out ?? 'dist', environments as EnvironmentName[], values.spec)) {
+  for (const r of synthesize(spec, values.out ?? defaultOut, environments as EnvironmentName[], values.spec)) {
     console.log(`${r.environment.padEnd(5)} ${String(r.objects).padStart(4)} objects  ${r.file}`);
   }
   return 0;
@@ -153,8 +159,8 @@ function runGraph(args: string[]): number {
   return 0;
 }
 
-/** Runs the command line; resolves to the exit code. */
-export async function main(argv: string[]): Promise<number> {
+/** Runs the command line; resolves to the exit code. `defaultOut` is synth's output folder when --out is not given. */
+export async function main(argv: string[], defaultOut = 'dist'): Promise<number> {
   const [command, ...rest] = argv;
   try {
     if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
@@ -170,7 +176,7 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (command === 'import') return await runImport(rest);
-    if (command === 'synth') return runSynth(rest);
+    if (command === 'synth') return runSynth(rest, defaultOut);
     if (command === 'graph') return runGraph(rest);
     throw new UsageError(`unknown command "${command}"`);
   } catch (e) {

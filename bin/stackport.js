@@ -1,10 +1,10 @@
 #!/usr/bin/env node
-// The `stackport` command. The CLI is TypeScript; tsx's require hook runs it without a build step,
-// so `npx stackport` works right after `npm ci`.
-require('tsx/cjs');
+// The `stackport` command: compiled JavaScript from lib/ (see ensure-built.js for clones).
+'use strict';
+require('./ensure-built').ensureBuilt();
 // Output piped into `head` closes early; that is not an error.
 process.stdout.on('error', (e) => (e.code === 'EPIPE' ? process.exit(process.exitCode ?? 0) : Promise.reject(e)));
-const cli = require('../cli.ts');
+const cli = require('../lib/cli.js');
 // Whatever escapes the command (a rejected promise included) is reported in one line, never as a stack trace.
 const fatal = (e) => {
   process.exitCode = cli.reportError(e);

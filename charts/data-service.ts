@@ -4,7 +4,7 @@
  * Service, and a one-replica StatefulSet whose claims outlive it (Retain on delete and scale-down).
  */
 import type { Construct } from 'constructs';
-import { k8s } from 'cdk8s-plus-28';
+import { k8s } from './k8s';
 import type { ResolvedStack } from '../model/presets';
 import { meta } from './labels';
 import { quantity } from './pod';

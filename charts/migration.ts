@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Construct } from 'constructs';
-import { k8s } from 'cdk8s-plus-28';
+import { k8s } from './k8s';
 import type { JobComponent } from '../model/schema';
 import type { Resolved, ResolvedStack } from '../model/presets';
 import { labelsFor, meta } from './labels';

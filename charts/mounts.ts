@@ -4,7 +4,7 @@
  * mounted one by one (subPath), so they never hide the rest of the directory they land in.
  */
 import { Construct } from 'constructs';
-import { k8s } from 'cdk8s-plus-28';
+import { k8s } from './k8s';
 import type { ResolvedStack } from '../model/presets';
 import type { SecretRef } from '../model/schema';
 import { meta } from './labels';

@@ -3,7 +3,7 @@
  * as a non-root uid >= 10000 with no privilege escalation, no capabilities, seccomp RuntimeDefault,
  * a read-only root filesystem, no service-account token and explicit resources.
  */
-import { k8s } from 'cdk8s-plus-28';
+import { k8s } from './k8s';
 import type { Resources } from '../model/schema';
 import type { EnvVar } from '../model/relations';
 

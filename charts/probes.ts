@@ -5,7 +5,7 @@
  * one, so a check that looks at dependencies never restarts every pod at once (kube-score rejects
  * identical readiness and liveness probes for that reason).
  */
-import { k8s } from 'cdk8s-plus-28';
+import { k8s } from './k8s';
 import type { Probe } from '../model/fields';
 
 export interface Probes {

@@ -8,7 +8,7 @@
  *    spec) checks types, formats, enums and required fields, but accepts
  *    unknown fields;
  *  - `@kubernetes/client-node` model classes (generated from the OpenAPI spec,
- *    release-1.36) carry `attributeTypeMap`, the exact set of JSON keys of
+ *    release-1.34, the newest that runs on Node 20) carry `attributeTypeMap`, the exact set of JSON keys of
  *    every schema, which we walk to reject unknown fields.
  * Nothing here is a hand-written schema.
  */
