@@ -4,7 +4,7 @@
 require('./ensure-built').ensureBuilt();
 // Output piped into `head` closes early; that is not an error.
 process.stdout.on('error', (e) => (e.code === 'EPIPE' ? process.exit(process.exitCode ?? 0) : Promise.reject(e)));
-const cli = require('../lib/cli.js');
+const cli = require('./load-bundle')('stackport.cjs');
 // Whatever escapes the command (a rejected promise included) is reported in one line, never as a stack trace.
 const fatal = (e) => {
   process.exitCode = cli.reportError(e);

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The cdk8s app (cdk8s.yaml) and `npm run synth`: main.ts, compiled (see ensure-built.js for clones).
+// The cdk8s app (cdk8s.yaml) and `npm run synth`: main.ts, compiled and bundled (see ensure-built.js).
 'use strict';
 require('./ensure-built').ensureBuilt();
-require('../lib/main.js');
+require('./load-bundle')('main.cjs');

@@ -4,7 +4,6 @@
  * appears exactly where the condition holds and nowhere else). docs/policy.md lists the same table;
  * a test keeps the two in step.
  */
-import { ApiObject, type Chart } from 'cdk8s';
 import type { ResolvedStack } from '../model/presets';
 
 export interface PolicyException {
@@ -63,18 +62,25 @@ export const POLICY_EXCEPTIONS: readonly PolicyException[] = [
 
 const WORKLOADS = ['Deployment', 'StatefulSet', 'Job', 'CronJob', 'DaemonSet'];
 
-/** Adds the suppression annotations each workload of the chart needs. */
-export function applyPolicyExceptions(chart: Chart, stack: ResolvedStack): void {
-  for (const obj of chart.node.findAll().filter((c): c is ApiObject => c instanceof ApiObject)) {
-    if (!WORKLOADS.includes(obj.kind)) continue;
-    const json = obj.toJson();
+/**
+ * Adds the suppression annotations each rendered workload needs. It works on the chart's JSON, so
+ * every object is rendered once (StackChart.toJson calls it).
+ */
+export function addPolicyExceptions(objects: any[], stack: ResolvedStack): void {
+  for (const json of objects) {
+    if (!WORKLOADS.includes(json.kind)) continue;
     const found = POLICY_EXCEPTIONS.filter((e) => e.applies(json, stack));
     if (found.length === 0) continue;
-    obj.metadata.addAnnotation('stackport.dev/policy-exceptions', found.map((e) => e.id).join(','));
+    const annotations: Record<string, string> = { ...json.metadata.annotations };
+    annotations['stackport.dev/policy-exceptions'] = found.map((e) => e.id).join(',');
     const kubeScore = found.flatMap((e) => e.kubeScore);
-    if (kubeScore.length > 0) obj.metadata.addAnnotation('kube-score/ignore', kubeScore.join(','));
+    if (kubeScore.length > 0) annotations['kube-score/ignore'] = kubeScore.join(',');
     found
       .flatMap((e) => e.checkov.map((id) => `${id}=${e.id}: ${e.reason}`))
-      .forEach((value, i) => obj.metadata.addAnnotation(`checkov.io/skip${i + 1}`, value));
+      .forEach((value, i) => (annotations[`checkov.io/skip${i + 1}`] = value));
+    // Sorted as cdk8s sorts metadata, so the output reads the same as any other object's.
+    json.metadata = sortedKeys({ ...json.metadata, annotations: sortedKeys(annotations) });
   }
 }
+
+const sortedKeys = <T extends Record<string, unknown>>(o: T): T => Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) as T;

@@ -1,4 +1,4 @@
-import { Chart } from 'cdk8s';
+import { ApiObject, Chart } from 'cdk8s';
 import type { Construct } from 'constructs';
 import type { ResolvedStack } from '../model/presets';
 import type { Component } from '../model/schema';
@@ -8,7 +8,7 @@ import { ExternalSecrets } from './external-secrets';
 import { Migration } from './migration';
 import { Monitoring } from './monitoring';
 import { NetworkPolicies } from './network-policies';
-import { applyPolicyExceptions } from './policy';
+import { addPolicyExceptions } from './policy';
 import { StackNamespace } from './namespace';
 import { Pgadmin } from './pgadmin';
 import { Postgres } from './postgres';
@@ -26,9 +26,14 @@ export interface StackChartProps {
 
 /** One environment of a stack: the namespace, one construct per component, network policies, then the edge and monitoring. */
 export class StackChart extends Chart {
+  private readonly stack: ResolvedStack;
+  /** kind/namespace/name of the objects the stack made; objects a user adds later are left alone. */
+  private readonly own: Set<string>;
+
   constructor(scope: Construct, id: string, props: StackChartProps) {
     super(scope, id, { disableResourceNameHashes: true });
     const { stack } = props;
+    this.stack = stack;
     new StackNamespace(this, 'namespace', { stack });
     new SharedData(this, 'shared', { stack });
     new ExternalSecrets(this, 'secrets', { stack });
@@ -36,9 +41,21 @@ export class StackChart extends Chart {
     new NetworkPolicies(this, 'network', { stack });
     if (stack.edge) new Edge(this, 'edge', { stack, edge: stack.edge });
     if (stack.monitoring) new Monitoring(this, 'monitoring', { stack, monitoring: stack.monitoring });
-    applyPolicyExceptions(this, stack);
+    this.own = new Set(this.node.findAll().filter((c): c is ApiObject => c instanceof ApiObject).map((o) => objectKey(o.kind, o.metadata.namespace, o.name)));
+  }
+
+  /** The objects in apply order, with the policy exceptions they need (see policy.ts). */
+  public override toJson(): any[] {
+    const objects = super.toJson();
+    addPolicyExceptions(
+      objects.filter((o) => this.own.has(objectKey(o.kind, o.metadata.namespace, o.metadata.name))),
+      this.stack,
+    );
+    return objects;
   }
 }
+
+const objectKey = (kind: string, namespace: string | undefined, name: string) => `${kind}/${namespace ?? ''}/${name}`;
 
 function addComponent(chart: Chart, stack: ResolvedStack, c: Resolved<Component>): void {
   switch (c.kind) {

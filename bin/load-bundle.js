@@ -1,0 +1,29 @@
+// Runs one of the bundles in lib/ with V8's code cache: lib/<bundle>.v8cache holds the compiled
+// code of a run made at build time, so a command starts without compiling most of its functions
+// again (what Node 22's module.enableCompileCache does, which Node 20 lacks). A cache from another
+// Node or V8 is rejected by V8 itself and the bundle is compiled as usual: the cache only saves time.
+'use strict';
+const fs = require('node:fs');
+const path = require('node:path');
+const vm = require('node:vm');
+const Module = require('node:module');
+
+module.exports = function loadBundle(name) {
+  const file = path.join(__dirname, '..', 'lib', name);
+  const cacheFile = `${file}.v8cache`;
+  let cachedData;
+  try {
+    cachedData = fs.readFileSync(cacheFile);
+  } catch {
+    cachedData = undefined;
+  }
+  const script = new vm.Script(Module.wrap(fs.readFileSync(file, 'utf8')), { filename: file, cachedData });
+  // The build writes the cache after a full run, so it holds the functions that run compiled too.
+  const writeTo = process.env.STACKPORT_WRITE_V8CACHE;
+  if (writeTo) process.on('exit', () => fs.writeFileSync(writeTo, script.createCachedData()));
+  const mod = new Module(file, module);
+  mod.filename = file;
+  mod.paths = Module._nodeModulePaths(path.dirname(file));
+  script.runInThisContext().call(mod.exports, mod.exports, Module.createRequire(file), mod, file, path.dirname(file));
+  return mod.exports;
+};
