@@ -7,7 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import { synthesize } from './charts/synth';
-import { reportUnexpected } from './cli';
+import { printNote, reportUnexpected } from './cli';
 import { SpecError } from './model/errors';
 import { withImages } from './model/images';
 import { loadSpecFile } from './model/load';
@@ -34,7 +34,7 @@ function main(argv: string[]): number {
     console.error(`error: --env ${unknown.join(', ')}: expected one of ${ENVIRONMENTS.join(', ')}`);
     return 2;
   }
-  const spec = withImages(values.spec ? loadSpecFile(values.spec) : require('./model/reference').referenceStack, values.image ?? []);
+  const spec = withImages(values.spec ? loadSpecFile(values.spec, { onNote: printNote }) : require('./model/reference').referenceStack, values.image ?? []);
   const outdir = values.out ?? process.env.CDK8S_OUTDIR ?? 'dist';
   for (const r of synthesize(spec, outdir, environments as EnvironmentName[], values.spec)) {
     console.log(`${r.environment.padEnd(5)} ${String(r.objects).padStart(3)} objects  ${r.file}`);
