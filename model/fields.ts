@@ -189,7 +189,7 @@ export const workloadFields = {
     )
     .optional()
     .meta({ description: 'Outside endpoints this component calls (outbound HTTPS to data APIs). Default: none.' }),
-  runAsUser: uid.optional().meta({ description: 'User and group id the container runs as (at least 10000). Default: the preset\'s (10999).' }),
+  runAsUser: uid.optional().meta({ description: 'User and group id the container runs as (at least 10000).', default: 10001 }),
   resources: resources.optional().meta({ description: 'Requests and limits. Default: the environment preset\'s for this kind of component.' }),
   envFrom: z.array(dnsLabel).optional().meta({ description: 'Entries of the stack\'s `envFiles` whose variables this component gets (its own env wins). Default: none.' }),
   volumes: z.array(volumeMount).optional().meta({ description: 'Shared volumes mounted here. Default: none.' }),

@@ -373,7 +373,7 @@ export const stackSpec = z
       .optional()
       .meta({ description: 'Per-environment changes on top of the presets. Default: none.' }),
   })
-  .meta({ id: 'Stack', description: 'A stack spec (`stack.yaml`): the components of one application and what each environment changes.' });
+  .meta({ description: 'A stack spec (`stack.yaml`): the components of one application and what each environment changes.' });
 
 export type StackSpecInput = z.input<typeof stackSpec>;
 export type StackSpec = z.output<typeof stackSpec>;
