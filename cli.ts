@@ -130,7 +130,7 @@ function runSynth(args: string[], defaultOut = 'dist'): number {
   const { loadSpecFile } = require('./model/load') as typeof import('./model/load');
   const { synthesize } = require('./charts/synth') as typeof import('./charts/synth');
   const { withImages } = require('./model/images') as typeof import('./model/images');
-  const spec = withImages(values.spec ? loadSpecFile(values.spec) : require('./model/reference').referenceStack, values.image ?? []);
+  const spec = withImages(values.spec ? loadSpecFile(values.spec, { onNote: printNote }) : require('./model/reference').referenceStack, values.image ?? []);
   for (const r of synthesize(spec, values.out ?? defaultOut, environments as EnvironmentName[], values.spec)) {
     console.log(`${r.environment.padEnd(5)} ${String(r.objects).padStart(4)} objects  ${r.file}`);
   }
@@ -150,7 +150,7 @@ function runGraph(args: string[]): number {
   if (format !== 'mermaid' && format !== 'dot') throw new UsageError(`--format ${format}: expected mermaid or dot`);
   const { loadSpecFile } = require('./model/load') as typeof import('./model/load');
   const { graphOf } = require('./graph/index') as typeof import('./graph/index');
-  const spec = values.spec ? loadSpecFile(values.spec) : require('./model/reference').referenceStack;
+  const spec = values.spec ? loadSpecFile(values.spec, { onNote: printNote }) : require('./model/reference').referenceStack;
   const text = graphOf(spec, env, format, values.spec);
   if (values.out) {
     writeFileSync(values.out, text);
@@ -200,6 +200,11 @@ export function reportError(e: unknown): number {
     return 2;
   }
   return reportUnexpected(e);
+}
+
+/** A note (not an error): how something the user wrote was read. Stderr, so piped output stays clean. */
+export function printNote(note: string): void {
+  console.error(`note: ${note}`);
 }
 
 /** An error nobody anticipated: one line saying so and how to report it; the trace only on request. */

@@ -14,9 +14,13 @@ import type { FoundSecret, ProvidedSecret, TranslateOptions } from './translate/
 import { scanFiles, scanValues } from './translate/secret-values';
 import { translate, type TranslateResult } from './translate';
 import { flowTable, routeTable } from './write/overview';
+import { schemaLine } from './write/schema-line';
 import { stackYaml } from './write/stack-yaml';
 
-export interface ImportOptions extends LoadOptions, TranslateOptions {}
+export interface ImportOptions extends LoadOptions, TranslateOptions {
+  /** The folder stack.yaml goes to; the editor's schema line is relative to it. @default the current folder */
+  readonly out?: string;
+}
 
 export interface ImportResult {
   readonly text: string;
@@ -33,14 +37,16 @@ export async function importCompose(opts: ImportOptions): Promise<ImportResult> 
   const project = loadCompose(opts);
   const detected = await scanValues(valuesOf(project));
   const t = await secretFilesApart(translate(project, opts, detected));
-  const text = stackYaml({ spec: t.spec, files: project.files.map((f) => f.split('/').pop()!), secrets: t.secrets, origins: t.origins });
+  const body = stackYaml({ spec: t.spec, files: project.files.map((f) => f.split('/').pop()!), secrets: t.secrets, origins: t.origins });
   // The last line of defence: whatever the translation did, no secret value leaves this process.
+  // The schema line is left out of the check: it is a path on this machine, not compose input.
   for (const [value, where] of project.secretValues) {
-    if (text.includes(value)) throw new ComposeError([{ file: project.files[0], path: [], message: `the value of ${where} would end up in stack.yaml; nothing was written (please report this)` }]);
+    if (body.includes(value)) throw new ComposeError([{ file: project.files[0], path: [], message: `the value of ${where} would end up in stack.yaml; nothing was written (please report this)` }]);
   }
   for (const value of t.secretStrings) {
-    if (text.includes(value)) throw new ComposeError([{ file: project.files[0], path: [], message: `a value found to be secret would end up in stack.yaml (in a command or a file); nothing was written: move it into an environment variable` }]);
+    if (body.includes(value)) throw new ComposeError([{ file: project.files[0], path: [], message: `a value found to be secret would end up in stack.yaml (in a command or a file); nothing was written: move it into an environment variable` }]);
   }
+  const text = `${schemaLine(opts.out ?? '.')}\n${body}`;
   // A spec the importer wrote that does not validate is the importer's bug, never the user's input.
   const spec = parseSpecYaml(text, 'stack.yaml as imported (an importer bug: nothing was written; please report it with the compose files)');
   // Project-wide warnings first, then by service; a service's own keep their order. Code-point order, not the locale's.

@@ -45,36 +45,66 @@ export const uid = z.number().int().min(10000, 'must be at least 10000 (kube-sco
 export const SECRET_LOOKING = /(PASSWORD|PASSWD|_PASS$|^PASS$|TOKEN|SECRET|_KEY$|^KEY$|APIKEY|CREDENTIAL)/i;
 
 /** A value taken from a Kubernetes Secret: `{ secret, key }` or the short form "secret/key". */
-export const secretRef = z.union([
-  z.strictObject({ secret: dnsLabel, key: z.string().regex(/^[-._a-zA-Z0-9]+$/, 'must be a Secret key') }),
-  z
-    .string()
-    .regex(/^[a-z]([-a-z0-9]*[a-z0-9])?\/[-._a-zA-Z0-9]+$/, 'must be "secret-name/key"')
-    .transform((s) => ({ secret: s.split('/')[0], key: s.split('/')[1] })),
-]);
+export const secretRef = z
+  .union([
+    z.strictObject({
+      secret: dnsLabel.meta({ description: 'Name of the Secret in the stack\'s namespace.' }),
+      key: z.string().regex(/^[-._a-zA-Z0-9]+$/, 'must be a Secret key').meta({ description: 'Key inside the Secret.' }),
+    }),
+    z
+      .string()
+      .regex(/^[a-z]([-a-z0-9]*[a-z0-9])?\/[-._a-zA-Z0-9]+$/, 'must be "secret-name/key"')
+      .transform((s) => ({ secret: s.split('/')[0], key: s.split('/')[1] })),
+  ])
+  .meta({ id: 'SecretRef', description: 'A value taken from a Kubernetes Secret: `{secret, key}` or the short form "secret-name/key".' });
 
-export const resources = z.strictObject({
-  requests: z.strictObject({ cpu: quantity, memory: quantity, ephemeralStorage: quantity.optional() }),
-  limits: z.strictObject({ cpu: quantity.optional(), memory: quantity, ephemeralStorage: quantity.optional() }),
-});
+export const resources = z
+  .strictObject({
+    requests: z
+      .strictObject({
+        cpu: quantity.meta({ description: 'CPU the scheduler reserves, e.g. "250m".' }),
+        memory: quantity.meta({ description: 'Memory the scheduler reserves, e.g. "256Mi".' }),
+        ephemeralStorage: quantity.optional().meta({ description: 'Local disk (emptyDirs, logs) the scheduler reserves. Default: the preset\'s.' }),
+      })
+      .meta({ description: 'What the scheduler reserves for the container.' }),
+    limits: z
+      .strictObject({
+        cpu: quantity.optional().meta({ description: 'CPU cap; unset, the container is not throttled. Default: unset.' }),
+        memory: quantity.meta({ description: 'Memory cap; above it the container is OOM-killed.' }),
+        ephemeralStorage: quantity.optional().meta({ description: 'Local disk cap; above it the pod is evicted. Default: the preset\'s.' }),
+      })
+      .meta({ description: 'Caps the container may not exceed.' }),
+  })
+  .meta({ id: 'Resources', description: 'CPU, memory and ephemeral-storage requests and limits of the container.' });
 
 /** "api uses postgres": connection settings, network flow and ordering all come from this. */
-export const relation = z.union([
-  dnsLabel.transform((to) => ({ to })),
-  z.strictObject({
-    to: dnsLabel,
-    /** PostgreSQL: the database to use. @default the target's first database */
-    database: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'must be a lower-case SQL identifier').optional(),
-    /** PostgreSQL: `read-only` gets a login that can only SELECT. @default read-write */
-    access: z.enum(['read-write', 'read-only']).optional(),
-    /** Redis: the logical database index. @default 0 */
-    redisDb: z.number().int().min(0).max(15).optional(),
-    /** Name of the connection-URL variable. @default DATABASE_URL for PostgreSQL, REDIS_URL for Redis */
-    env: envName.optional(),
-    /** Scheme of the connection URL, e.g. "postgresql+asyncpg" for SQLAlchemy's asyncpg driver. @default postgresql, redis or http */
-    scheme: z.string().regex(/^[a-z][a-z0-9+.-]*$/, 'must be a URL scheme such as "postgresql+asyncpg"').optional(),
-  }),
-]);
+export const relation = z
+  .union([
+    dnsLabel.transform((to) => ({ to })),
+    z.strictObject({
+      to: dnsLabel.meta({ description: 'The component this one talks to.' }),
+      database: z
+        .string()
+        .regex(/^[a-z_][a-z0-9_]*$/, 'must be a lower-case SQL identifier')
+        .optional()
+        .meta({ description: 'PostgreSQL: the database to use. Default: the target\'s first database.' }),
+      access: z
+        .enum(['read-write', 'read-only'])
+        .optional()
+        .meta({ description: 'PostgreSQL: `read-only` gets a login that can only SELECT.', default: 'read-write' }),
+      redisDb: z.number().int().min(0).max(15).optional().meta({ description: 'Redis: the logical database index.', default: 0 }),
+      env: envName.optional().meta({ description: 'Name of the connection-URL variable. Default: DATABASE_URL for PostgreSQL, REDIS_URL for Redis.' }),
+      scheme: z
+        .string()
+        .regex(/^[a-z][a-z0-9+.-]*$/, 'must be a URL scheme such as "postgresql+asyncpg"')
+        .optional()
+        .meta({ description: 'Scheme of the connection URL, e.g. "postgresql+asyncpg" for SQLAlchemy\'s asyncpg driver. Default: postgresql, redis or http.' }),
+    }),
+  ])
+  .meta({
+    id: 'Relation',
+    description: 'A component this one talks to: its name, or an object with connection details. Connection variables, NetworkPolicy flows and start order all follow from it.',
+  });
 export type RelationInput = z.input<typeof relation>;
 
 export const env = z.record(envName, z.string()).superRefine((vars, ctx) => {
@@ -99,62 +129,73 @@ export const portName = z
  * How Kubernetes checks the container: readiness (taken out of rotation), liveness (restarted) and
  * a startup allowance before liveness applies. `false` turns all three off.
  */
-export const probe = z.union([
-  z.literal(false),
-  z.strictObject({
-    /** Healthy when this command exits 0; give ["sh", "-c", "..."] for shell syntax. @default an HTTP GET on the health path (web, continuous worker) or a TCP connect to the first port (stateful) */
-    command: command.optional(),
-    /** Healthy when this port accepts a TCP connection. @default unset */
-    tcpPort: z.number().int().min(1).max(65535).optional(),
-    /** Seconds between readiness checks; liveness checks run half as often. @default 10 */
-    periodSeconds: z.number().int().min(1).max(3600).optional(),
-    /** Seconds one check may take. @default 5 */
-    timeoutSeconds: z.number().int().min(1).max(600).optional(),
-    /** Failed checks in a row before the container counts as unready or is restarted. @default 3 */
-    failureThreshold: z.number().int().min(1).max(100).optional(),
-    /** Seconds the container may take to become healthy before liveness checks start. @default 120 */
-    startupSeconds: z.number().int().min(5).max(3600).optional(),
-  }),
-]);
+export const probe = z
+  .union([
+    z.literal(false),
+    z.strictObject({
+      command: command
+        .optional()
+        .meta({
+          description:
+            'Healthy when this command exits 0; give ["sh", "-c", "..."] for shell syntax. Default: an HTTP GET on the health path (web, continuous worker) or a TCP connect to the first port (stateful).',
+        }),
+      tcpPort: z.number().int().min(1).max(65535).optional().meta({ description: 'Healthy when this port accepts a TCP connection. Default: unset.' }),
+      periodSeconds: z.number().int().min(1).max(3600).optional().meta({ description: 'Seconds between readiness checks; liveness checks run half as often.', default: 10 }),
+      timeoutSeconds: z.number().int().min(1).max(600).optional().meta({ description: 'Seconds one check may take.', default: 5 }),
+      failureThreshold: z.number().int().min(1).max(100).optional().meta({ description: 'Failed checks in a row before the container counts as unready or is restarted.', default: 3 }),
+      startupSeconds: z.number().int().min(5).max(3600).optional().meta({ description: 'Seconds the container may take to become healthy before liveness checks start.', default: 120 }),
+    }),
+  ])
+  .meta({
+    id: 'Probe',
+    description:
+      'How Kubernetes checks the container: readiness (taken out of rotation), liveness (restarted) and a startup allowance before liveness applies. `false` turns all three off.',
+  });
 export type Probe = z.output<typeof probe>;
 
 /** A shared volume (the stack's top-level `volumes`) mounted into a workload. */
-export const volumeMount = z.strictObject({
-  /** Name of the volume in the stack's `volumes`. */
-  volume: dnsLabel,
-  path: absPath,
-  /** @default false */
-  readOnly: z.boolean().optional(),
-  /** Mount only this directory of the volume. @default the whole volume */
-  subPath: z.string().regex(/^[^/\s][^\s]*$/, 'must be a relative path').optional(),
-});
+export const volumeMount = z
+  .strictObject({
+    volume: dnsLabel.meta({ description: 'Name of the volume in the stack\'s `volumes`.' }),
+    path: absPath.meta({ description: 'Where the volume is mounted in the container.' }),
+    readOnly: z.boolean().optional().meta({ description: 'Mount it read-only.', default: false }),
+    subPath: z
+      .string()
+      .regex(/^[^/\s][^\s]*$/, 'must be a relative path')
+      .optional()
+      .meta({ description: 'Mount only this directory of the volume. Default: the whole volume.' }),
+  })
+  .meta({ id: 'VolumeMount', description: 'A shared volume (the stack\'s top-level `volumes`) mounted into a workload.' });
 
 /** Fields every workload (web, worker, job) shares. */
 export const workloadFields = {
-  image,
-  command: command.optional(),
-  args: z.array(z.string()).optional(),
-  /** Plain settings. Names that look like secrets are rejected here. */
-  env: env.optional(),
-  /** Variables read from Secrets (API keys such as FRED or FMP). */
-  secretEnv: z.record(envName, secretRef).optional(),
-  /** Components this one talks to. */
-  uses: z.array(relation).optional(),
-  /** One-off jobs that must have completed before this starts (e.g. migrate). */
-  after: z.array(dnsLabel).optional(),
-  /** Directories the process writes to; each gets an emptyDir since the root filesystem is read-only. @default ["/tmp"] */
-  writablePaths: z.array(z.string().regex(/^\/[^\s]*$/, 'must be an absolute path')).optional(),
-  /** Outside endpoints this component calls (outbound HTTPS to data APIs). @default none */
-  egress: z.array(z.strictObject({ cidr: z.string().regex(/^[0-9.]+\/[0-9]{1,2}$/, 'must be an IPv4 CIDR'), ports: z.array(z.number().int().min(1).max(65535)).min(1) })).optional(),
-  runAsUser: uid.optional(),
-  resources: resources.optional(),
-  /** Entries of the stack's `envFiles` whose variables this component gets (its own env wins). @default none */
-  envFrom: z.array(dnsLabel).optional(),
-  /** Shared volumes mounted here. @default none */
-  volumes: z.array(volumeMount).optional(),
-  /** Read-only files at these paths with this content (config files), from the ConfigMap `<component>-files`. @default none */
-  files: z.record(absPath, z.string()).optional(),
-  /** Read-only files at these paths holding a Secret key (compose file secrets). @default none */
-  secretFiles: z.record(absPath, secretRef).optional(),
+  image: image.meta({ description: 'Container image reference, e.g. "ghcr.io/acme/api:1.2.0" (prod refuses untagged and `latest` images).' }),
+  command: command.optional().meta({ description: 'Replaces the image\'s entrypoint. Default: the image\'s.' }),
+  args: z.array(z.string()).optional().meta({ description: 'Arguments to the command (the image\'s CMD when command is unset). Default: the image\'s.' }),
+  env: env.optional().meta({ description: 'Plain environment variables. Names that look like secrets are rejected here (use secretEnv).' }),
+  secretEnv: z.record(envName, secretRef).optional().meta({ description: 'Environment variables read from Secrets (API keys such as FRED or FMP).' }),
+  uses: z.array(relation).optional().meta({ description: 'Components this one talks to. Default: none.' }),
+  after: z.array(dnsLabel).optional().meta({ description: 'One-off jobs that must have completed before this starts (e.g. migrate). Default: none.' }),
+  writablePaths: z
+    .array(z.string().regex(/^\/[^\s]*$/, 'must be an absolute path'))
+    .optional()
+    .meta({ description: 'Directories the process writes to; each gets an emptyDir since the root filesystem is read-only.', default: ['/tmp'] }),
+  egress: z
+    .array(
+      z.strictObject({
+        cidr: z.string().regex(/^[0-9.]+\/[0-9]{1,2}$/, 'must be an IPv4 CIDR').meta({ description: 'Address range, e.g. "0.0.0.0/0".' }),
+        ports: z.array(z.number().int().min(1).max(65535)).min(1).meta({ description: 'TCP ports allowed to that range, e.g. [443].' }),
+      }),
+    )
+    .optional()
+    .meta({ description: 'Outside endpoints this component calls (outbound HTTPS to data APIs). Default: none.' }),
+  runAsUser: uid.optional().meta({ description: 'User and group id the container runs as (at least 10000).', default: 10001 }),
+  resources: resources.optional().meta({ description: 'Requests and limits. Default: the environment preset\'s for this kind of component.' }),
+  envFrom: z.array(dnsLabel).optional().meta({ description: 'Entries of the stack\'s `envFiles` whose variables this component gets (its own env wins). Default: none.' }),
+  volumes: z.array(volumeMount).optional().meta({ description: 'Shared volumes mounted here. Default: none.' }),
+  files: z
+    .record(absPath, z.string())
+    .optional()
+    .meta({ description: 'Read-only files at these paths with this content (config files), from the ConfigMap `<component>-files`. Default: none.' }),
+  secretFiles: z.record(absPath, secretRef).optional().meta({ description: 'Read-only files at these paths holding a Secret key (compose file secrets). Default: none.' }),
 };
-

@@ -6,13 +6,16 @@ import { isMap, isNode, isScalar, isSeq, type Document, type LineCounter, type N
 import type { z } from 'zod';
 import { SpecError, type SpecIssue } from './errors';
 import { readYaml, readYamlText, YamlInputError, type YamlInput } from './read-yaml';
-import { stackSpec, type StackSpec, type StackSpecInput } from './schema';
+import { SPEC_VERSIONS, stackSpec, type StackSpec, type StackSpecInput } from './schema';
 import { checkSemantics } from './validate';
 
 /** Validates a spec given as data. `source` names it in error messages. */
 type Locate = (path: readonly (string | number)[], atKey: boolean) => string | undefined;
 
 export function parseSpec(input: unknown, source = 'stack spec', locate?: Locate): StackSpec {
+  const version = versionIssue(input);
+  // Another version's fields mean other things: judging them by this release's schema would only add noise.
+  if (version) throw new SpecError(source, [withLocation(version, locate)]);
   const parsed = stackSpec.safeParse(input, { reportInput: true });
   if (!parsed.success) {
     throw new SpecError(source, sortByLocation(parsed.error.issues.flatMap((i) => fromZod(i, [])).map((i) => withLocation(i, locate))));
@@ -27,8 +30,13 @@ export function defineStack(input: StackSpecInput, source = 'stack spec (TypeScr
   return parseSpec(input, source);
 }
 
+export interface LoadOptions {
+  /** Receives notes: things read in a way the file did not say (no apiVersion). The CLI prints them on stderr. */
+  readonly onNote?: (note: string) => void;
+}
+
 /** Reads and validates a `stack.yaml`. */
-export function loadSpecFile(file: string): StackSpec {
+export function loadSpecFile(file: string, opts: LoadOptions = {}): StackSpec {
   let text: string;
   try {
     text = readYamlText(file);
@@ -37,11 +45,11 @@ export function loadSpecFile(file: string): StackSpec {
     const code = (e as NodeJS.ErrnoException).code;
     throw new SpecError(file, [{ path: [], message: code === 'ENOENT' ? 'file not found' : `cannot read the file (${code ?? String(e)})` }]);
   }
-  return parseSpecYaml(text, file);
+  return parseSpecYaml(text, file, opts);
 }
 
 /** Validates YAML text; errors carry line:column positions in `source`. */
-export function parseSpecYaml(text: string, source: string): StackSpec {
+export function parseSpecYaml(text: string, source: string, opts: LoadOptions = {}): StackSpec {
   let input: YamlInput;
   let data: unknown;
   try {
@@ -52,7 +60,19 @@ export function parseSpecYaml(text: string, source: string): StackSpec {
     throw e;
   }
   const { doc, lineCounter } = input;
-  return parseSpec(data, source, (path, atKey) => locate(doc, lineCounter, path, atKey));
+  const spec = parseSpec(data, source, (path, atKey) => locate(doc, lineCounter, path, atKey));
+  if (spec.apiVersion === undefined) opts.onNote?.(`${source}: no apiVersion; read as ${SPEC_VERSIONS[0]} (add apiVersion: ${SPEC_VERSIONS[0]})`);
+  return spec;
+}
+
+/** An apiVersion this release does not read; a missing one is read as the first version. */
+function versionIssue(input: unknown): SpecIssue | undefined {
+  if (typeof input !== 'object' || input === null || !('apiVersion' in input) || input.apiVersion === undefined) return undefined;
+  const v = input.apiVersion;
+  const reads = `this release reads ${SPEC_VERSIONS.join(', ')}`;
+  if (typeof v !== 'string') return { path: ['apiVersion'], message: `expected a string such as "${SPEC_VERSIONS[SPEC_VERSIONS.length - 1]}", got ${describe(v)}; ${reads}` };
+  if (!(SPEC_VERSIONS as readonly string[]).includes(v)) return { path: ['apiVersion'], message: `unknown version ${JSON.stringify(v)}; ${reads}` };
+  return undefined;
 }
 
 /**

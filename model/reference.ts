@@ -11,6 +11,7 @@ const VERSION = '0.1.0';
 
 export const referenceStack = defineStack(
   {
+    apiVersion: 'stackport.dev/v1alpha1',
     name: 'dataplatform',
     components: {
       api: {

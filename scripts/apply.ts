@@ -152,7 +152,7 @@ function main(argv: string[]): void {
   });
   const environment = (values.env ?? 'kind') as EnvironmentName;
   if (!ENVIRONMENTS.includes(environment)) throw new ApplyError(`--env ${values.env}: expected one of ${ENVIRONMENTS.join(', ')}`);
-  const spec: StackSpec = values.spec ? loadSpecFile(values.spec) : require('../model/reference').referenceStack;
+  const spec: StackSpec = values.spec ? loadSpecFile(values.spec, { onNote: (n) => console.error(`note: ${n}`) }) : require('../model/reference').referenceStack;
   applyEnvironment({ environment, spec, dist: values.dist!, secretsFile: `.secrets/${environment}.yaml`, context: values.context, skipMissing: values['skip-missing'] });
 }
 

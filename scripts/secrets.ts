@@ -117,7 +117,7 @@ function main(argv: string[]): void {
   const { values } = parseArgs({ args: argv, options: { env: { type: 'string', default: 'kind' }, spec: { type: 'string' }, out: { type: 'string' }, apply: { type: 'boolean' } } });
   const environment = values.env as EnvironmentName;
   if (!ENVIRONMENTS.includes(environment)) throw new Error(`--env ${values.env}: expected one of ${ENVIRONMENTS.join(', ')}`);
-  const spec: StackSpec = values.spec ? loadSpecFile(values.spec) : require('../model/reference').referenceStack;
+  const spec: StackSpec = values.spec ? loadSpecFile(values.spec, { onNote: (n) => console.error(`note: ${n}`) }) : require('../model/reference').referenceStack;
   const file = values.out ?? `.secrets/${environment}.yaml`;
   const keys = storeKeys(spec, environment);
   if (keys) {

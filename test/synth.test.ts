@@ -64,10 +64,21 @@ describe('main.ts', () => {
     const spec = join(out, 'stack.yaml');
     writeFileSync(spec, 'name: shop\ncomponents:\n  web:\n    kind: web\n    image: ghcr.io/acme/shop:2.1.0\n    port: 8080\n    healthPath: /healthz\n');
     const r = tsx(['main.ts', '--spec', spec, '--env', 'k3d', '--out', join(out, 'dist')]);
-    expect(r.stderr).toBe('');
+    // The file names no apiVersion: it is read as the first version, and stderr says so.
+    expect(r.stderr).toBe(`note: ${spec}: no apiVersion; read as stackport.dev/v1alpha1 (add apiVersion: stackport.dev/v1alpha1)\n`);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/k3d +16 objects/);
     expect(readdirSync(join(out, 'dist'))).toEqual(['k3d']);
+  });
+
+  it('refuses a spec of a version it does not read, naming the versions it reads', () => {
+    const out = tmp();
+    const spec = join(out, 'stack.yaml');
+    writeFileSync(spec, 'apiVersion: stackport.dev/v2\nname: shop\ncomponents: {}\n');
+    const r = tsx(['main.ts', '--spec', spec, '--out', join(out, 'dist')]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`${spec}:1:13: apiVersion: unknown version "stackport.dev/v2"; this release reads stackport.dev/v1alpha1`);
+    expect(existsSync(join(out, 'dist'))).toBe(false);
   });
 
   it('fails with the file, line and field of a bad spec, and writes nothing', () => {

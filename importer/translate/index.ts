@@ -3,6 +3,7 @@
  * their targets), data servers translated before the applications that connect to them, then
  * routes, scrape targets, ordering and local-only services are settled over the whole stack.
  */
+import { SPEC_VERSION } from '../../model/schema';
 import { ComposeError, fail, type ComposeIssue } from '../load/errors';
 import type { ComposeProject, ComposeService, ImportWarning } from '../load/model';
 import { classify, devTool, droppedBecause, imageBase, portsOf, runsToCompletion } from './classify';
@@ -94,7 +95,7 @@ export function translate(project: ComposeProject, options: TranslateOptions = {
   const inOrder = Object.values(project.services);
   const components = Object.fromEntries(inOrder.map((s) => ctx.componentOf(s.name)!).filter((n) => ctx.components[n]).map((n) => [n, ordered(ctx.components[n])]));
   const summary = new Map(inOrder.map((s) => [s.name, ctx.summary.get(s.name) ?? []]));
-  const spec: Obj = { name: project.name, components };
+  const spec: Obj = { apiVersion: SPEC_VERSION, name: project.name, components };
   if (/\u0001/.test(JSON.stringify(components))) throw new Error('internal: a secret variable was left unresolved in the spec');
   if (Object.keys(ctx.volumes).length) spec.volumes = ctx.volumes;
   if (Object.keys(ctx.envFiles).length) spec.envFiles = ctx.envFiles;

@@ -27,8 +27,9 @@ export function stackYaml(input: WriteInput): string {
   const { spec, files, secrets, origins } = input;
   const doc = new Document(spec);
   const header = [
-    ` Stack spec imported from ${files.join(', ')} by \`stackport import\`. Edit it freely: the fields`,
-    ' are documented in model/schema.ts. Synthesize with: npx stackport synth --spec stack.yaml --out dist',
+    ` Stack spec imported from ${files.join(', ')} by \`stackport import\`. Edit it freely: the fields are`,
+    " described in stackport's docs/spec.md, and editors with YAML support complete and check them",
+    ' through the schema on the first line. Synthesize with: npx stackport synth --spec stack.yaml --out dist',
   ];
   if (secrets.length > 0) {
     const bySecret = new Map<string, ProvidedSecret[]>();

@@ -1,9 +1,10 @@
 /** The stackport command as a user runs it: npx stackport, after npm ci. */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { graphOf } from '../../graph';
+import { SCHEMA_LINE } from '../../importer/write/schema-line';
 import { loadSpecFile } from '../../model/load';
 import { describe, expect, it } from 'vitest';
 
@@ -37,7 +38,13 @@ describe('npx stackport', () => {
     expect(r.stdout).toMatch(/^api -> component api: web \(Deployment \+ Service on 8000, routed at \/\)$/m);
     expect(r.stdout).toContain('shop-secrets/jwt-secret  from ${JWT_SECRET}');
     expect(r.stdout).toContain('warning: api: build: not built here');
-    expect(readFileSync(join(out, 'stack.yaml'), 'utf8')).toBe(readFileSync(join(dir, 'stack.yaml'), 'utf8'));
+    // The same stack.yaml as the fixture's, but for the schema line: a path relative to each folder.
+    const written = readFileSync(join(out, 'stack.yaml'), 'utf8');
+    const schemaPath = written.split('\n')[0].match(SCHEMA_LINE)?.[1];
+    expect(schemaPath).toBeDefined();
+    expect(realpathSync(resolve(out, schemaPath!))).toBe(realpathSync(join(__dirname, '..', '..', 'schema', 'stack.schema.json')));
+    const withoutSchemaLine = (text: string) => text.replace(SCHEMA_LINE, '# yaml-language-server: $schema=<schema>');
+    expect(withoutSchemaLine(written)).toBe(withoutSchemaLine(readFileSync(join(dir, 'stack.yaml'), 'utf8')));
     // graph.md beside it: the kind environment as stackport graph draws it, in a Mermaid block.
     expect(r.stdout).toContain(`wrote ${join(out, 'graph.md')}`);
     const graph = readFileSync(join(out, 'graph.md'), 'utf8');

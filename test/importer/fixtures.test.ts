@@ -5,11 +5,12 @@
  * reference stack. UPDATE_FIXTURES=1 rewrites the expected files (review the diff).
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildManifests } from '../../charts/synth';
 import { toYaml } from '../../charts/yaml';
 import { formatWarning } from '../../importer/import';
+import { SCHEMA_LINE } from '../../importer/write/schema-line';
 import { runFixture } from './run-fixture';
 import { resolveStack } from '../../model/presets';
 import { requiredSecrets } from '../../model/relations';
@@ -34,7 +35,13 @@ describe.each(cases)('compose fixture %s', async (name) => {
   const secrets = existsSync(join(dir, 'secret-values')) ? readFileSync(join(dir, 'secret-values'), 'utf8').split('\n').filter(Boolean) : [];
 
   it('imports to the expected stack.yaml', () => {
+    // runFixture writes for the fixture's own folder, so the schema line is the same in every clone.
     golden(join(dir, 'stack.yaml'), result.text);
+  });
+
+  it('starts with a schema line that resolves to the package\'s JSON Schema from the output folder', () => {
+    const path = result.text.split('\n')[0].match(SCHEMA_LINE)?.[1];
+    expect(path && resolve(dir, path)).toBe(join(__dirname, '..', '..', 'schema', 'stack.schema.json'));
   });
 
   it('reports the expected warnings', () => {

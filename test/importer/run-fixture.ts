@@ -1,4 +1,8 @@
-/** Runs an importer fixture the way the CLI would, from its folder, with an empty environment. */
+/**
+ * Runs an importer fixture the way the CLI would, from its folder, with an empty environment. The
+ * output folder is the fixture's own, so the expected stack.yaml carries a schema line that works
+ * there (and is the same in every clone).
+ */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseImportArgs } from '../../cli';
@@ -10,5 +14,5 @@ export function runFixture(dir: string): Promise<ImportResult> {
   const args = existsSync(argsFile) ? shellSplit(readFileSync(argsFile, 'utf8')) : ['compose.yaml'];
   const opts = parseImportArgs(args, {});
   const rel = (f: string) => join(dir, f);
-  return importCompose({ ...opts, files: opts.files.map(rel), envFiles: opts.envFiles?.map(rel) });
+  return importCompose({ ...opts, files: opts.files.map(rel), envFiles: opts.envFiles?.map(rel), out: dir });
 }

@@ -38,6 +38,7 @@ describe('loading a valid file', () => {
   it('minimal.yaml equals the same spec defined in TypeScript', () => {
     const fromYaml = loadSpecFile(fixture('minimal.yaml'));
     const fromTs = defineStack({
+      apiVersion: 'stackport.dev/v1alpha1',
       name: 'shop',
       components: {
         api: {
@@ -74,7 +75,7 @@ describe('invalid values point at their line', () => {
     expect(err.issues).toHaveLength(1);
     expect(err.issues[0].location).toBe(where(file, 'port: 80', '80'));
     expect(err.message).toContain(`${file}:${where(file, 'port: 80', '80')}: components.api.port: must be at least 1024`);
-    expect(err.message).toMatch(/low-port\.yaml:7:11: components\.api\.port: /);
+    expect(err.message).toMatch(/low-port\.yaml:8:11: components\.api\.port: /);
   });
 
   it('every problem in a file carries its own line', () => {
