@@ -6,12 +6,13 @@
  *   stackport graph [--spec stack.yaml] [--env kind|k3d|prod] [--format mermaid|dot] [--out FILE]
  *   stackport --help | --version
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ComposeError, formatKeyPath } from './importer/load/errors';
 import type { ImportOptions } from './importer/import';
 import { formatPath, SpecError } from './model/errors';
+import { packageRoot } from './model/package-files';
 import { ENVIRONMENTS, type EnvironmentName } from './model/schema';
 
 // Each command loads only what it needs: importing never loads cdk8s, --version loads nothing.
@@ -43,11 +44,6 @@ Commands:
 Options:
   -h, --help       show this help
   -v, --version    show the version`;
-
-/** The package's folder: this file runs as cli.ts in a clone and as lib/cli.js once compiled. */
-function packageRoot(): string {
-  return existsSync(join(__dirname, 'package.json')) ? __dirname : join(__dirname, '..');
-}
 
 function version(): string {
   return JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')).version;
