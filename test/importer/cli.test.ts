@@ -11,7 +11,8 @@ import { describe, expect, it } from 'vitest';
 const stackport = (args: string[]) => spawnSync('npx', ['--no-install', 'stackport', ...args], { encoding: 'utf8', env: { ...process.env, npm_config_update_notifier: 'false' } });
 const fixture = (name: string) => join(__dirname, '..', 'fixtures', 'compose', name);
 
-describe('npx stackport', () => {
+// Each case starts the command several times; on a busy 2-core machine that can take a minute.
+describe('npx stackport', { timeout: 120_000 }, () => {
   it('is declared as the package bin', () => {
     expect(JSON.parse(readFileSync('package.json', 'utf8')).bin).toEqual({ stackport: 'bin/stackport.js' });
   });
