@@ -6,6 +6,7 @@ export default defineConfig({
   resolve: { alias: [{ find: /^stackport$/, replacement: resolve('index.ts') }] },
   test: {
     include: ['test/**/*.test.ts'],
+    globalSetup: ['test/support/tmpdir.global.ts'],
     exclude: ['test/cluster/**', 'test/runtime/**', 'node_modules/**'],
     testTimeout: 30_000,
   },
