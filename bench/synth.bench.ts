@@ -11,7 +11,7 @@
  *   npm run bench            exits 1 when a target is missed
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -33,7 +33,7 @@ interface Command {
 
 // cdk8s-cli with an app that only creates the output folder it expects.
 const noopApp = join(scratch, 'noop-app');
-execFileSync('mkdir', ['-p', noopApp]);
+mkdirSync(noopApp);
 writeFileSync(join(noopApp, 'noop.js'), "require('fs').mkdirSync(process.env.CDK8S_OUTDIR, { recursive: true });\n");
 writeFileSync(join(noopApp, 'cdk8s.yaml'), 'app: node noop.js\noutput: dist\n');
 
