@@ -17,7 +17,7 @@ import { execFileSync, type ExecFileSyncOptions } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseAllDocuments, stringify } from 'yaml';
+import { parseAllDocuments } from 'yaml';
 import { SpecError } from '../model/errors';
 import { loadSpecFile } from '../model/load';
 import { resolveStack } from '../model/presets';
@@ -110,8 +110,10 @@ export function applyEnvironment(o: ApplyOptions): void {
     }
   };
   // kubectl refuses an empty apply ("no objects passed to apply"): a stack may need no Secret.
+  // The objects go as one JSON List: kubectl reads YAML as YAML 1.1, where a value such as `on` or
+  // `yes` written plain by a YAML 1.2 emitter turns into a boolean and the apply fails.
   const apply = (objs: object[], manager: string) => {
-    if (objs.length > 0) log(kubectl(['apply', '--server-side', `--field-manager=${manager}`, '-f', '-'], objs.map((x) => stringify(x)).join('---\n')).trim());
+    if (objs.length > 0) log(kubectl(['apply', '--server-side', `--field-manager=${manager}`, '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objs })).trim());
   };
 
   apply(namespaces, 'stackport');

@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { stringify } from 'yaml';
+import { toYaml } from '../charts/yaml';
 import { SpecError } from '../model/errors';
 import { loadSpecFile } from '../model/load';
 import { readYamlDocuments, readYamlText, YamlInputError } from '../model/read-yaml';
@@ -108,7 +108,8 @@ export function writeSecrets(spec: StackSpec, environment: EnvironmentName, file
   const plan = planSecrets(spec, environment, readExisting(file));
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, plan.objects.map((o) => stringify(o)).join('---\n'), { mode: 0o600 });
+  // toYaml quotes what YAML 1.1 readers (kubectl) would take for a boolean or a number.
+  writeFileSync(tmp, toYaml(plan.objects), { mode: 0o600 });
   renameSync(tmp, file);
   return plan;
 }

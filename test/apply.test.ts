@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { synthesize } from '../charts/synth';
 import { defineStack } from '../model/load';
@@ -64,8 +64,10 @@ function run(env: 'kind' | 'k3d', served: string[], opts: { skipMissing?: boolea
     .sort()
     .map((f) => {
       const [args, ...rest] = fs.readFileSync(path.join(rec, f), 'utf8').split('\n');
-      const kinds = parseAllDocuments(rest.join('\n')).map((d) => (d.toJS() as { kind?: string } | null)?.kind).filter(Boolean) as string[];
-      return { args, kinds };
+      const objects = parseAllDocuments(rest.join('\n'))
+        .map((d) => d.toJS() as { kind?: string; items?: object[] } | null)
+        .flatMap((o) => (o?.kind === 'List' ? (o.items ?? []) : o ? [o] : [])) as Array<Record<string, any>>;
+      return { args, kinds: objects.map((o) => o.kind).filter(Boolean) as string[], objects, input: rest.join('\n') };
     });
   return { calls, log, error };
 }
@@ -125,6 +127,23 @@ describe('scripts/apply.ts', () => {
     const calls = fs.readdirSync(rec).sort().map((f) => fs.readFileSync(path.join(rec, f), 'utf8').split('\n')[0]).slice(0, 4);
     expect(calls).toEqual(['apply --server-side --field-manager=stackport -f -', 'api-versions', 'apply --server-side --field-manager=stackport -f -', '-n plain get jobs -l stackport.dev/release-job -o name']);
     expect(log).toContain('created or kept 0 Secrets (values in ' + path.join(dir, 'plain-secrets.yaml') + ')');
+  });
+
+  it('hands kubectl values that YAML 1.1 would read as booleans or numbers (on, yes, 1_000, 1:20) as the strings they are', () => {
+    const tricky = { A: 'on', B: 'yes', C: 'off', D: 'N', E: '1_000', F: '1:20', G: '0b101', H: '.inf', I: '~' };
+    const spec = defineStack({ name: 'tricky', components: { web: { kind: 'web', image: 'nginx:1.27', port: 8080, healthPath: '/', env: tricky } } }, 'tricky.ts');
+    synthesize(spec, path.join(dir, 'tricky-dist'), ['kind']);
+    const rec = fs.mkdtempSync(path.join(dir, 'rec-'));
+    process.env.REC = rec;
+    fs.writeFileSync(path.join(dir, 'served'), [...BUILT_IN, ...ADD_ONS].join('\n') + '\n');
+    process.env.SERVED = path.join(dir, 'served');
+    applyEnvironment({ environment: 'kind', spec, dist: path.join(dir, 'tricky-dist'), secretsFile: path.join(dir, 'tricky-secrets.yaml'), kubectl, log: () => {} });
+    const input = fs.readFileSync(path.join(rec, fs.readdirSync(rec).sort()[2]), 'utf8').split('\n').slice(1).join('\n');
+    // kubectl's reader (sigs.k8s.io/yaml) follows YAML 1.1.
+    const list = parse(input, { version: '1.1' });
+    const container = list.items.find((o: any) => o.kind === 'Deployment').spec.template.spec.containers[0];
+    const env = Object.fromEntries(container.env.filter((e: any) => e.name in tricky).map((e: any) => [e.name, e.value]));
+    expect(env).toEqual(tricky);
   });
 
   it('says what to do when dist/<env> is missing or kubectl is not installed', () => {

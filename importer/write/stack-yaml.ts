@@ -3,7 +3,7 @@
  * text for config files, and comments saying where each component came from, which Secrets must
  * exist and what the environments still need.
  */
-import { Document, isMap, isScalar, type Pair } from 'yaml';
+import { Document, isMap, isScalar, type Pair, parse, visit } from 'yaml';
 import type { ComposeService } from '../load/model';
 import type { ProvidedSecret } from '../translate/context';
 
@@ -21,6 +21,20 @@ function commentKey(doc: Document, path: string[], comment: string): void {
   if (!isMap(parent)) return;
   const pair = parent.items.find((p) => isScalar(p.key) && p.key.value === path[path.length - 1]) as Pair | undefined;
   if (pair && isScalar(pair.key)) pair.key.commentBefore = comment;
+}
+
+/**
+ * True for a string that a YAML 1.1 reader (PyYAML, kubectl, older yq) would take for something
+ * else when written plain: `on`, `yes`, `n`, `1_000`, `1:20`, `0b101`. The `yaml` library writes by
+ * YAML 1.2, which quotes only what 1.2 would misread.
+ */
+function misreadByYaml11(value: string): boolean {
+  if (!/^[-+.~\w:]+$/.test(value)) return false; // anything else is quoted or unambiguous already
+  try {
+    return typeof parse(value, { version: '1.1' }) !== 'string';
+  } catch {
+    return false;
+  }
 }
 
 export function stackYaml(input: WriteInput): string {
@@ -53,5 +67,10 @@ export function stackYaml(input: WriteInput): string {
   if (spec.monitoring?.enabled === false) commentKey(doc, ['monitoring'], ' the compose project runs no Prometheus; enable this where the cluster runs the prometheus-operator');
   const prod = spec.environments?.prod?.edge;
   if (prod && (!prod.host || !prod.className)) commentKey(doc, ['environments'], ' prod needs edge.host and edge.className (the GatewayClass) before it can be synthesized');
+  visit(doc, {
+    Scalar(_, node) {
+      if (typeof node.value === 'string' && misreadByYaml11(node.value)) node.type = 'QUOTE_DOUBLE';
+    },
+  });
   return doc.toString({ lineWidth: 0 });
 }

@@ -12,7 +12,8 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseAllDocuments, stringify } from 'yaml';
+import { parseAllDocuments } from 'yaml';
+import { toYaml } from '../../charts/yaml';
 import { synthesize } from '../../charts/synth';
 import { withImages } from '../../model/images';
 import { referenceStack } from '../../model/reference';
@@ -222,7 +223,7 @@ for (const env of ENVS) {
       r.crdsInstalled = missing.length;
       if (missing.length > 0) {
         const file = join(scratch, 'crds.yaml');
-        writeFileSync(file, missing.map((c) => stringify(c)).join('---\n'));
+        writeFileSync(file, toYaml(missing));
         const res = await kube.kubectl(['apply', '--server-side', '--field-manager=stackport-crds', '-f', file], { timeoutMs: 120_000 });
         if (res.code !== 0) throw new Error(`installing CRDs failed:\n${res.stderr}`);
         if (res.stderr.trim()) r.crdWarnings = res.stderr.trim();
@@ -238,7 +239,7 @@ for (const env of ENVS) {
       // The stack's Namespace exactly as synthesized (same field manager as the full apply), then the Secrets.
       const nsDoc = docs.find((d) => d.kind === 'Namespace');
       const nsRes = await kube.kubectl(['apply', '--server-side', '--field-manager=stackport', '--validate=strict', '--warnings-as-errors', '-f', '-'], {
-        input: stringify(nsDoc),
+        input: toYaml([nsDoc]),
       });
       expectCleanApply(nsRes, `Namespace ${ns}`);
       const secretsFile = LOCAL ? join(scratch, `secrets-${env}.yaml`) : join(ROOT, '.secrets', `${env}.yaml`);
