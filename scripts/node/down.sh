@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Stop a node started by scripts/node/up.sh and remove everything it made, by what it recorded:
 #
-#   1. the watchdog, then the daemons in reverse start order (TERM, KILL after 5 s): kube-router,
-#      kube-proxy, kubelet, containerd, scheduler, controller manager, apiserver, etcd
+#   1. the watchdog, then the daemons (TERM to all, newest first: kube-router, kube-proxy, kubelet,
+#      containerd, scheduler, controller manager, apiserver, etcd; KILL to any still alive after 5 s)
 #   2. every process still left in the node: in its mount namespace (containerd shims, the holder),
 #      in its network namespace (commands run there), or in its cgroup tree (containers): KILL
 #   3. kubelet's cgroup folders (deepest first, in every hierarchy)
@@ -65,15 +65,25 @@ if [[ -f "$STATE/pids/watchdog.pid" ]]; then
 fi
 names=()
 [[ ! -f "$STATE/pids/order" ]] || mapfile -t names < <(tac "$STATE/pids/order")
-stopped=0
+# TERM to all of them at once (newest first), then one shared grace period: one by one, a daemon
+# that takes its time to stop (kube-apiserver's graceful shutdown) held up every one after it.
+stopping=()
 for name in "${names[@]}"; do
   [[ "$name" != holder ]] || continue
   pid="$(cat "$STATE/pids/$name.pid" 2>/dev/null || true)"
   [[ "$pid" =~ ^[0-9]+$ ]] && ours "$pid" || continue
   kill -TERM "$pid" 2>/dev/null || true
-  stopped=$((stopped + 1))
-  for _ in $(seq 1 50); do ours "$pid" || break; sleep 0.1; done
-  if ours "$pid"; then say "down.sh: $name (pid $pid) ignored TERM; sending KILL"; kill -KILL "$pid" 2>/dev/null || true; fi
+  stopping+=("$name:$pid")
+done
+stopped=${#stopping[@]}
+for _ in $(seq 1 50); do
+  alive=0
+  for np in "${stopping[@]}"; do ! ours "${np#*:}" || alive=1; done
+  [[ $alive -eq 1 ]] || break
+  sleep 0.1
+done
+for np in "${stopping[@]}"; do
+  if ours "${np#*:}"; then say "down.sh: ${np%%:*} (pid ${np#*:}) ignored TERM; sending KILL"; kill -KILL "${np#*:}" 2>/dev/null || true; fi
 done
 
 # 2. whatever is left: shims, containers, the holder, commands run in the namespace.

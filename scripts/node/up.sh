@@ -384,22 +384,53 @@ cat >"$STATE/cni/net.d/10-stackport.conflist" <<EOF
   ]
 }
 EOF
-start containerd "$NODE_BIN/containerd" --config "$STATE/containerd/config.toml" --log-level warn
-ctr_() { in_node "$NODE_BIN/ctr" --address "$CONTAINERD_SOCK" -n k8s.io "$@"; }
-wait_until containerd "CRI socket" ctr_ version
-
 # Images: the node's own, then the application's (any docker-archive in the image folder).
-t_img="$EPOCHREALTIME"
 images=("$NODE_IMAGES"/*.tar)
 if [[ "$APP_IMAGES" != none && -d "$APP_IMAGES" ]]; then
   for f in "$APP_IMAGES"/*.tar; do [[ ! -f "$f" ]] || images+=("$f"); done
 fi
-for f in "${images[@]}"; do
-  ctr_ images import "$f" >>"$STATE/logs/images.log" 2>&1 \
-    || die "importing $f into containerd failed (log: $STATE/logs/images.log)"
-done
+ctr_() { in_node "$NODE_BIN/ctr" --address "$1" -n k8s.io "${@:2}"; }
+
+# Importing 1.7 GB of archives costs a minute and 45 CPU-seconds on two cores, every bring-up. So it
+# is done once per set of archives, into a seed root kept in the cache by a containerd of its own;
+# each node then starts from a copy of that root. Layer contents and blobs are never written after
+# import (overlayfs only reads lower layers, containers write to their own upper dirs), so they are
+# hard-linked; everything else (the metadata databases containerd writes in place) is copied.
+t_img="$EPOCHREALTIME"
+SEED_KEY="$( { echo "$CONTAINERD_VERSION"; stat -L -c '%n %s %Y' "${images[@]}"; } | sha256sum | cut -c1-16)"
+SEEDS="$CACHE_ROOT/containerd-seed"
+SEED="$SEEDS/$SEED_KEY"
+if [[ ! -d "$SEED/root" ]]; then
+  mkdir -p "$SEEDS"
+  building="$(mktemp -d "$SEEDS/.build.XXXXXX")"
+  mkdir -p "$building/root" "$STATE/containerd/seed-state"
+  sed -e "s|^root = .*|root = \"$building/root\"|" -e "s|^state = .*|state = \"$STATE/containerd/seed-state\"|" \
+      -e "s|$CONTAINERD_SOCK|$STATE/containerd/seed.sock|g" "$STATE/containerd/config.toml" >"$STATE/containerd/seed.toml"
+  start containerd-seed "$NODE_BIN/containerd" --config "$STATE/containerd/seed.toml" --log-level warn
+  wait_until containerd-seed "seed socket" ctr_ "$STATE/containerd/seed.sock" version
+  for f in "${images[@]}"; do
+    ctr_ "$STATE/containerd/seed.sock" images import "$f" >>"$STATE/logs/images.log" 2>&1 \
+      || { rm -rf "$building"; die "importing $f into containerd failed (log: $STATE/logs/images.log)"; }
+  done
+  seed_pid="$(cat "$STATE/pids/containerd-seed.pid")"
+  kill -TERM "$seed_pid"
+  for _ in $(seq 1 100); do kill -0 "$seed_pid" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$seed_pid" 2>/dev/null && { rm -rf "$building"; die "the seed containerd did not stop"; }
+  rm -f "$STATE/pids/containerd-seed.pid"
+  # Another bring-up may have finished the same seed meanwhile: keep the first, drop ours.
+  mv -T "$building" "$SEED" 2>/dev/null || rm -rf "$building"
+  for old in "$SEEDS"/*; do [[ "$old" == "$SEED" ]] || rm -rf "$old"; done
+  log "seeded containerd with ${#images[@]} image archive(s) in $SEEDS ($(awk -v a="$t_img" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')s)"
+fi
+ROOT_DIR="$STATE/containerd/root"
+# Hard links need the cache and the state folder on one file system; otherwise a full copy.
+cp -al "$SEED/root/." "$ROOT_DIR/" 2>/dev/null || { rm -rf "$ROOT_DIR"; cp -a "$SEED/root" "$ROOT_DIR"; }
+( cd "$SEED/root" && find . -type f -not -path './io.containerd.content.v1.content/blobs/*' -not -path './io.containerd.snapshotter.v1.overlayfs/snapshots/*' -print0 ) \
+  | while IFS= read -r -d '' f; do cp -a --remove-destination "$SEED/root/$f" "$ROOT_DIR/$f"; done
+start containerd "$NODE_BIN/containerd" --config "$STATE/containerd/config.toml" --log-level warn
+wait_until containerd "CRI socket" ctr_ "$CONTAINERD_SOCK" version
 IMAGES_SECONDS="$(awk -v a="$t_img" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')"
-log "imported ${#images[@]} image archive(s) in ${IMAGES_SECONDS}s"
+log "containerd has ${#images[@]} image archive(s) from seed $SEED_KEY in ${IMAGES_SECONDS}s"
 
 # ------------------------------------------------------------------ kubelet
 printf 'nameserver %s\nsearch cluster.local\noptions ndots:1\n' "$NODE_IP" >"$STATE/resolv.conf"

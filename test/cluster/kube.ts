@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { ApiProxy, restGet } from './kube-rest';
 
 export const ROOT = resolve(__dirname, '../..');
 export const SCRIPTS = join(ROOT, 'scripts/cluster');
@@ -68,6 +69,8 @@ export class Kube {
     readonly cacheDir: string,
   ) {}
 
+  private readonly proxy = new ApiProxy((args) => ({ cmd: this.kubectlBin, args: ['--kubeconfig', this.kubeconfig, '--cache-dir', this.cacheDir, ...args] }));
+
   /** kubectl with this cluster's kubeconfig and a private discovery cache. */
   kubectl(args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<Result> {
     return run(this.kubectlBin, ['--kubeconfig', this.kubeconfig, '--cache-dir', this.cacheDir, ...args], opts);
@@ -80,12 +83,27 @@ export class Kube {
     return r.stdout;
   }
 
+  /** `kubectl <args> -o json`; plain gets are answered in-process (kube-rest.ts). */
   async json<T = any>(args: string[]): Promise<T> {
+    const get = restGet(args);
+    if (get) return (await this.proxy.run(get)) as T;
     return JSON.parse(await this.ok([...args, '-o', 'json'])) as T;
   }
 
   async items(args: string[]): Promise<any[]> {
     return (await this.json<{ items: any[] }>(args)).items;
+  }
+
+  /** A container's log (`kubectl logs POD -c CONTAINER`), read in-process. */
+  async logs(namespace: string, pod: string, container: string): Promise<string> {
+    const [status, body] = await this.proxy.getText(`/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}/log?container=${encodeURIComponent(container)}`);
+    if (status !== 200) throw new Error(`kubectl logs ${pod} -c ${container} -n ${namespace}: HTTP ${status} ${body.slice(0, 300)}`);
+    return body;
+  }
+
+  /** Stops the API proxy (it also dies with this process). */
+  close(): void {
+    this.proxy.stop();
   }
 }
 

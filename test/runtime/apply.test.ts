@@ -16,12 +16,15 @@ import { referenceStack } from '../../model/reference';
 import { node } from './node';
 
 const { info, kube } = node();
-const NS = resolveStack(referenceStack, 'kind').namespace;
+// The reference stack in a namespace of its own (the spec's `namespace`): stack.test.ts deploys it
+// in the default one at the same time.
+const spec = { ...referenceStack, namespace: 'runtime-apply' };
+const NS = resolveStack(spec, 'kind').namespace;
 let dir = '';
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'stackport-runtime-apply-'));
-  synthesize(referenceStack, join(dir, 'dist'), ['kind']);
+  synthesize(spec, join(dir, 'dist'), ['kind']);
   await kube.kubectl(['delete', 'namespace', NS, '--ignore-not-found', '--wait=true', '--timeout=120s'], { timeoutMs: 150_000 });
 });
 
@@ -34,7 +37,7 @@ const apply = (skipMissing = false) => {
   const log: string[] = [];
   let error: unknown;
   try {
-    applyEnvironment({ environment: 'kind', spec: referenceStack, dist: join(dir, 'dist'), secretsFile: join(dir, 'secrets.yaml'), kubectl: info.kubectl, kubeconfig: info.kubeconfig, skipMissing, log: (l) => log.push(l) });
+    applyEnvironment({ environment: 'kind', spec, dist: join(dir, 'dist'), secretsFile: join(dir, 'secrets.yaml'), kubectl: info.kubectl, kubeconfig: info.kubeconfig, skipMissing, log: (l) => log.push(l) });
   } catch (e) {
     error = e;
   }
@@ -51,7 +54,7 @@ describe('scripts/apply.ts on a cluster without cert-manager', () => {
     expect(message).toMatch(/- the Gateway API CRDs .*: needed by Gateway\/dataplatform/);
     expect(message).toMatch(/- the prometheus-operator CRDs .*: needed by ServiceMonitor\/api/);
     const secrets = (await kube.items(['-n', NS, 'get', 'secrets'])).map((s) => s.metadata.name);
-    expect(secrets.sort()).toEqual(expect.arrayContaining(requiredSecrets(resolveStack(referenceStack, 'kind').spec).map((r) => r.name)));
+    expect(secrets.sort()).toEqual(expect.arrayContaining(requiredSecrets(resolveStack(spec, 'kind').spec).map((r) => r.name)));
     expect(await kube.items(['-n', NS, 'get', 'deployments,statefulsets,jobs,cronjobs'])).toEqual([]);
   });
 

@@ -97,7 +97,7 @@ describe('storage', () => {
         writer(`write-${cls}`, `echo "kept-${cls}" > /data/proof && sync && cat /data/proof`),
       ]);
       const phase = (p: string) => kube.ok(['-n', NS, 'get', 'pod', p, '-o', 'jsonpath={.status.phase}']);
-      await waitUntil(`pod write-${cls} Succeeded`, async () => ((await phase(`write-${cls}`)) === 'Succeeded' ? [] : ['Succeeded']), () => diagnostics(kube, NS), 120);
+      await waitUntil(`pod write-${cls} Succeeded`, async () => ((await phase(`write-${cls}`)) === 'Succeeded' ? [] : ['Succeeded']), () => diagnostics(kube, NS), 300);
       const pvc = await kube.json(['-n', NS, 'get', 'pvc', claim]);
       expect(pvc.status.phase).toBe('Bound');
       const pv = await kube.json(['get', 'pv', pvc.spec.volumeName]);
@@ -106,7 +106,7 @@ describe('storage', () => {
 
       await kube.ok(['-n', NS, 'delete', 'pod', `write-${cls}`, '--wait=true']);
       await applyObjects(kube, [writer(`read-${cls}`, 'cat /data/proof')]);
-      await waitUntil(`pod read-${cls} Succeeded`, async () => ((await phase(`read-${cls}`)) === 'Succeeded' ? [] : ['Succeeded']), () => diagnostics(kube, NS), 120);
+      await waitUntil(`pod read-${cls} Succeeded`, async () => ((await phase(`read-${cls}`)) === 'Succeeded' ? [] : ['Succeeded']), () => diagnostics(kube, NS), 300);
       expect((await kube.ok(['-n', NS, 'logs', `read-${cls}`])).trim()).toBe(`kept-${cls}`);
     });
   }
@@ -165,7 +165,7 @@ describe('network policies', () => {
       `${from} -> ${ip}:${port} ${open ? 'admitted' : 'refused'}`,
       async () => (((await reach(from, ip, port)) !== undefined) === open ? [] : [`${from} -> ${ip}:${port}`]),
       () => diagnostics(kube, NP),
-      60,
+      120,
     );
 
   beforeAll(async () => {

@@ -6,6 +6,9 @@
  * prod is given what a small cluster with preloaded images would set in its spec: imagePullPolicy
  * IfNotPresent (the node has no registry to pull from) and requests that fit two cores (prod's
  * defaults ask for 2.6 CPUs); everything else is prod as synthesized.
+ *
+ * Each environment gets a namespace of its own through the spec (`namespace`), so this file runs
+ * alongside stack.test.ts, whose kind stack keeps the reference namespace.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,53 +20,66 @@ import { diagnostics, node, waitUntil } from './node';
 import { deployStack, httpFrom, podOf, rowsFingerprint, runJob } from './stack';
 
 const { info, kube } = node();
-const NS = 'dataplatform';
+const K3D = 'dataplatform-k3d';
+const PROD = 'dataplatform-prod';
 const dirs: string[] = [];
 
-const fresh = async () => {
-  await kube.kubectl(['delete', 'namespace', NS, '--ignore-not-found', '--wait=true', '--timeout=180s'], { timeoutMs: 200_000 });
+/** A fresh namespace (one left over from an aborted run is deleted first) and a folder for NS. */
+const fresh = async (ns: string) => {
+  await kube.kubectl(['delete', 'namespace', ns, '--ignore-not-found', '--wait=true', '--timeout=180s'], { timeoutMs: 200_000 });
   const dir = mkdtempSync(join(tmpdir(), 'stackport-runtime-env-'));
   dirs.push(dir);
   return dir;
 };
-const fingerprint = (db: string) => rowsFingerprint(kube, NS, db);
+const fingerprint = (db: string) => rowsFingerprint(kube, PROD, db);
 
 afterAll(async () => {
-  await kube.kubectl(['delete', 'namespace', NS, '--wait=false']);
+  await kube.kubectl(['delete', 'namespace', K3D, PROD, '--ignore-not-found', '--wait=false']);
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
 describe('k3d', () => {
   it('becomes Ready on the local-path class, and the API answers from the database', async () => {
-    const dir = await fresh();
-    const d = await deployStack(kube, info, referenceStack, 'k3d', dir, { connectivity: ['pgadmin'] });
+    const NS = K3D;
+    const dir = await fresh(NS);
+    const d = await deployStack(kube, info, { ...referenceStack, namespace: NS }, 'k3d', dir, { connectivity: ['pgadmin'] });
+    expect(d.namespace).toBe(NS);
     console.log(`k3d: scripts/apply.ts to every workload Ready in ${d.readySeconds}s`);
     const claims = await kube.items(['-n', NS, 'get', 'pvc']);
     expect(claims.map((c) => `${c.metadata.name}:${c.spec.storageClassName}:${c.status.phase}`).sort()).toEqual(['data-postgres-0:local-path:Bound', 'data-redis-0:local-path:Bound']);
     const health = await httpFrom(kube, NS, await podOf(kube, NS, 'dashboard'), 'http://api:8000/health');
     expect(health.status).toBe(200);
+    // Done with k3d: its pods make room for prod's while the namespace goes.
+    await kube.kubectl(['delete', 'namespace', NS, '--wait=false']);
   });
 });
 
 describe('prod', () => {
+  const NS = PROD;
   const prodSpec = (): StackSpec => {
     const prod = referenceStack.environments?.prod ?? {};
     const small = (cpu: string, memory: string) => ({ requests: { cpu, memory }, limits: { memory: '1Gi' } });
     return {
       ...referenceStack,
+      namespace: NS,
       environments: {
         ...referenceStack.environments,
         prod: {
           ...prod,
           imagePullPolicy: 'IfNotPresent',
-          components: { api: { resources: small('150m', '256Mi') }, dashboard: { resources: small('100m', '256Mi') }, postgres: { resources: small('250m', '512Mi') } },
+          components: {
+            api: { resources: small('100m', '256Mi') },
+            dashboard: { resources: small('50m', '256Mi') },
+            postgres: { resources: small('200m', '512Mi') },
+            worker: { resources: small('100m', '512Mi') },
+          },
         },
       },
     } as StackSpec;
   };
 
   beforeAll(async () => {
-    const dir = await fresh();
+    const dir = await fresh(NS);
     // prod refuses placeholders for provided keys; the application treats "placeholder-" values as unset.
     process.env.FRED_API_KEY = 'placeholder-runtime-test';
     process.env.FMP_API_KEY = 'placeholder-runtime-test';

@@ -33,7 +33,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await kube.kubectl(['delete', 'namespace', OUTSIDE, '--wait=false']);
+  await kube.kubectl(['delete', 'namespace', OUTSIDE, NS || 'dataplatform', '--ignore-not-found', '--wait=false']);
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 

@@ -10,7 +10,9 @@
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { parseAllDocuments, stringify } from 'yaml';
+import { parseAllDocuments } from 'yaml';
+import { toYaml } from '../../charts/yaml';
+
 import { synthesize } from '../../charts/synth';
 import { applyEnvironment } from '../../scripts/apply';
 import { withImages } from '../../model/images';
@@ -136,7 +138,7 @@ export function applyStack(info: NodeInfo, spec: StackSpec, env: EnvironmentName
   const envDir = join(dir, 'dist', env);
   for (const f of readdirSync(envDir).filter((f) => f.endsWith('.k8s.yaml'))) {
     const docs = parseAllDocuments(readFileSync(join(envDir, f), 'utf8')).map((d) => d.toJSON()).filter(Boolean);
-    writeFileSync(join(envDir, f), standIn(docs, opts.connectivity ?? [], opts.dials).map((d) => stringify(d)).join('---\n'));
+    writeFileSync(join(envDir, f), toYaml(standIn(docs, opts.connectivity ?? [], opts.dials)));
   }
   applyEnvironment({
     environment: env,
@@ -162,7 +164,11 @@ export async function deployStack(kube: Kube, info: NodeInfo, spec: StackSpec, e
 
 /** What is not up yet: workloads short of ready replicas, Jobs not complete. */
 export async function notReady(kube: Kube, namespace: string): Promise<string[]> {
-  const items = await kube.items(['-n', namespace, 'get', 'deployments,statefulsets,jobs']);
+  return notReadyOf(await kube.items(['-n', namespace, 'get', 'deployments,statefulsets,jobs']));
+}
+
+/** notReady of the Deployments, StatefulSets and Jobs of one namespace, as listed by kubectl. */
+export function notReadyOf(items: Obj[]): string[] {
   const missing: string[] = [];
   for (const o of items) {
     const want = o.spec.replicas ?? 1;
