@@ -9,7 +9,10 @@
  * 2. a check that the cluster serves every API the manifests use (cert-manager, Gateway API, the
  *    monitoring CRDs, Traefik's): when one is missing it stops with the add-on to install, before any
  *    workload is applied, unless --skip-missing applies everything else and lists what it left out;
- * 3. one server-side apply, then deletes the run-once Jobs of earlier releases (labelled
+ * 3. against the running stack (scripts/stateful-changes.ts): a PostgreSQL major version change is
+ *    refused before anything is applied; a larger volume is carried out (claims expanded, the
+ *    StatefulSet replaced around its running pods), a smaller one refused;
+ * 4. one server-side apply, then deletes the run-once Jobs of earlier releases (labelled
  *    stackport.dev/release-job, named after a hash of their spec: an unchanged release keeps its
  *    finished Job and runs nothing).
  */
@@ -24,6 +27,7 @@ import { resolveStack } from '../model/presets';
 import { ENVIRONMENTS, type EnvironmentName, type StackSpec } from '../model/schema';
 import { RELEASE_JOB } from '../charts/migration';
 import { storeKeys, writeSecrets } from './secrets';
+import { type Live, planStatefulChanges } from './stateful-changes';
 
 interface K8sObject {
   apiVersion: string;
@@ -109,6 +113,20 @@ export function applyEnvironment(o: ApplyOptions): void {
       throw new ApplyError(`kubectl ${args.slice(0, 2).join(' ')} failed: ${(err.stderr ?? err.message).trim()}`);
     }
   };
+  const getJson = (args: string[]): any => {
+    const out = kubectl([...args, '-o', 'json', '--ignore-not-found']).trim();
+    return out ? JSON.parse(out) : undefined;
+  };
+  const live: Live = {
+    statefulSet: (ns, name) => getJson(['-n', ns, 'get', 'statefulset', name]),
+    claims: (ns, sts, template) => (getJson(['-n', ns, 'get', 'pvc'])?.items ?? []).filter((c: any) => new RegExp(`^${template}-${sts}-\\d+$`).test(c.metadata.name)),
+    storageClass: (name) => (name ? getJson(['get', 'storageclass', name]) : undefined),
+  };
+  const stateful = planStatefulChanges(objects, live);
+  if (stateful.refusals.length > 0) {
+    throw new ApplyError(`nothing was applied; the running stack cannot take this change:\n${stateful.refusals.map((r) => `  - ${r}`).join('\n')}`);
+  }
+
   // kubectl refuses an empty apply ("no objects passed to apply"): a stack may need no Secret.
   // The objects go as one JSON List: kubectl reads YAML as YAML 1.1, where a value such as `on` or
   // `yes` written plain by a YAML 1.2 emitter turns into a boolean and the apply fails.
@@ -140,6 +158,15 @@ export function applyEnvironment(o: ApplyOptions): void {
     log(`warning: left out (the cluster lacks their API):\n${lines.join('\n')}`);
   }
   const skipped = new Set([...missing.values()].flat());
+  for (const e of stateful.expansions) {
+    for (const claim of e.claims) {
+      log(kubectl(['-n', e.namespace, 'patch', 'pvc', claim, '--type=merge', '-p', JSON.stringify({ spec: { resources: { requests: { storage: e.size } } } })]).trim());
+    }
+    // The template cannot change in place: the StatefulSet goes, its pods and claims stay, and the
+    // apply below recreates it, adopting them.
+    log(kubectl(['-n', e.namespace, 'delete', 'statefulset', e.statefulSet, '--cascade=orphan', '--wait=true']).trim());
+    log(`volume ${e.template} of StatefulSet ${e.namespace}/${e.statefulSet}: ${e.from} -> ${e.size} (${e.claims.length} claim(s) expanded)`);
+  }
   apply(objects.filter((x) => x.kind !== 'Namespace' && !skipped.has(x)), 'stackport');
   const current = new Set(objects.filter((x) => x.kind === 'Job').map((x) => `job.batch/${x.metadata.name}`));
   const earlier = kubectl(['-n', stack.namespace, 'get', 'jobs', '-l', RELEASE_JOB, '-o', 'name']).split('\n').map((l) => l.trim()).filter((l) => l && !current.has(l));

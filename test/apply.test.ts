@@ -31,6 +31,8 @@ beforeAll(() => {
       'echo "$*" > "$f"',
       'case "$*" in *"apply"*"-f -"*) cat >> "$f" ;; esac',
       'case "$*" in *api-versions*) cat "$SERVED" ;; esac',
+      // The running stack, when a test sets one: its postgres StatefulSet and claims.
+      'case "$*" in *"get statefulset postgres"*) [ -z "$LIVE" ] || cat "$LIVE/sts.json" ;; *"get pvc"*) [ -z "$LIVE" ] || cat "$LIVE/pvc.json" ;; *"get storageclass"*) [ -z "$LIVE" ] || cat "$LIVE/sc.json" ;; esac',
       // The cluster holds the current release's migration Job and an earlier one.
       'case "$*" in *"get jobs"*) echo "job.batch/$CURRENT_JOB"; echo "job.batch/migrate-0badc0de" ;; esac',
       'case "$*" in *apply*) echo "applied" ;; esac',
@@ -77,6 +79,8 @@ describe('scripts/apply.ts', () => {
     const { calls, error } = run('kind', [...BUILT_IN, ...ADD_ONS]);
     expect(error).toBeUndefined();
     expect(calls.map((c) => c.args)).toEqual([
+      '-n dataplatform get statefulset postgres -o json --ignore-not-found',
+      '-n dataplatform get statefulset redis -o json --ignore-not-found',
       'apply --server-side --field-manager=stackport -f -',
       'apply --server-side --field-manager=stackport-secrets -f -',
       'api-versions',
@@ -84,12 +88,12 @@ describe('scripts/apply.ts', () => {
       '-n dataplatform get jobs -l stackport.dev/release-job -o name',
       '-n dataplatform delete job.batch/migrate-0badc0de --ignore-not-found',
     ]);
-    expect(calls[0].kinds).toEqual(['Namespace']);
-    expect(new Set(calls[1].kinds)).toEqual(new Set(['Secret']));
-    expect(calls[1].kinds.length).toBeGreaterThanOrEqual(4);
-    expect(calls[3].kinds).toContain('StatefulSet');
-    expect(calls[3].kinds).toContain('Certificate');
-    expect(calls[3].kinds).not.toContain('Namespace');
+    expect(calls[2].kinds).toEqual(['Namespace']);
+    expect(new Set(calls[3].kinds)).toEqual(new Set(['Secret']));
+    expect(calls[3].kinds.length).toBeGreaterThanOrEqual(4);
+    expect(calls[5].kinds).toContain('StatefulSet');
+    expect(calls[5].kinds).toContain('Certificate');
+    expect(calls[5].kinds).not.toContain('Namespace');
   });
 
   it('on a cluster without cert-manager: creates the Secrets, applies no workload, and names the add-on and the objects', () => {
@@ -98,7 +102,7 @@ describe('scripts/apply.ts', () => {
     expect(error!.message).toMatch(/the cluster lacks what \d+ objects need; nothing but the Namespace and Secrets was applied/);
     expect(error!.message).toMatch(/- cert-manager \(docs\/local-clusters\.md, step 2\): needed by .*Certificate\/dataplatform-tls/);
     expect(error!.message).toContain('pass --skip-missing');
-    expect(calls.map((c) => (c.args.startsWith('apply') ? c.kinds[0] : c.args))).toEqual(['Namespace', 'Secret', 'api-versions']);
+    expect(calls.filter((c) => !c.args.includes(' get statefulset ')).map((c) => (c.args.startsWith('apply') ? c.kinds[0] : c.args))).toEqual(['Namespace', 'Secret', 'api-versions']);
   });
 
   it('with --skip-missing, applies everything the cluster can take and lists what it left out', () => {
@@ -113,6 +117,48 @@ describe('scripts/apply.ts', () => {
     expect(log.join('\n')).toContain('left out (the cluster lacks their API):');
     expect(log.join('\n')).toMatch(/ {2}- the prometheus-operator CRDs.*: needed by ServiceMonitor\/api, PrometheusRule\//);
     expect(log.join('\n')).toMatch(/Traefik's CRDs .*: needed by Middleware\//);
+  });
+
+  it('refuses a PostgreSQL major change against the running stack before applying anything', () => {
+    const liveDir = fs.mkdtempSync(path.join(dir, 'live-'));
+    const objects = parseAllDocuments(fs.readFileSync(path.join(dir, 'dist', 'kind', 'dataplatform.k8s.yaml'), 'utf8')).map((d) => d.toJS());
+    const running = structuredClone(objects.find((o) => o?.kind === 'StatefulSet' && o.metadata.name === 'postgres'));
+    running.spec.template.spec.containers[0].image = 'postgres:15.8';
+    fs.writeFileSync(path.join(liveDir, 'sts.json'), JSON.stringify(running));
+    process.env.LIVE = liveDir;
+    try {
+      const { calls, error } = run('kind', [...BUILT_IN, ...ADD_ONS]);
+      expect(error).toBeInstanceOf(ApplyError);
+      expect(error!.message).toMatch(/^nothing was applied; the running stack cannot take this change:\n {2}- StatefulSet dataplatform\/postgres: its data directory was made by PostgreSQL 15/);
+      expect(calls.filter((c) => c.args.startsWith('apply') || c.args.includes('delete') || c.args.includes('patch'))).toEqual([]);
+    } finally {
+      delete process.env.LIVE;
+    }
+  });
+
+  it('grows a volume on a running stack: claims patched, the StatefulSet replaced around its pods, then the apply', () => {
+    const liveDir = fs.mkdtempSync(path.join(dir, 'live-'));
+    const objects = parseAllDocuments(fs.readFileSync(path.join(dir, 'dist', 'kind', 'dataplatform.k8s.yaml'), 'utf8')).map((d) => d.toJS());
+    const running = structuredClone(objects.find((o) => o?.kind === 'StatefulSet' && o.metadata.name === 'postgres'));
+    running.spec.volumeClaimTemplates[0].spec.resources.requests.storage = '1Gi';
+    fs.writeFileSync(path.join(liveDir, 'sts.json'), JSON.stringify(running));
+    fs.writeFileSync(path.join(liveDir, 'pvc.json'), JSON.stringify({ items: [{ metadata: { name: 'data-postgres-0' }, spec: { storageClassName: 'standard' } }, { metadata: { name: 'data-redis-0' }, spec: { storageClassName: 'standard' } }] }));
+    fs.writeFileSync(path.join(liveDir, 'sc.json'), JSON.stringify({ metadata: { name: 'standard' }, allowVolumeExpansion: true }));
+    process.env.LIVE = liveDir;
+    try {
+      const { calls, log, error } = run('kind', [...BUILT_IN, ...ADD_ONS]);
+      expect(error).toBeUndefined();
+      const steps = calls.map((c) => c.args).filter((a) => /patch|delete statefulset|^apply --server-side --field-manager=stackport -f/.test(a));
+      expect(steps).toEqual([
+        'apply --server-side --field-manager=stackport -f -',
+        '-n dataplatform patch pvc data-postgres-0 --type=merge -p {"spec":{"resources":{"requests":{"storage":"2Gi"}}}}',
+        '-n dataplatform delete statefulset postgres --cascade=orphan --wait=true',
+        'apply --server-side --field-manager=stackport -f -',
+      ]);
+      expect(log).toContain('volume data of StatefulSet dataplatform/postgres: 1Gi -> 2Gi (1 claim(s) expanded)');
+    } finally {
+      delete process.env.LIVE;
+    }
   });
 
   it('applies a stack that needs no Secret without an empty apply (kubectl refuses one)', () => {

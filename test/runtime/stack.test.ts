@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { referenceStack } from '../../model/reference';
 import type { StackSpec } from '../../model/schema';
 import { applyObjects, diagnostics, freshNamespace, httpServer, node, podIP, restrictedContainer, pod as podObject, tcpConnects, waitPodsReady, waitUntil } from './node';
-import { type Deployment, deployStack, dial, httpFrom, podOf, python, rowsFingerprint, runJob, shIn } from './stack';
+import { type Deployment, applyStack, deployStack, dial, httpFrom, podOf, python, rowsFingerprint, runJob, shIn } from './stack';
 
 const { info, kube } = node();
 const OUTSIDE = 'runtime-outside';
@@ -282,5 +282,32 @@ describe('a redeploy', () => {
       expect(now[0].status.failed ?? 0).toBe(0);
       jobs.push(now[0].metadata.name);
     }
+  });
+});
+
+describe('changes the running stack cannot take', () => {
+  const unchanged = async () => {
+    const sts = await kube.json(['-n', NS, 'get', 'statefulset', 'postgres']);
+    const pod = await kube.json(['-n', NS, 'get', 'pod', 'postgres-0']);
+    return { image: sts.spec.template.spec.containers[0].image, storage: sts.spec.volumeClaimTemplates[0].spec.resources.requests.storage, generation: sts.metadata.generation, pod: pod.metadata.uid };
+  };
+
+  it('a PostgreSQL major upgrade is refused before anything is applied, and the server keeps running', async () => {
+    const before = await unchanged();
+    const rows = await rowsFingerprint(kube, NS, 'app');
+    expect(before.image).toMatch(/:15$/);
+    expect(() => applyStack(info, referenceStack, 'kind', dir, { connectivity: ['pgadmin'], images: ['postgres=stackport.local/postgres-standin:16'] })).toThrow(
+      /nothing was applied[\s\S]*StatefulSet dataplatform\/postgres: its data directory was made by PostgreSQL 15 .* PostgreSQL 16/,
+    );
+    expect(await unchanged()).toEqual(before);
+    expect(await rowsFingerprint(kube, NS, 'app')).toBe(rows);
+  });
+
+  it("a larger volume on kind's standard class (no volume expansion) is refused, naming the claim and the class", async () => {
+    const before = await unchanged();
+    const pg = referenceStack.components.postgres as any;
+    const bigger = { ...referenceStack, components: { ...referenceStack.components, postgres: { ...pg, storage: '3Gi' } } } as StackSpec;
+    expect(() => applyStack(info, bigger, 'kind', dir, { connectivity: ['pgadmin'] })).toThrow(/volume data would grow from 2Gi to 3Gi, but the StorageClass of data-postgres-0 \(standard\) does not allow volume expansion/);
+    expect(await unchanged()).toEqual(before);
   });
 });

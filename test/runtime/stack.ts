@@ -120,6 +120,8 @@ export interface Deployment {
 export interface StackOptions {
   /** Components to run as the connectivity stand-in. */
   connectivity?: string[];
+  /** More image overrides (COMPONENT=REF); they replace the stand-in of the same component. */
+  images?: string[];
   /** host:port each stand-in component also dials (its relations). */
   dials?: Record<string, string[]>;
   readySeconds?: number;
@@ -133,7 +135,8 @@ export interface StackOptions {
  * first time are kept. Returns the namespace.
  */
 export function applyStack(info: NodeInfo, spec: StackSpec, env: EnvironmentName, dir: string, opts: StackOptions = {}, log: (l: string) => void = () => {}): string {
-  const withStandIns = withImages(spec, standInImages(spec), 'runtime test');
+  const own = new Set((opts.images ?? []).map((a) => a.split('=')[0]));
+  const withStandIns = withImages(spec, [...standInImages(spec).filter((a) => !own.has(a.split('=')[0])), ...(opts.images ?? [])], 'runtime test');
   synthesize(withStandIns, join(dir, 'dist'), [env]);
   const envDir = join(dir, 'dist', env);
   for (const f of readdirSync(envDir).filter((f) => f.endsWith('.k8s.yaml'))) {
