@@ -37,14 +37,15 @@ export async function importCompose(opts: ImportOptions): Promise<ImportResult> 
   const project = loadCompose(opts);
   const detected = await scanValues(valuesOf(project));
   const t = await secretFilesApart(translate(project, opts, detected));
+  if (Object.keys(t.spec.components).length === 0) throw new ComposeError([{ file: project.files[0], path: ['services'], message: nothingToRun(project) }]);
   const body = stackYaml({ spec: t.spec, files: project.files.map((f) => f.split('/').pop()!), secrets: t.secrets, origins: t.origins });
   // The last line of defence: whatever the translation did, no secret value leaves this process.
   // The schema line is left out of the check: it is a path on this machine, not compose input.
   for (const [value, where] of project.secretValues) {
-    if (body.includes(value)) throw new ComposeError([{ file: project.files[0], path: [], message: `the value of ${where} would end up in stack.yaml; nothing was written (please report this)` }]);
+    if (appearsIn(t.spec, value)) throw new ComposeError([{ file: project.files[0], path: [], message: `the value of ${where} would end up in stack.yaml; nothing was written (please report this)` }]);
   }
   for (const value of t.secretStrings) {
-    if (body.includes(value)) throw new ComposeError([{ file: project.files[0], path: [], message: `a value found to be secret would end up in stack.yaml (in a command or a file); nothing was written: move it into an environment variable` }]);
+    if (appearsIn(t.spec, value)) throw new ComposeError([{ file: project.files[0], path: [], message: `a value found to be secret would end up in stack.yaml (in a command or a file); nothing was written: move it into an environment variable` }]);
   }
   const text = `${schemaLine(opts.out ?? '.')}\n${body}`;
   // A spec the importer wrote that does not validate is the importer's bug, never the user's input.
@@ -55,6 +56,49 @@ export async function importCompose(opts: ImportOptions): Promise<ImportResult> 
   summary.set('(routes)', routeTable(spec));
   summary.set('(flows)', flowTable(spec));
   return { text, spec, warnings, summary, secrets: t.secrets, found: t.found };
+}
+
+/** Why an import yields no component: every service behind an inactive profile, or none that runs an application. */
+function nothingToRun(project: ComposeProject): string {
+  const leftOut = project.warnings.filter((w) => w.key === 'profiles');
+  const profiles = [...new Set(leftOut.flatMap((w) => /profile (.*?) is not active/.exec(w.why)?.[1].split(', ') ?? []))];
+  const active = Object.keys(project.services);
+  if (active.length === 0 && leftOut.length > 0) {
+    return `every service is in a profile that is not active (${leftOut.map((w) => w.service).join(', ')}): pass the ones to deploy, e.g. ${profiles.map((p) => `--profile ${p}`).join(' ')}`;
+  }
+  return (
+    `no service becomes a component of the stack (${active.join(', ') || 'none'}${leftOut.length > 0 ? `; left out by profile: ${leftOut.map((w) => w.service).join(', ')}` : ''}): ` +
+    'a reverse proxy becomes the Ingress or Gateway routes to the other services, so a stack needs at least one service that runs an application or a server' +
+    (profiles.length > 0 ? ` (perhaps behind ${profiles.map((p) => `--profile ${p}`).join(' ')})` : '')
+  );
+}
+
+const ALNUM = /[A-Za-z0-9]/;
+
+/**
+ * Whether `value` is written anywhere in the spec: in a string value (names and keys are not
+ * values), as a word of its own (not inside a longer word: a password "pass" is not leaked by
+ * `password: false`, nor "secret" by the reference `shop-secrets/key`). The references under
+ * secretEnv and secretFiles are the importer's own Secret names and keys, never values.
+ */
+export function appearsIn(spec: unknown, value: string): boolean {
+  const visit = (node: unknown, key: string | undefined): boolean => {
+    if (key === 'secretEnv' || key === 'secretFiles') return false;
+    if (typeof node === 'string') {
+      for (let at = node.indexOf(value); at >= 0; at = node.indexOf(value, at + 1)) {
+        const before = at === 0 ? '' : node[at - 1];
+        const after = node[at + value.length] ?? '';
+        if (!ALNUM.test(before) || !ALNUM.test(value[0])) {
+          if (!ALNUM.test(after) || !ALNUM.test(value[value.length - 1])) return true;
+        }
+      }
+      return false;
+    }
+    if (Array.isArray(node)) return node.some((n) => visit(n, undefined));
+    if (node && typeof node === 'object') return Object.entries(node).some(([k, v]) => visit(v, k));
+    return false;
+  };
+  return value.length > 0 && visit(spec, undefined);
 }
 
 /** Every variable value of every service (environment and env files): what the secret scan reads. */

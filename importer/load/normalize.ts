@@ -83,14 +83,15 @@ export function parsePort(spec: unknown, path: (string | number)[], bad: Bad): P
     return [{ target, published: str(o.published) as string | undefined, protocol: o.protocol ?? 'tcp', host_ip: o.host_ip }];
   }
   const text = String(spec);
-  const m = /^(?:(?:\[?([0-9a-fA-F.:]+?)\]?:)?([0-9]*(?:-[0-9]+)?):)?([0-9]+(?:-[0-9]+)?)(?:\/(tcp|udp|sctp))?$/.exec(text);
+  // An empty host IP (":8080:80", or "${BIND:-}:8080:80" with BIND unset) means every interface, as in compose.
+  const m = /^(?:(?:\[?([0-9a-fA-F.:]*?)\]?:)?([0-9]*(?:-[0-9]+)?):)?([0-9]+(?:-[0-9]+)?)(?:\/(tcp|udp|sctp))?$/.exec(text);
   if (!m) bad(path, `cannot read port "${text}" (expected [HOST:]CONTAINER[/PROTOCOL], e.g. "8080:8000")`);
   const [, hostIp, published, target, protocol] = m;
   const [lo, hi] = target.split('-').map(Number);
   const out: Port[] = [];
   for (let p = lo; p <= (hi ?? lo); p++) {
     if (p < 1 || p > 65535) bad(path, `port ${p} is out of range`);
-    out.push({ target: p, published: published || undefined, protocol: protocol ?? 'tcp', host_ip: hostIp });
+    out.push({ target: p, published: published || undefined, protocol: protocol ?? 'tcp', host_ip: hostIp || undefined });
   }
   return out;
 }

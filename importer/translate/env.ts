@@ -180,6 +180,7 @@ function renameHost(ctx: Context, name: string, value: string, self: string, out
   if (!target) return value;
   const comp = ctx.componentOf(target)!;
   if (u && ctx.roles.get(target) === 'web' && u[1] === 'http' && !u[2] && !u[6] && !u[7] && Number(u[5] ?? 80) === portOfWeb(ctx, target) && comp !== self) {
+    replaceFlowOnly(out.uses, comp);
     out.uses.push({ to: comp, ...(name !== `${comp.toUpperCase().replace(/-/g, '_')}_URL` ? { env: name } : {}) });
     return undefined;
   }
@@ -204,6 +205,18 @@ function portOfWeb(ctx: Context, service: string): number | undefined {
   return p ?? (label ? Number(label) : undefined);
 }
 
+/** Relations addFlow made: they stand only for a flow, and give way to one a URL variable names. */
+const FLOW_ONLY = new WeakSet<Obj>();
+
+/**
+ * Drops the flow-only relation to `to`, if any, before a variable's own relation to it is added:
+ * REDIS_HOST=cache then REDIS_URL=redis://cache would otherwise both set REDIS_URL.
+ */
+function replaceFlowOnly(uses: Obj[], to: string): void {
+  const i = uses.findIndex((u) => u.to === to && FLOW_ONLY.has(u));
+  if (i >= 0) uses.splice(i, 1);
+}
+
 /** A relation that only admits the network flow to `to` (for targets that get no variable, or already have one). */
 export function addFlow(ctx: Context, out: { uses: Obj[]; env?: Record<string, string> }, to: string, self: string): void {
   if (to === self || out.uses.some((u) => u.to === to)) return;
@@ -214,6 +227,7 @@ export function addFlow(ctx: Context, out: { uses: Obj[]; env?: Record<string, s
   else if (role === 'postgres') out.uses.push({ to, env: env('DATABASE_URL') });
   else if (role === 'redis') out.uses.push({ to, env: env('REDIS_URL') });
   const last = out.uses[out.uses.length - 1];
+  if (last?.to === to) FLOW_ONLY.add(last);
   if (last?.env === undefined) delete last?.env;
 }
 
@@ -267,6 +281,7 @@ function relationFromUrl(ctx: Context, keys: Keys, name: string, value: string, 
   if (port && Number(port) !== (role === 'postgres' ? 5432 : 6379)) keys.warn(`environment.${name}`, `dials port ${port}; the ${role} component listens on its standard port`);
   // The query is shown, with any password in it masked: warnings are printed.
   if (query) keys.warn(`environment.${name}`, `the query "${query.replace(/([?&](?:password|pwd|pass)=)[^&]*/gi, '$1***')}" is not carried over: the spec derives the URL from the relation`);
+  replaceFlowOnly(out.uses, to);
   out.uses.push(rel);
   ctx.note(keys.service.name, `${name} -> uses ${to}${rel.database ? ` (database ${rel.database}${rel.access ? ', read-only' : ''})` : ''}${rel.redisDb ? ` (db ${rel.redisDb})` : ''}`);
   return true;

@@ -75,7 +75,10 @@ export function translateApp(ctx: Context, keys: Keys, name: string, role: Role,
   if (role === 'web') {
     const main = health?.http?.port && ports.includes(health.http.port) ? health.http.port : ports[0];
     c.role = DASHBOARD.test(text) || main === 8501 || main === 8050 ? 'dashboard' : 'api';
-    c.port = main < 1024 ? main + 8000 : main;
+    // A port below 1024 moves up by 8000 (80 -> 8080), or further when the service already has that one (80 and 8080).
+    let shifted = main + 8000;
+    while (main < 1024 && ports.includes(shifted)) shifted += 1000;
+    c.port = main < 1024 ? shifted : main;
     if (main < 1024) keys.warn('ports', `listens on ${main}; pods cannot bind ports below 1024 without root, so the spec uses ${c.port}: make the app listen there`);
     const extra = ports.filter((p) => p !== main && p >= 1024);
     if (extra.length) c.extraPorts = extra.map((p) => ({ name: `port-${p}`, port: p }));

@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { formatWarning, importCompose, type ImportResult } from '../../importer/import';
+import { appearsIn, formatWarning, importCompose, type ImportResult } from '../../importer/import';
 import { ComposeError } from '../../importer/load/errors';
 import { resolveStack } from '../../model/presets';
 import { buildManifests } from '../../charts/synth';
@@ -230,5 +230,76 @@ describe('a backend reached only through the proxy', () => {
       'backend/Dockerfile': 'FROM golang:1.22\n',
     });
     expect(r.spec.components.backend).toMatchObject({ kind: 'web', port: 8000, route: { path: '/' } });
+  });
+});
+
+// Shapes seen in public projects (appwrite, outline, calcom, hoppscotch, plane, nextcloud AIO,
+// immich, mailcow, sentry): what compose accepts is imported, or refused as the input it is.
+describe('public project shapes', () => {
+  it('a short or common secret value ("pass", "password", "secret") is not taken for a leak of generated names', async () => {
+    const r = await importOf({
+      'compose.yaml': [
+        'services:',
+        '  db:',
+        '    image: postgres:16.4',
+        '    environment: {POSTGRES_PASSWORD: password}',
+        '  cache:',
+        '    image: redis:7.4',
+        '  app:',
+        '    image: example/app:1.0',
+        '    environment: {DB_HOST: db, DB_PASSWORD: password, ENCRYPTION_KEY: secret, REDIS_PASS: pass}',
+        '',
+      ].join('\n'),
+    });
+    expect((r.spec.components.app as any).secretEnv).toMatchObject({ DB_PASSWORD: { secret: 'db-superuser', key: 'password' } });
+    expect(r.text).not.toMatch(/:\s+(password|secret|pass)\s*$/m);
+  });
+
+  it('the leak check finds a value as a word of any string value, and not inside names or references', () => {
+    expect(appearsIn({ env: { URL: 'postgres://u:pass@db/app' } }, 'pass')).toBe(true);
+    expect(appearsIn({ args: ['--token=abc123xyz'] }, 'abc123xyz')).toBe(true);
+    expect(appearsIn({ files: { '/etc/app.ini': 'key = s3cr3t\n' } }, 's3cr3t')).toBe(true);
+    expect(appearsIn({ password: false, name: 'shop-secrets', secretEnv: { A: 'db-superuser/password' }, secretFiles: { '/run/secrets/x': 'shop-secrets/pass' } }, 'password')).toBe(false);
+    expect(appearsIn({ env: { MODE: 'passthrough', NAME: 'shop-secrets' } }, 'pass')).toBe(false);
+    expect(appearsIn({ env: { NAME: 'shop-secrets' } }, 'secret')).toBe(false);
+  });
+
+  it('REDIS_HOST and REDIS_URL (or PGHOST and DATABASE_URL) to one server make one relation', async () => {
+    const r = await importOf({
+      'compose.yaml': 'services:\n  app:\n    image: example/app:1.0\n    environment: {REDIS_HOST: cache, REDIS_URL: "redis://cache:6379/", PGHOST: db, DATABASE_URL: "postgresql://app:pw-Xy12@db:5432/app"}\n  cache:\n    image: redis:7.4\n  db:\n    image: postgres:16.4\n',
+    });
+    expect((r.spec.components.app as any).uses).toEqual([{ to: 'cache' }, { to: 'db' }]);
+    expect((r.spec.components.app as any).env).toMatchObject({ REDIS_HOST: 'cache', PGHOST: 'db' });
+  });
+
+  it('ports 80 and 8080 on one service: 80 moves to a port the service does not use', async () => {
+    const r = await importOf({ 'compose.yaml': 'services:\n  app:\n    image: example/app:1.0\n    ports: ["80:80", "8080:8080", "443:443", "8443:8443"]\n' });
+    expect(r.spec.components.app).toMatchObject({ port: 9080, extraPorts: [{ name: 'port-8080', port: 8080 }, { name: 'port-8443', port: 8443 }] });
+    expect(warnings(r)).toContain('app: ports: listens on 80; pods cannot bind ports below 1024 without root, so the spec uses 9080: make the app listen there');
+  });
+
+  it('an empty host IP in a port (":8080:80", "${BIND:-}:8443:443") means every interface, as in compose', async () => {
+    const r = await importOf({ 'compose.yaml': 'services:\n  app:\n    image: example/app:1.0\n    ports: [":8080:8080", "${BIND:-}:8443:8443"]\n' });
+    expect(r.spec.components.app).toMatchObject({ port: 8080, extraPorts: [{ port: 8443 }] });
+  });
+
+  it('no service to run is an input error that says why: profiles not active, or only a proxy', async () => {
+    const profiled = project({ 'compose.yaml': 'services:\n  app:\n    image: nginx:1.27\n    profiles: [backend]\n' });
+    await expect(importCompose({ files: [join(profiled, 'compose.yaml')], environment: {} })).rejects.toThrow(/services: every service is in a profile that is not active \(app\): pass the ones to deploy, e\.g\. --profile backend/);
+    const proxy = project({ 'compose.yaml': 'services:\n  proxy:\n    image: traefik:v3.1\n' });
+    const e = await importCompose({ files: [join(proxy, 'compose.yaml')], environment: {} }).catch((x) => x);
+    expect(e).toBeInstanceOf(ComposeError);
+    expect(e.message).toMatch(/no service becomes a component of the stack \(proxy\)/);
+    expect(e.message).not.toMatch(/importer bug/);
+  });
+
+  it('anchors merged into many services (sentry: 20 services share defaults that wait for 50) are read', async () => {
+    const lines = ['x-hc: &hc {condition: service_started}', 'x-defaults: &defaults', '  image: busybox:1.36', '  depends_on:'];
+    for (let i = 0; i < 50; i++) lines.push(`    d${i}: {<<: *hc}`);
+    lines.push('services:');
+    for (let i = 0; i < 50; i++) lines.push(`  d${i}: {image: 'busybox:1.36'}`);
+    for (let i = 0; i < 20; i++) lines.push(`  s${i}: {<<: *defaults}`);
+    const r = await importOf({ 'compose.yaml': `${lines.join('\n')}\n` });
+    expect(Object.keys(r.spec.components).length).toBeGreaterThanOrEqual(70);
   });
 });
