@@ -107,6 +107,8 @@ export function translateEnv(ctx: Context, keys: Keys, component: string): AppEn
     }
     delete out.env[name];
     delete out.secretEnv[name];
+    // environment overrides env_file (compose's order): so does the relation the variable names.
+    for (let i = out.uses.length - 1; i >= 0; i--) if ((out.uses[i].env ?? defaultEnv(ctx, out.uses[i])) === name) out.uses.splice(i, 1);
     if (value === null && !isSecretName(name)) {
       keys.warn(`environment.${name}`, 'has no value and none is set in the environment; left out');
       continue;

@@ -272,6 +272,14 @@ describe('public project shapes', () => {
     expect((r.spec.components.app as any).env).toMatchObject({ REDIS_HOST: 'cache', PGHOST: 'db' });
   });
 
+  it('a relation variable set in env_file and again in environment is one relation (environment wins, as in compose)', async () => {
+    const r = await importOf({
+      '.env.app': 'DATABASE_URL=postgresql://app:pw-Xy12@db:5432/app\nREDIS_URL=redis://cache:6379\n',
+      'compose.yaml': 'services:\n  app:\n    image: example/app:1.0\n    env_file: .env.app\n    environment: {DATABASE_URL: "postgresql://app:pw-Xy12@db:5432/app", DATABASE_DIRECT_URL: "postgresql://app:pw-Xy12@db:5432/app"}\n  cache:\n    image: redis:7.4\n  db:\n    image: postgres:16.4\n',
+    });
+    expect((r.spec.components.app as any).uses).toEqual([{ to: 'cache' }, { to: 'db' }, { to: 'db', env: 'DATABASE_DIRECT_URL' }]);
+  });
+
   it('ports 80 and 8080 on one service: 80 moves to a port the service does not use', async () => {
     const r = await importOf({ 'compose.yaml': 'services:\n  app:\n    image: example/app:1.0\n    ports: ["80:80", "8080:8080", "443:443", "8443:8443"]\n' });
     expect(r.spec.components.app).toMatchObject({ port: 9080, extraPorts: [{ name: 'port-8080', port: 8080 }, { name: 'port-8443', port: 8443 }] });
