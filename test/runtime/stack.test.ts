@@ -297,7 +297,7 @@ describe('changes the running stack cannot take', () => {
     const rows = await rowsFingerprint(kube, NS, 'app');
     expect(before.image).toMatch(/:15$/);
     expect(() => applyStack(info, referenceStack, 'kind', dir, { connectivity: ['pgadmin'], images: ['postgres=stackport.local/postgres-standin:16'] })).toThrow(
-      /nothing was applied[\s\S]*StatefulSet dataplatform\/postgres: its data directory was made by PostgreSQL 15 .* PostgreSQL 16/,
+      /nothing was applied[\s\S]*StatefulSet dataplatform\/postgres: its data directory was made by PostgreSQL 15 \(.*:15\) and the spec now runs .*:16 \(PostgreSQL 16\)/,
     );
     expect(await unchanged()).toEqual(before);
     expect(await rowsFingerprint(kube, NS, 'app')).toBe(rows);
