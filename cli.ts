@@ -17,6 +17,10 @@ import { ENVIRONMENTS, type EnvironmentName } from './model/schema';
 
 // Each command loads only what it needs: importing never loads cdk8s, --version loads nothing.
 const importer = () => require('./importer/import') as typeof import('./importer/import');
+// The laptop commands are a bundle of their own (lib/ops.cjs, see bin/ensure-built.js), which
+// defines OPS_MODULE; run from the sources, they are the ops/ folder.
+declare const OPS_MODULE: string | undefined;
+const ops = (): typeof import('./ops/index') => require(typeof OPS_MODULE === 'string' ? OPS_MODULE : './ops/index');
 
 const USAGE = `usage: stackport <command> [options]
 

@@ -15,7 +15,7 @@ const root = path.join(__dirname, '..');
 const lib = path.join(root, 'lib');
 const stamp = path.join(lib, '.built');
 const lock = path.join(root, '.lib-build.lock');
-const SOURCES = ['index.ts', 'main.ts', 'cli.ts', 'charts', 'model', 'importer', 'graph', 'imports', 'tsconfig.json', 'tsconfig.build.json', 'package.json'];
+const SOURCES = ['index.ts', 'main.ts', 'cli.ts', 'ops', 'charts', 'model', 'importer', 'graph', 'imports', 'tsconfig.json', 'tsconfig.build.json', 'package.json'];
 
 /** Newest modification time under p; directories count too, so a deleted or renamed file shows. */
 function newest(p) {
@@ -60,11 +60,15 @@ function build(log = (m) => process.stderr.write(`${m}\n`)) {
   }
 }
 
-/** lib/cli.js and lib/main.js with everything they require, and the licences of what was bundled. */
+/**
+ * lib/cli.js, lib/main.js and the laptop commands (ops/) with everything they require, and the
+ * licences of what was bundled. The laptop commands are a bundle of their own, which the command
+ * loads only when one of them runs: synth and import never parse the Kubernetes client.
+ */
 function bundle() {
   const esbuild = require(path.join(root, 'node_modules', 'esbuild'));
   const packages = new Set();
-  for (const [entry, outfile] of [['cli.ts', 'stackport.cjs'], ['main.ts', 'main.cjs']]) {
+  for (const [entry, outfile] of [['cli.ts', 'stackport.cjs'], ['main.ts', 'main.cjs'], ['ops/index.ts', 'ops.cjs']]) {
     const r = esbuild.buildSync({
       entryPoints: [path.join(root, entry)],
       outfile: path.join(lib, outfile),
@@ -77,6 +81,8 @@ function bundle() {
       // import() of a Node builtin becomes require(): the bundle runs as a vm.Script (load-bundle.js).
       supported: { 'dynamic-import': false },
       metafile: true,
+      // cli.ts requires the laptop commands by this name (see OPS_MODULE there).
+      define: { OPS_MODULE: '"./ops.cjs"' },
       logLevel: 'warning',
     });
     for (const input of Object.keys(r.metafile.inputs)) {
@@ -104,7 +110,7 @@ function codeCaches() {
 
 /** Name, version, licence and licence text of each bundled package. */
 function notices(dirs) {
-  const parts = ['lib/stackport.cjs and lib/main.cjs include the following packages.\n'];
+  const parts = ['lib/stackport.cjs, lib/main.cjs and lib/ops.cjs include the following packages.\n'];
   for (const dir of dirs) {
     const meta = JSON.parse(fs.readFileSync(path.join(root, dir, 'package.json'), 'utf8'));
     const file = fs.readdirSync(path.join(root, dir)).find((f) => /^(licen[cs]e|copying)(\.(md|txt))?$/i.test(f));
