@@ -20,6 +20,7 @@ const importer = () => require('./importer/import') as typeof import('./importer
 // The laptop commands are a bundle of their own (lib/ops.cjs, see bin/ensure-built.js), which
 // defines OPS_MODULE; run from the sources, they are the ops/ folder.
 declare const OPS_MODULE: string | undefined;
+const LAPTOP_COMMANDS = ['up', 'status', 'logs', 'run', 'psql', 'redis-cli', 'open', 'backup', 'restore', 'down', 'dev', 'doctor'];
 const ops = (): typeof import('./ops/index') => require(typeof OPS_MODULE === 'string' ? OPS_MODULE : './ops/index');
 
 const USAGE = `usage: stackport <command> [options]
@@ -178,6 +179,7 @@ export async function main(argv: string[], defaultOut = 'dist'): Promise<number>
     if (command === 'import') return await runImport(rest);
     if (command === 'synth') return runSynth(rest, defaultOut);
     if (command === 'graph') return runGraph(rest);
+    if (LAPTOP_COMMANDS.includes(command)) return await ops().runOpsCommand(command, rest);
     throw new UsageError(`unknown command "${command}"`);
   } catch (e) {
     return reportError(e);
@@ -194,6 +196,11 @@ export function reportError(e: unknown): number {
   if (e instanceof SpecError) {
     console.error(`error: ${e.issues.length === 1 ? oneLine(e.source, e.issues[0].location, e.issues[0].path.length ? formatPath(e.issues[0].path) : undefined, e.issues[0].message) : e.message}`);
     return 1;
+  }
+  if ((e as Error)?.name === 'OpsError') {
+    // From the laptop commands' bundle, whose classes are not this bundle's: matched by name.
+    console.error(`error: ${(e as Error).message}`);
+    return (e as { code?: number }).code ?? 1;
   }
   if (e instanceof UsageError || (e as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS')) {
     console.error(`error: ${(e as Error).message}\n\n${USAGE}`);

@@ -83,6 +83,7 @@ function bundle() {
       metafile: true,
       // cli.ts requires the laptop commands by this name (see OPS_MODULE there).
       define: { OPS_MODULE: '"./ops.cjs"' },
+      external: ['./ops.cjs'],
       logLevel: 'warning',
     });
     for (const input of Object.keys(r.metafile.inputs)) {

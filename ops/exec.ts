@@ -13,6 +13,7 @@ export class OpsError extends Error {
   ) {
     super(message);
   }
+  override name = 'OpsError';
 }
 
 /** What each tool is for and where to get it; the message when it is missing says so. */
