@@ -7,7 +7,7 @@
  * the kubeconfig says, inside the node's network namespace where that is where the API listens).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -102,10 +102,19 @@ export class ApiProxy {
   private ready?: Promise<string>;
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 8 });
 
-  constructor(private readonly kubectl: (args: string[]) => { cmd: string; args: string[] }) {}
+  /**
+   * `parent` holds the socket's folder: the cluster's own state folder, removed with the cluster, since
+   * vitest ends workers without running exit handlers. A unix socket path must fit in 108 bytes.
+   */
+  constructor(
+    private readonly kubectl: (args: string[]) => { cmd: string; args: string[] },
+    private readonly parent = tmpdir(),
+  ) {}
 
   private start(): Promise<string> {
-    this.dir = mkdtempSync(join(tmpdir(), 'kproxy-'));
+    const parent = this.parent.length <= 80 ? this.parent : tmpdir();
+    mkdirSync(parent, { recursive: true });
+    this.dir = mkdtempSync(join(parent, 'kproxy-'));
     const socket = join(this.dir, 's');
     const { cmd, args } = this.kubectl(['proxy', `--unix-socket=${socket}`]);
     // --pdeathsig: the proxy dies with this process even when it is killed without cleanup.

@@ -70,13 +70,15 @@ export function run(cmd: string, args: string[], opts: { input?: string; env?: N
 
 /** A cluster to talk to: its kubeconfig and how to stop it. */
 export class Kube {
+  private readonly proxy: ApiProxy;
+
   constructor(
     readonly kubeconfig: string,
     readonly kubectlBin: string,
     readonly cacheDir: string,
-  ) {}
-
-  private readonly proxy = new ApiProxy((args) => ({ cmd: this.kubectlBin, args: ['--kubeconfig', this.kubeconfig, '--cache-dir', this.cacheDir, ...args] }));
+  ) {
+    this.proxy = new ApiProxy((args) => ({ cmd: this.kubectlBin, args: ['--kubeconfig', this.kubeconfig, '--cache-dir', this.cacheDir, ...args] }), cacheDir);
+  }
 
   /** kubectl with this cluster's kubeconfig and a private discovery cache. */
   kubectl(args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<Result> {
