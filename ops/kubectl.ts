@@ -6,8 +6,8 @@
 import { OpsError, run, runOk, type RunOptions, type RunResult, shown } from './exec';
 
 export interface KubectlTarget {
-  /** The kube context every call names. */
-  readonly context: string;
+  /** The kube context every call names; only tests with a one-cluster kubeconfig leave it out. */
+  readonly context?: string;
   /** @default kubectl's own choice (KUBECONFIG, ~/.kube/config) */
   readonly kubeconfig?: string;
   /** @default "kubectl" from PATH */
@@ -18,12 +18,12 @@ export class Kubectl {
   constructor(readonly target: KubectlTarget) {}
 
   get context(): string {
-    return this.target.context;
+    return this.target.context ?? '(the kubeconfig\'s current context)';
   }
 
   /** The arguments every call starts with. */
   base(): string[] {
-    return [...(this.target.kubeconfig ? ['--kubeconfig', this.target.kubeconfig] : []), '--context', this.target.context];
+    return [...(this.target.kubeconfig ? ['--kubeconfig', this.target.kubeconfig] : []), ...(this.target.context ? ['--context', this.target.context] : [])];
   }
 
   run(args: readonly string[], o: RunOptions = {}): RunResult {

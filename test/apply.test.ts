@@ -1,6 +1,6 @@
 /**
- * scripts/apply.ts against a recording stand-in for kubectl: the order of a first deploy (Namespace,
- * Secrets, add-on check, Job replacement, workloads) and what happens on a cluster that lacks an add-on.
+ * ops/apply.ts against a recording stand-in for kubectl: the order of a first deploy (Namespace,
+ * Secrets, add-on check, workloads, prune) and what happens on a cluster that lacks an add-on.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { synthesize } from '../charts/synth';
 import { defineStack } from '../model/load';
 import { referenceStack } from '../model/reference';
-import { applyEnvironment, ApplyError } from '../scripts/apply';
+import { applyEnvironment, ApplyError } from '../ops/apply';
 
 let dir: string;
 let kubectl: string;
@@ -33,8 +33,8 @@ beforeAll(() => {
       'case "$*" in *api-versions*) cat "$SERVED" ;; esac',
       // The running stack, when a test sets one: its postgres StatefulSet and claims.
       'case "$*" in *"get statefulset postgres"*) [ -z "$LIVE" ] || cat "$LIVE/sts.json" ;; *"get pvc"*) [ -z "$LIVE" ] || cat "$LIVE/pvc.json" ;; *"get storageclass"*) [ -z "$LIVE" ] || cat "$LIVE/sc.json" ;; esac',
-      // The cluster holds the current release's migration Job and an earlier one.
-      'case "$*" in *"get jobs"*) echo "job.batch/$CURRENT_JOB"; echo "job.batch/migrate-0badc0de" ;; esac',
+      // What the prune lists: the stack's objects on the cluster (written by liveObjects).
+      'case "$*" in *"--show-managed-fields"*) cat "$PRUNE_LIST" ;; esac',
       'case "$*" in *apply*) echo "applied" ;; esac',
     ].join('\n'),
     { mode: 0o755 },
@@ -47,13 +47,37 @@ function currentJob(env: string): string {
   return parseAllDocuments(text).map((d) => d.toJS()).find((o) => o?.kind === 'Job').metadata.name;
 }
 
+const applied = (manager = 'stackport') => [{ manager, operation: manager === 'stackport' ? 'Apply' : 'Update' }];
+const labelled = (env = 'kind') => ({ 'app.kubernetes.io/part-of': 'dataplatform', 'app.kubernetes.io/managed-by': 'stackport', 'stackport.dev/environment': env });
+
+/**
+ * The stack's objects as the cluster lists them for the prune: the current release's Job and an
+ * earlier one, a Deployment the spec no longer has, and objects the prune must leave alone (a Job
+ * its CronJob started, one `stackport run` created, the same stack in another namespace, a
+ * cluster-wide issuer).
+ */
+function liveObjects(env: string): string {
+  const items = [
+    { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: currentJob(env), namespace: 'dataplatform', labels: labelled(env), managedFields: applied() } },
+    { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'migrate-0badc0de', namespace: 'dataplatform', labels: labelled(env), managedFields: applied() } },
+    { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'old-api', namespace: 'dataplatform', labels: labelled(env), managedFields: applied() } },
+    { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'worker-29123', namespace: 'dataplatform', labels: labelled(env), managedFields: applied('kube-controller-manager'), ownerReferences: [{ kind: 'CronJob', name: 'worker' }] } },
+    { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'worker-run-1', namespace: 'dataplatform', labels: labelled(env), managedFields: applied('kubectl-create') } },
+    { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'old-api', namespace: 'dataplatform-staging', labels: labelled(env), managedFields: applied() } },
+    { apiVersion: 'cert-manager.io/v1', kind: 'ClusterIssuer', metadata: { name: 'old-issuer', labels: labelled(env), managedFields: applied() } },
+  ];
+  const file = path.join(dir, `prune-${env}.json`);
+  fs.writeFileSync(file, JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
+  return file;
+}
+
 /** Runs apply with a fresh recording; returns each kubectl call: its arguments and the kinds it applied. */
 function run(env: 'kind' | 'k3d', served: string[], opts: { skipMissing?: boolean; context?: string } = {}) {
   const rec = fs.mkdtempSync(path.join(dir, 'rec-'));
   fs.writeFileSync(path.join(dir, 'served'), served.join('\n') + '\n');
   process.env.REC = rec;
   process.env.SERVED = path.join(dir, 'served');
-  process.env.CURRENT_JOB = currentJob(env);
+  process.env.PRUNE_LIST = liveObjects(env);
   const log: string[] = [];
   let error: Error | undefined;
   try {
@@ -74,10 +98,11 @@ function run(env: 'kind' | 'k3d', served: string[], opts: { skipMissing?: boolea
   return { calls, log, error };
 }
 
-describe('scripts/apply.ts', () => {
-  it("applies the Namespace, then the Secrets, then checks add-ons, applies the rest and prunes earlier releases' Jobs", () => {
-    const { calls, error } = run('kind', [...BUILT_IN, ...ADD_ONS]);
+describe('ops/apply.ts', () => {
+  it("applies the Namespace, then the Secrets, then checks add-ons, applies the rest and prunes what the output no longer has", () => {
+    const { calls, log, error } = run('kind', [...BUILT_IN, ...ADD_ONS]);
     expect(error).toBeUndefined();
+    const prunedKinds = calls[6].args.split(' ')[1].split(',');
     expect(calls.map((c) => c.args)).toEqual([
       '-n dataplatform get statefulset postgres -o json --ignore-not-found',
       '-n dataplatform get statefulset redis -o json --ignore-not-found',
@@ -85,9 +110,15 @@ describe('scripts/apply.ts', () => {
       'apply --server-side --field-manager=stackport-secrets -f -',
       'api-versions',
       'apply --server-side --field-manager=stackport -f -',
-      '-n dataplatform get jobs -l stackport.dev/release-job -o name',
-      '-n dataplatform delete job.batch/migrate-0badc0de --ignore-not-found',
+      `get ${prunedKinds.join(',')} -A -l app.kubernetes.io/part-of=dataplatform,app.kubernetes.io/managed-by=stackport,stackport.dev/environment=kind --show-managed-fields -o json --ignore-not-found`,
+      // Only what stackport applied, that nothing owns, in this namespace, and that the output lacks.
+      '-n dataplatform delete job.batch/migrate-0badc0de deployment.apps/old-api --ignore-not-found --wait=false',
     ]);
+    // Every kind the stack has and the cluster serves is looked at; never claims, Secrets or Namespaces.
+    expect(prunedKinds).toEqual(expect.arrayContaining(['deployment.apps', 'job.batch', 'configmap', 'certificate.cert-manager.io', 'httproute.gateway.networking.k8s.io', 'servicemonitor.monitoring.coreos.com']));
+    expect(prunedKinds.filter((k) => /^(persistentvolumeclaim|secret|namespace)$/.test(k))).toEqual([]);
+    expect(prunedKinds).not.toContain('externalsecret.external-secrets.io'); // not served here
+    expect(log.join('\n')).toContain('note: kept ClusterIssuer/old-issuer, cluster-wide and no longer in this stack\'s output');
     expect(calls[2].kinds).toEqual(['Namespace']);
     expect(new Set(calls[3].kinds)).toEqual(new Set(['Secret']));
     expect(calls[3].kinds.length).toBeGreaterThanOrEqual(4);
@@ -100,7 +131,7 @@ describe('scripts/apply.ts', () => {
     const { calls, error } = run('kind', [...BUILT_IN, 'gateway.networking.k8s.io/v1', 'monitoring.coreos.com/v1']);
     expect(error).toBeInstanceOf(ApplyError);
     expect(error!.message).toMatch(/the cluster lacks what \d+ objects need; nothing but the Namespace and Secrets was applied/);
-    expect(error!.message).toMatch(/- cert-manager \(docs\/local-clusters\.md, step 2\): needed by .*Certificate\/dataplatform-tls/);
+    expect(error!.message).toMatch(/- cert-manager \(stackport up installs it; docs\/local-clusters\.md has the manual step\): needed by .*Certificate\/dataplatform-tls/);
     expect(error!.message).toContain('pass --skip-missing');
     expect(calls.filter((c) => !c.args.includes(' get statefulset ')).map((c) => (c.args.startsWith('apply') ? c.kinds[0] : c.args))).toEqual(['Namespace', 'Secret', 'api-versions']);
   });
@@ -109,11 +140,13 @@ describe('scripts/apply.ts', () => {
     const { calls, log, error } = run('k3d', [...BUILT_IN, 'cert-manager.io/v1'], { skipMissing: true, context: 'k3d-dataplatform' });
     expect(error).toBeUndefined();
     expect(calls.every((c) => c.args.startsWith('--context k3d-dataplatform '))).toBe(true);
-    const applied = calls[calls.length - 3].kinds;
-    expect(applied).toContain('Deployment');
-    expect(applied).toContain('Certificate');
-    expect(applied).not.toContain('Middleware');
-    expect(applied).not.toContain('ServiceMonitor');
+    const kinds = calls[calls.length - 3].kinds;
+    expect(kinds).toContain('Deployment');
+    expect(kinds).toContain('Certificate');
+    expect(kinds).not.toContain('Middleware');
+    expect(kinds).not.toContain('ServiceMonitor');
+    // The prune looks only at kinds the cluster serves, so an earlier Middleware is not listed at all.
+    expect(calls[calls.length - 2].args).not.toContain('middleware.traefik.io');
     expect(log.join('\n')).toContain('left out (the cluster lacks their API):');
     expect(log.join('\n')).toMatch(/ {2}- the prometheus-operator CRDs.*: needed by ServiceMonitor\/api, PrometheusRule\//);
     expect(log.join('\n')).toMatch(/Traefik's CRDs .*: needed by Middleware\//);
@@ -171,7 +204,8 @@ describe('scripts/apply.ts', () => {
     const log: string[] = [];
     applyEnvironment({ environment: 'kind', spec, dist: path.join(dir, 'plain-dist'), secretsFile: path.join(dir, 'plain-secrets.yaml'), kubectl, log: (l) => log.push(l) });
     const calls = fs.readdirSync(rec).sort().map((f) => fs.readFileSync(path.join(rec, f), 'utf8').split('\n')[0]).slice(0, 4);
-    expect(calls).toEqual(['apply --server-side --field-manager=stackport -f -', 'api-versions', 'apply --server-side --field-manager=stackport -f -', '-n plain get jobs -l stackport.dev/release-job -o name']);
+    expect(calls.slice(0, 3)).toEqual(['apply --server-side --field-manager=stackport -f -', 'api-versions', 'apply --server-side --field-manager=stackport -f -']);
+    expect(calls[3]).toMatch(/^get .* -l app.kubernetes.io\/part-of=plain,/);
     expect(log).toContain('created or kept 0 Secrets (values in ' + path.join(dir, 'plain-secrets.yaml') + ')');
   });
 
@@ -194,7 +228,7 @@ describe('scripts/apply.ts', () => {
 
   it('says what to do when dist/<env> is missing or kubectl is not installed', () => {
     expect(() => applyEnvironment({ environment: 'prod', spec: referenceStack, dist: path.join(dir, 'dist'), secretsFile: path.join(dir, 's.yaml'), kubectl })).toThrow(
-      /dist\/prod does not exist: run npm run synth/,
+      /dist\/prod does not exist: run stackport synth/,
     );
     expect(() => applyEnvironment({ environment: 'kind', spec: referenceStack, dist: path.join(dir, 'dist'), secretsFile: path.join(dir, 's.yaml'), kubectl: path.join(dir, 'no-kubectl') })).toThrow(
       'kubectl not found on PATH',

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { planSecrets, readExisting } from '../scripts/secrets';
+import { planSecrets, readExisting } from '../ops/secrets';
 import { referenceStack } from '../model/reference';
 
 const names = (objs: any[]) => objs.map((o) => o.metadata.name).sort();
@@ -38,7 +38,7 @@ describe('secrets command', () => {
   it('writes a 0600 file that a second run reads back unchanged', () => {
     const dir = mkdtempSync(join(tmpdir(), 'stackport-secrets-'));
     const file = join(dir, 'kind.yaml');
-    const run = () => execFileSync('node_modules/.bin/tsx', ['scripts/secrets.ts', '--env', 'kind', '--out', file], { encoding: 'utf8', stdio: 'pipe' });
+    const run = () => execFileSync('node_modules/.bin/tsx', ['ops/secrets.ts', '--env', 'kind', '--out', file], { encoding: 'utf8', stdio: 'pipe' });
     run();
     const before = readFileSync(file, 'utf8');
     expect(statSync(file).mode & 0o777).toBe(0o600);

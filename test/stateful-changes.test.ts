@@ -4,7 +4,7 @@
  * expansion is refused. The live side is a stand-in answering as kubectl would.
  */
 import { describe, expect, it } from 'vitest';
-import { bytes, type Live, planStatefulChanges, postgresMajor } from '../scripts/stateful-changes';
+import { bytes, type Live, planStatefulChanges, postgresMajor } from '../ops/stateful-changes';
 
 type Obj = Record<string, any>;
 

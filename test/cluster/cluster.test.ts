@@ -245,8 +245,8 @@ for (const env of ENVS) {
       const secretsFile = LOCAL ? join(scratch, `secrets-${env}.yaml`) : join(ROOT, '.secrets', `${env}.yaml`);
       const secretEnv = { ...process.env };
       for (const k of ['FRED_API_KEY', 'FMP_API_KEY']) secretEnv[k] ||= `cluster-test-dummy-${k.toLowerCase()}`;
-      const gen = await run(join(ROOT, 'node_modules/.bin/tsx'), ['scripts/secrets.ts', '--env', env, '--out', secretsFile], { env: secretEnv });
-      if (gen.code !== 0) throw new Error(`scripts/secrets.ts --env ${env} failed:\n${gen.stderr}${gen.stdout}`);
+      const gen = await run(join(ROOT, 'node_modules/.bin/tsx'), ['ops/secrets.ts', '--env', env, '--out', secretsFile], { env: secretEnv });
+      if (gen.code !== 0) throw new Error(`ops/secrets.ts --env ${env} failed:\n${gen.stderr}${gen.stdout}`);
       await kube.ok(['apply', '--server-side', '--field-manager=stackport-secrets', '-f', secretsFile]);
     }, STEP_MS);
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { defineStack } from '../../model/load';
 import { referenceStack } from '../../model/reference';
 import { requiredSecrets } from '../../model/relations';
-import { storeKeys } from '../../scripts/secrets';
+import { storeKeys } from '../../ops/secrets';
 import { isCustomResourceKind, validateAllCustomResources } from '../support/crd-schema';
 import { resolveStack } from '../../model/presets';
 import { manifests } from '../support/manifests';

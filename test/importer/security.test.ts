@@ -13,7 +13,7 @@ import { importCompose } from '../../importer/import';
 import { ComposeError } from '../../importer/load/errors';
 import { ProjectFolder } from '../../importer/load/project-folder';
 import { ownRule, passwordParams, scanValues } from '../../importer/translate/secret-values';
-import { readExisting } from '../../scripts/secrets';
+import { readExisting } from '../../ops/secrets';
 import { parseSpecYaml } from '../../model/load';
 import { SpecError } from '../../model/errors';
 

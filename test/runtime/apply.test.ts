@@ -1,5 +1,5 @@
 /**
- * scripts/apply.ts on the real node, which runs none of the add-ons the stack's edge, TLS and
+ * ops/apply.ts on the real node, which runs none of the add-ons the stack's edge, TLS and
  * monitoring need (cert-manager, the Gateway API, the prometheus-operator): a first deploy there
  * creates the Namespace and the Secrets, applies no workload and names what is missing; with
  * --skip-missing it applies everything the cluster can take.
@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { synthesize } from '../../charts/synth';
-import { ApplyError, applyEnvironment } from '../../scripts/apply';
+import { ApplyError, applyEnvironment } from '../../ops/apply';
 import { requiredSecrets } from '../../model/relations';
 import { resolveStack } from '../../model/presets';
 import { referenceStack } from '../../model/reference';
@@ -44,7 +44,7 @@ const apply = (skipMissing = false) => {
   return { log: log.join('\n'), error };
 };
 
-describe('scripts/apply.ts on a cluster without cert-manager', () => {
+describe('ops/apply.ts on a cluster without cert-manager', () => {
   it('creates the Namespace and every Secret, applies no workload, and names the missing add-ons', async () => {
     const { error } = apply();
     expect(error).toBeInstanceOf(ApplyError);

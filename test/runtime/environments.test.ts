@@ -44,7 +44,7 @@ describe('k3d', () => {
     const dir = await fresh(NS);
     const d = await deployStack(kube, info, { ...referenceStack, namespace: NS }, 'k3d', dir, { connectivity: ['pgadmin'] });
     expect(d.namespace).toBe(NS);
-    console.log(`k3d: scripts/apply.ts to every workload Ready in ${d.readySeconds}s`);
+    console.log(`k3d: ops/apply.ts to every workload Ready in ${d.readySeconds}s`);
     const claims = await kube.items(['-n', NS, 'get', 'pvc']);
     expect(claims.map((c) => `${c.metadata.name}:${c.spec.storageClassName}:${c.status.phase}`).sort()).toEqual(['data-postgres-0:local-path:Bound', 'data-redis-0:local-path:Bound']);
     const health = await httpFrom(kube, NS, await podOf(kube, NS, 'dashboard'), 'http://api:8000/health');
@@ -84,7 +84,7 @@ describe('prod', () => {
     process.env.FRED_API_KEY = 'placeholder-runtime-test';
     process.env.FMP_API_KEY = 'placeholder-runtime-test';
     const d = await deployStack(kube, info, prodSpec(), 'prod', dir, { connectivity: ['pgadmin'], readySeconds: 600 });
-    console.log(`prod: scripts/apply.ts to every workload Ready in ${d.readySeconds}s`);
+    console.log(`prod: ops/apply.ts to every workload Ready in ${d.readySeconds}s`);
   });
 
   it('runs two replicas of the API and the dashboard, each with a PodDisruptionBudget that allows one disruption', async () => {

@@ -29,7 +29,7 @@ beforeAll(async () => {
   await kube.kubectl(['delete', 'namespace', 'dataplatform', '--ignore-not-found', '--wait=true', '--timeout=180s'], { timeoutMs: 200_000 });
   stack = await deployStack(kube, info, referenceStack, 'kind', dir, { connectivity: ['pgadmin'] });
   NS = stack.namespace;
-  console.log(`kind: scripts/apply.ts to every workload Ready in ${stack.readySeconds}s`);
+  console.log(`kind: ops/apply.ts to every workload Ready in ${stack.readySeconds}s`);
 });
 
 afterAll(async () => {

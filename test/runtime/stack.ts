@@ -14,7 +14,7 @@ import { parseAllDocuments } from 'yaml';
 import { toYaml } from '../../charts/yaml';
 
 import { synthesize } from '../../charts/synth';
-import { applyEnvironment } from '../../scripts/apply';
+import { applyEnvironment } from '../../ops/apply';
 import { withImages } from '../../model/images';
 import { resolveStack } from '../../model/presets';
 import type { EnvironmentName, StackSpec } from '../../model/schema';
@@ -112,7 +112,7 @@ export function standIn(objects: Obj[], components: string[], dials: Record<stri
 
 export interface Deployment {
   namespace: string;
-  /** Seconds from the start of `scripts/apply.ts` to every workload Ready and every Job complete. */
+  /** Seconds from the start of `ops/apply.ts` to every workload Ready and every Job complete. */
   readySeconds: number;
   log: string[];
 }
@@ -130,7 +130,7 @@ export interface StackOptions {
 /**
  * Synthesizes `spec` for `env` into `dir` with the stand-in images, puts the connectivity stand-in
  * in place of `connectivity` components (and of init containers whose image the node lacks), and
- * applies it with scripts/apply.ts (--skip-missing: the node runs no cert-manager, Gateway API or
+ * applies it with ops/apply.ts (--skip-missing: the node runs no cert-manager, Gateway API or
  * prometheus-operator). Applying again into the same `dir` is a redeploy: the Secrets written the
  * first time are kept. Returns the namespace.
  */
