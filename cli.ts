@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ComposeError, formatKeyPath } from './importer/load/errors';
 import type { ImportOptions } from './importer/import';
-import { formatPath, SpecError } from './model/errors';
+import { describeSpecError, SpecError } from './model/errors';
 import { packageRoot } from './model/package-files';
 import { ENVIRONMENTS, type EnvironmentName } from './model/schema';
 
@@ -194,7 +194,7 @@ export function reportError(e: unknown): number {
     return 1;
   }
   if (e instanceof SpecError) {
-    console.error(`error: ${e.issues.length === 1 ? oneLine(e.source, e.issues[0].location, e.issues[0].path.length ? formatPath(e.issues[0].path) : undefined, e.issues[0].message) : e.message}`);
+    console.error(`error: ${describeSpecError(e)}`);
     return 1;
   }
   if ((e as Error)?.name === 'OpsError') {

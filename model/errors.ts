@@ -27,3 +27,10 @@ function formatIssues(source: string, issues: readonly SpecIssue[]): string {
   const lines = issues.map((i) => `  - ${source}${i.location ? `:${i.location}` : ''}: ${formatPath(i.path)}: ${i.message}`);
   return `Invalid stack spec in ${source} (${issues.length} problem${issues.length === 1 ? '' : 's'}):\n${lines.join('\n')}`;
 }
+
+/** A SpecError as the CLI prints it: one problem on one line, several under a heading. */
+export function describeSpecError(e: SpecError): string {
+  if (e.issues.length !== 1) return e.message;
+  const i = e.issues[0];
+  return `${e.source}${i.location ? `:${i.location}` : ''}: ${i.path.length ? `${formatPath(i.path)}: ` : ''}${i.message}`;
+}

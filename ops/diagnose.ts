@@ -1,0 +1,187 @@
+/**
+ * Reading a stack's state: for each workload, whether it is up, what it is waiting for, and whether
+ * it can still get there. A state is hopeless when waiting longer cannot fix it (an image the cluster
+ * cannot get, a container that keeps crashing, a claim no storage class can serve, a pod the
+ * admission policy refuses, a failed Job); `stackport up` stops at the first one with the reason and
+ * the fix. Pure: the snapshot comes from ops/client.ts.
+ */
+import type { Snapshot } from './client';
+
+export interface Workload {
+  readonly kind: 'Deployment' | 'StatefulSet' | 'Job' | 'CronJob';
+  readonly name: string;
+  /** The component (app.kubernetes.io/name). */
+  readonly component: string;
+}
+
+export interface Hopeless {
+  readonly reason: string;
+  readonly fix: string;
+  /** Where the last log lines come from, when they tell why. */
+  readonly logsOf?: { readonly pod: string; readonly container: string; readonly previous: boolean };
+}
+
+export interface WorkloadState {
+  readonly workload: Workload;
+  /** e.g. "1/1", "complete", "scheduled". */
+  readonly ready: string;
+  readonly up: boolean;
+  /** What it is doing or waiting for, one short phrase. */
+  readonly detail: string;
+  readonly restarts: number;
+  readonly hopeless?: Hopeless;
+}
+
+export interface DiagnoseContext {
+  /** Events older than this (ms since the epoch) belong to an earlier deploy. */
+  readonly since: number;
+  readonly now: number;
+  /** How a missing image gets into this cluster, e.g. "kind load docker-image IMAGE --name dataplatform". */
+  readonly loadImage?: (image: string) => string;
+}
+
+/** Pull failures that retrying cannot fix; other pull errors (a slow registry) get PULL_GRACE_MS. */
+const PULL_FATAL = /not found|manifest unknown|denied|unauthorized|no such host|does not exist|invalid reference|ErrImageNeverPull/i;
+const PULL_GRACE_MS = 90_000;
+const UNSCHEDULABLE_GRACE_MS = 45_000;
+const CRASHES = 2;
+
+const time = (t: unknown) => (t ? new Date(t as string).getTime() : 0);
+
+function podsOf(w: Workload, s: Snapshot): any[] {
+  const owned = (p: any) =>
+    w.kind === 'Job' ? p.metadata?.labels?.['batch.kubernetes.io/job-name'] === w.name || p.metadata?.labels?.['job-name'] === w.name : p.metadata?.labels?.['app.kubernetes.io/name'] === w.component && !p.metadata?.labels?.['job-name'];
+  return s.pods.filter(owned);
+}
+
+/** The pod-level reason a workload cannot come up, if any. */
+export function podHopeless(pod: any, s: Snapshot, c: DiagnoseContext): Hopeless | undefined {
+  const name = pod.metadata?.name ?? '?';
+  const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
+  for (const cs of statuses) {
+    const waiting = cs.state?.waiting;
+    if (!waiting) continue;
+    const spec = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].find((x: any) => x.name === cs.name);
+    const image = spec?.image ?? cs.image;
+    if (/ErrImagePull|ImagePullBackOff|ErrImageNeverPull|InvalidImageName/.test(waiting.reason ?? '')) {
+      const age = c.now - time(pod.status?.startTime ?? pod.metadata?.creationTimestamp);
+      if (PULL_FATAL.test(`${waiting.reason} ${waiting.message ?? ''}`) || age > PULL_GRACE_MS) {
+        return {
+          reason: `pod ${name}: the image ${image} of container ${cs.name} is not in the cluster and cannot be pulled (${waiting.reason}${waiting.message ? `: ${firstLine(waiting.message)}` : ''})`,
+          fix: c.loadImage
+            ? `build it and load it: ${c.loadImage(image)} (stackport up does this for components with a build field); or check the name, the tag and the registry credentials (imagePullSecrets)`
+            : 'check the name, the tag and the registry credentials (imagePullSecrets), or load the image into the cluster',
+        };
+      }
+    }
+    if (waiting.reason === 'CrashLoopBackOff' && (cs.restartCount ?? 0) >= CRASHES) {
+      return {
+        reason: `pod ${name}: container ${cs.name} keeps crashing (restarted ${cs.restartCount} times; last exit ${cs.lastState?.terminated?.exitCode ?? '?'}${cs.lastState?.terminated?.reason ? `, ${cs.lastState.terminated.reason}` : ''})`,
+        fix: `read its log below (stackport logs ${pod.metadata?.labels?.['app.kubernetes.io/name'] ?? name}); fix the cause and run stackport up again`,
+        logsOf: { pod: name, container: cs.name, previous: true },
+      };
+    }
+    if (/CreateContainerConfigError|CreateContainerError|RunContainerError/.test(waiting.reason ?? '')) {
+      return { reason: `pod ${name}: container ${cs.name} cannot start (${waiting.reason}: ${firstLine(waiting.message ?? '')})`, fix: 'a Secret or ConfigMap key it names is missing, or its command is wrong: check the message above' };
+    }
+  }
+  const scheduled = (pod.status?.conditions ?? []).find((x: any) => x.type === 'PodScheduled');
+  if (pod.status?.phase === 'Pending' && scheduled?.status === 'False' && scheduled.reason === 'Unschedulable') {
+    for (const v of pod.spec?.volumes ?? []) {
+      const claimName = v.persistentVolumeClaim?.claimName;
+      const claim = claimName && s.claims.find((x: any) => x.metadata?.name === claimName);
+      if (claim && claim.status?.phase !== 'Bound') {
+        const cls = claim.spec?.storageClassName;
+        const failed = s.events.find((e: any) => e.involvedObject?.kind === 'PersistentVolumeClaim' && e.involvedObject?.name === claimName && /ProvisioningFailed/.test(e.reason ?? '') && eventTime(e) >= c.since);
+        const noClass = failed && /not found/.test(failed.message ?? '');
+        if (noClass || (c.now - time(claim.metadata?.creationTimestamp) > UNSCHEDULABLE_GRACE_MS && !cls)) {
+          return {
+            reason: `claim ${claimName} is not bound: ${cls ? `the storage class "${cls}" ${noClass ? 'does not exist in this cluster' : 'cannot provision it'}` : 'it names no storage class and the cluster has no default one'}${failed ? ` (${firstLine(failed.message)})` : ''}`,
+            fix: `list the classes with kubectl get storageclass and set environments.<env>.storageClass in the spec to one of them`,
+          };
+        }
+      }
+    }
+    if (c.now - time(scheduled.lastTransitionTime) > UNSCHEDULABLE_GRACE_MS) {
+      return { reason: `pod ${name} cannot be scheduled: ${firstLine(scheduled.message ?? '')}`, fix: 'give the cluster more room (CPU, memory) or lower the requests in the spec (resources)' };
+    }
+  }
+  return undefined;
+}
+
+function eventTime(e: any): number {
+  return time(e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp);
+}
+
+/** A refusal of the workload's pods by admission (Pod Security, quotas, policy engines). */
+function refused(w: Workload, s: Snapshot, c: DiagnoseContext, controllers: string[]): Hopeless | undefined {
+  const e = s.events.find((x: any) => x.reason === 'FailedCreate' && controllers.includes(`${x.involvedObject?.kind}/${x.involvedObject?.name}`) && eventTime(x) >= c.since);
+  if (!e) return undefined;
+  return { reason: `${w.kind} ${w.name}: the cluster refuses its pods (${firstLine(e.message ?? '')})`, fix: /PodSecurity/.test(e.message ?? '') ? "the namespace's Pod Security level does not admit it: see docs/policy.md" : 'an admission policy or quota refuses it: see the message' };
+}
+
+export function diagnose(workloads: readonly Workload[], s: Snapshot, c: DiagnoseContext): WorkloadState[] {
+  return workloads.map((w) => {
+    const pods = podsOf(w, s);
+    const restarts = pods.reduce((n, p) => n + (p.status?.containerStatuses ?? []).reduce((m: number, cs: any) => m + (cs.restartCount ?? 0), 0), 0);
+    const podProblem = () => pods.map((p) => podHopeless(p, s, c)).find(Boolean);
+    const waitingFor = () => podDetail(pods);
+    if (w.kind === 'CronJob') {
+      const cj = s.cronJobs.find((x) => x.metadata?.name === w.name);
+      const last = cj?.status?.lastSuccessfulTime ?? cj?.status?.lastScheduleTime;
+      return { workload: w, ready: cj ? (cj.spec?.suspend ? 'suspended' : 'scheduled') : 'missing', up: Boolean(cj), detail: cj ? `${cj.spec?.schedule}${last ? `, last run ${new Date(last).toISOString()}` : ', not run yet'}` : 'not created yet', restarts };
+    }
+    if (w.kind === 'Job') {
+      const job = s.jobs.find((x) => x.metadata?.name === w.name);
+      if (!job) return { workload: w, ready: '-', up: false, detail: 'not created yet', restarts };
+      const cond = (t: string) => (job.status?.conditions ?? []).find((x: any) => x.type === t && x.status === 'True');
+      if (cond('Complete')) return { workload: w, ready: 'complete', up: true, detail: `finished ${job.status?.completionTime ?? ''}`.trim(), restarts };
+      const failed = cond('Failed');
+      if (failed) {
+        const pod = [...pods].sort((a, b) => time(b.metadata?.creationTimestamp) - time(a.metadata?.creationTimestamp))[0];
+        const container = pod?.spec?.containers?.[0]?.name;
+        return { workload: w, ready: 'failed', up: false, detail: failed.reason ?? 'failed', restarts, hopeless: { reason: `Job ${w.name} failed (${failed.reason}: ${firstLine(failed.message ?? '')})`, fix: `read its log below; fix the cause and run stackport up again (a changed Job runs again)`, logsOf: pod && container ? { pod: pod.metadata.name, container, previous: false } : undefined } };
+      }
+      return { workload: w, ready: 'running', up: false, detail: waitingFor(), restarts, hopeless: podProblem() ?? refused(w, s, c, [`Job/${w.name}`]) };
+    }
+    const list = w.kind === 'Deployment' ? s.deployments : s.statefulSets;
+    const o = list.find((x) => x.metadata?.name === w.name);
+    if (!o) return { workload: w, ready: '-', up: false, detail: 'not created yet', restarts };
+    const want = o.spec?.replicas ?? 1;
+    const ready = o.status?.readyReplicas ?? 0;
+    const updated = o.status?.updatedReplicas ?? 0;
+    const current = (o.status?.observedGeneration ?? 0) >= (o.metadata?.generation ?? 0);
+    const up = current && ready >= want && updated >= want && (w.kind === 'Deployment' ? (o.status?.replicas ?? 0) === want : o.status?.currentRevision === o.status?.updateRevision || updated >= want);
+    const controllers = w.kind === 'StatefulSet' ? [`StatefulSet/${w.name}`] : replicaSetsOf(o, s);
+    return { workload: w, ready: `${ready}/${want}`, up, detail: up ? 'ready' : waitingFor(), restarts, hopeless: up ? undefined : (podProblem() ?? refused(w, s, c, controllers)) };
+  });
+}
+
+/** The ReplicaSets a Deployment's FailedCreate events name: `<deployment>-<hash>`. */
+function replicaSetsOf(d: any, s: Snapshot): string[] {
+  const prefix = `${d.metadata?.name}-`;
+  return [...new Set(s.events.filter((e: any) => e.involvedObject?.kind === 'ReplicaSet' && (e.involvedObject?.name ?? '').startsWith(prefix)).map((e: any) => `ReplicaSet/${e.involvedObject.name}`))];
+}
+
+/** What the workload's newest pod is doing, e.g. "pulling image", "init 1/3", "starting". */
+export function podDetail(pods: any[]): string {
+  const pod = [...pods].sort((a, b) => time(b.metadata?.creationTimestamp) - time(a.metadata?.creationTimestamp))[0];
+  if (!pod) return 'no pod yet';
+  const inits = pod.status?.initContainerStatuses ?? [];
+  const running = inits.findIndex((x: any) => !x.state?.terminated);
+  if (running >= 0) {
+    const w = inits[running].state?.waiting?.reason;
+    return `init ${running + 1}/${inits.length} (${inits[running].name}${w && w !== 'PodInitializing' ? `: ${w}` : ''})`;
+  }
+  for (const cs of pod.status?.containerStatuses ?? []) {
+    if (cs.state?.waiting) return `${cs.name}: ${cs.state.waiting.reason ?? 'waiting'}`;
+    if (cs.state?.running && !cs.ready) return `${cs.name}: running, not ready yet`;
+  }
+  if (pod.status?.phase === 'Pending') return 'pending';
+  return pod.status?.phase?.toLowerCase() ?? 'starting';
+}
+
+function firstLine(s: string): string {
+  const l = s.split('\n')[0].trim();
+  return l.length > 300 ? `${l.slice(0, 297)}...` : l;
+}
