@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toYaml } from '../charts/yaml';
 import type { EnvironmentName, StackSpec } from '../model/schema';
-import { OpsError, run, runOk } from './exec';
+import { OpsError, runOk } from './exec';
+import { runInTerminal } from './terminal';
 
 export type LocalEnvironment = Exclude<EnvironmentName, 'prod'>;
 
@@ -110,9 +111,7 @@ export function ensureCluster(env: LocalEnvironment, spec: Pick<StackSpec, 'name
     const file = join(dir, `${env}-config.yaml`);
     writeFileSync(file, env === 'kind' ? kindConfigYaml(spec) : k3dConfigYaml(spec));
     const args = env === 'kind' ? ['create', 'cluster', '--config', file, '--wait', '120s'] : ['cluster', 'create', '--config', file, '--wait'];
-    // Creation takes minutes and both tools report progress: the user sees it as it happens.
-    const r = run(env, args, { inherit: true });
-    if (r.status !== 0) throw new OpsError(`${env} ${args.slice(0, 2).join(' ')} for "${name}" failed (exit ${r.status}); its output is above`);
+    runInTerminal(env, args, `creating ${env} cluster "${name}"`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
