@@ -4,6 +4,7 @@
  *   stackport import FILE... [--project-directory D] [--env-file F]... [--profile P]... [--prod-host H] [--prod-class C] --out DIR
  *   stackport synth --spec stack.yaml [--out dist] [--env kind|k3d|prod]... [--image COMPONENT=REF]...
  *   stackport graph [--spec stack.yaml] [--env kind|k3d|prod] [--format mermaid|dot] [--out FILE]
+ *   stackport up|status|logs|run|psql|redis-cli|open|backup|restore|down|dev|doctor ...  (ops/)
  *   stackport --help | --version
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -45,6 +46,28 @@ Commands:
       --env E            kind, k3d or prod (default: kind)
       --format F         mermaid (default) or dot
       --out FILE         write there instead of standard output
+
+On a cluster (every command prints the kube context it acts on first; without --context it is the
+environment's own kind or k3d cluster, never the kubeconfig's current one; prod needs --context):
+  up [ENV]         create the kind/k3d cluster if needed, install its add-ons, build and load images
+                   of components with a build field, create Secrets, apply (removing what the spec no
+                   longer has), wait for every component, print the URLs
+      --image C=REF      as for synth (repeatable)
+      --no-addons        install no add-on;  --skip-addon ID  leave one out (repeatable)
+      --skip-missing     apply what the cluster can take when an add-on's API is missing
+      --timeout S        seconds to wait for the stack (default 600)
+  status [ENV]     one table: component, kind, ready, restarts, age, URL, last run
+  logs COMPONENT   its pods' logs  (-f follow, --tail N, --previous)
+  run WORKER       run a scheduled worker now; its exit code is this command's
+  psql [DB]        psql in the PostgreSQL pod  (--read-only, -c SQL)
+  redis-cli [R]    redis-cli in the Redis pod, logged in
+  open COMPONENT   port-forward a web component or pgAdmin to 127.0.0.1, print the URL and login
+  backup DB --to FILE      pg_dump of one database (custom format)
+  restore DB --from FILE   replace the database's contents with a dump, in one transaction
+  down [ENV]       remove the stack, keep its data  (--delete-data, --delete-cluster)
+  doctor [ENV]     the tools these commands use, their versions and what is missing
+      common: --spec FILE (default ./stack.yaml, else the reference stack), --env E (default kind),
+              --context C, --kubeconfig F
 
 Options:
   -h, --help       show this help
@@ -202,7 +225,7 @@ export function reportError(e: unknown): number {
     console.error(`error: ${(e as Error).message}`);
     return (e as { code?: number }).code ?? 1;
   }
-  if (e instanceof UsageError || (e as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS')) {
+  if (e instanceof UsageError || String((e as { code?: unknown })?.code ?? '').startsWith('ERR_PARSE_ARGS')) {
     console.error(`error: ${(e as Error).message}\n\n${USAGE}`);
     return 2;
   }

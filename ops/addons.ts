@@ -32,6 +32,11 @@ export interface AddOnOptions {
    * @default true
    */
   readonly cloudProviderKind?: boolean;
+  /**
+   * Add-ons to leave out, by id (addOnId: gateway-api-crds, cloud-provider-kind, cert-manager,
+   * prometheus-operator-crds), for a cluster that has them from elsewhere.
+   */
+  readonly skip?: readonly string[];
   /** Where scripts/crd-versions.env and crds/ are. @default the package root */
   readonly root?: string;
   /** @default process.platform */
@@ -77,12 +82,24 @@ export function installAddOns(env: LocalEnvironment, kubectl: Kubectl, opts: Add
           monitoringCrds(kubectl, root, pin('PROMETHEUS_OPERATOR_VERSION')),
         ]
       : [certManager(kubectl, pin('CERT_MANAGER_VERSION'), false), monitoringCrds(kubectl, root, pin('PROMETHEUS_OPERATOR_VERSION'))];
+  const unknown = (opts.skip ?? []).filter((id) => !addOns.some((a) => addOnId(a.name) === id));
+  if (unknown.length > 0) throw new OpsError(`--skip-addon ${unknown.join(', ')}: the ${env} add-ons are ${addOns.map((a) => addOnId(a.name)).join(', ')}`, 2);
   log(`add-ons (cluster-wide, context ${kubectl.context}):`);
   return addOns.map((a) => {
+    if (opts.skip?.includes(addOnId(a.name))) {
+      const r: AddOnResult = { name: a.name, action: 'left alone', version: a.pinned, line: `${a.name}: skipped (--skip-addon)` };
+      log(`  ${r.line}`);
+      return r;
+    }
     const r = ensure(a);
     log(`  ${r.line}`);
     return r;
   });
+}
+
+/** How --skip-addon names an add-on: "Gateway API CRDs" -> gateway-api-crds. */
+export function addOnId(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9]+/g, '-');
 }
 
 function ensure(a: AddOn): AddOnResult {

@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { PGADMIN_PORT } from '../charts/pgadmin';
 import { secretNames } from '../model/relations';
 import { StackClient } from './client';
+import { clusterName } from './cluster';
 import { backup, psql, redisCli, restore } from './databases';
 import { OpsError, run } from './exec';
 import { stackSelector } from './prune';
@@ -202,7 +203,7 @@ export function downCommand(args: string[]): number {
   const t = openTarget(values, environment);
   if (values['delete-cluster']) {
     if (values.context) throw new OpsError('--delete-cluster deletes only the environment\'s own kind or k3d cluster; it is refused with --context', 2);
-    const name = t.context.replace(/^(kind|k3d)-/, '');
+    const name = clusterName(t.spec);
     if (environment === 'kind') run('kind', ['delete', 'cluster', '--name', name], { inherit: true });
     else run('k3d', ['cluster', 'delete', name], { inherit: true });
     console.log(`deleted the ${environment} cluster ${name} and all its data`);
