@@ -17,10 +17,8 @@ import { flowTable, routeTable } from './write/overview';
 import { schemaLine } from './write/schema-line';
 import { stackYaml } from './write/stack-yaml';
 
-export interface ImportOptions extends LoadOptions, TranslateOptions {
-  /** The folder stack.yaml goes to; the editor's schema line is relative to it. @default the current folder */
-  readonly out?: string;
-}
+/** `out` (TranslateOptions) is also where the editor's schema line is relative to. */
+export type ImportOptions = LoadOptions & TranslateOptions;
 
 export interface ImportResult {
   readonly text: string;

@@ -167,6 +167,47 @@ export const volumeMount = z
   })
   .meta({ id: 'VolumeMount', description: 'A shared volume (the stack\'s top-level `volumes`) mounted into a workload.' });
 
+/** A path below the spec file's folder or next to it, written the same on every machine. */
+const relativePath = z
+  .string()
+  .regex(/^(?![/~])(?![A-Za-z]:)(?!.*:\/\/)[^\\\u0000-\u001f]+$/, 'must be a path relative to the spec file\'s folder, with "/" between folders, such as "." or "./api"');
+
+/** Build arguments are kept in the image's history, so secret-looking names are refused as in env. */
+const buildArgs = z.record(envName, z.string()).superRefine((vars, ctx) => {
+  for (const name of Object.keys(vars)) {
+    if (SECRET_LOOKING.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: 'looks like a secret; build arguments stay readable in the image history: pass it as a build secret, outside the spec' });
+  }
+});
+
+/** How the development loop (`stackport dev`) builds a workload's image from source and live-updates it. */
+export const build = z
+  .strictObject({
+    context: relativePath.meta({ description: 'Folder sent to the image build, relative to the spec file\'s folder (compose `build.context`).' }),
+    dockerfile: relativePath.optional().meta({ description: 'Dockerfile, relative to the context.', default: 'Dockerfile' }),
+    target: z
+      .string()
+      .regex(/^[A-Za-z0-9][-A-Za-z0-9_.]*$/, 'must be a build stage name such as "api"')
+      .optional()
+      .meta({ description: 'Stage of a multi-stage Dockerfile to build. Default: the last stage.' }),
+    args: buildArgs.optional().meta({ description: 'Build arguments (`ARG` in the Dockerfile). Secret-looking names are rejected: the values stay in the image history. Default: none.' }),
+    sync: z
+      .array(
+        z.strictObject({
+          from: relativePath.meta({ description: 'Source folder or file, relative to the spec file\'s folder; must lie inside the context.' }),
+          to: absPath.meta({ description: 'Where it is in the container.' }),
+        }),
+      )
+      .optional()
+      .meta({
+        description:
+          'Source folders copied into the running container when they change, instead of rebuilding the image (the hot-reload bind mounts of compose, such as ./app:/app). The app reloads them itself (uvicorn --reload, Streamlit, Flask debug). Default: none: every change rebuilds the image.',
+      }),
+  })
+  .meta({
+    id: 'Build',
+    description: 'How `stackport dev` builds the image from source (Tilt or Skaffold) and which source folders it syncs into the running container. Synthesis ignores it: the manifests run `image`, which the build is tagged as.',
+  });
+
 /** Fields every workload (web, worker, job) shares. */
 export const workloadFields = {
   image: image.meta({ description: 'Container image reference, e.g. "ghcr.io/acme/api:1.2.0" (prod refuses untagged and `latest` images).' }),
@@ -198,4 +239,5 @@ export const workloadFields = {
     .optional()
     .meta({ description: 'Read-only files at these paths with this content (config files), from the ConfigMap `<component>-files`. Default: none.' }),
   secretFiles: z.record(absPath, secretRef).optional().meta({ description: 'Read-only files at these paths holding a Secret key (compose file secrets). Default: none.' }),
+  build: build.optional().meta({ description: 'How `stackport dev` builds `image` from source and live-updates it while you edit. Synthesis ignores it. Default: none: the image is pulled, or loaded into the cluster by hand.' }),
 };

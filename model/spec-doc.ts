@@ -26,6 +26,7 @@ const SECTIONS: [def: string | null, heading: string][] = [
   ['Relation', 'Relation'],
   ['SecretRef', 'Secret reference'],
   ['VolumeMount', 'Volume mount'],
+  ['Build', 'Build'],
   ['Peer', 'Peer'],
 ];
 

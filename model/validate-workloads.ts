@@ -1,8 +1,9 @@
 /**
- * Checks of what a workload mounts, exposes and probes: names it refers to exist in the stack,
- * no two things land on one path, port names are unique, and every long-running container has a
- * health check it can run.
+ * Checks of what a workload mounts, exposes, probes and builds: names it refers to exist in the
+ * stack, no two things land on one path, port names are unique, every long-running container has a
+ * health check it can run, and the source it syncs lies in what it builds from.
  */
+import { posix } from 'node:path';
 import { formatPath, type SpecIssue } from './errors';
 import type { Probe } from './fields';
 import type { Component, StackSpec } from './schema';
@@ -47,7 +48,37 @@ export function checkWorkloads(spec: StackSpec): SpecIssue[] {
       });
     }
   }
+  checkBuilds(spec, add);
   return issues;
+}
+
+/** Whether `path` is `dir` or below it; both relative to the spec file's folder. */
+export function insideFolder(dir: string, path: string): boolean {
+  const r = posix.relative(posix.normalize(dir), posix.normalize(path));
+  return r === '' || (r !== '..' && !r.startsWith('../'));
+}
+
+/**
+ * Live updates copy files the build context holds (Tilt and Skaffold refuse anything else), and
+ * components running one image are one build: the development loop tags one image per name.
+ */
+function checkBuilds(spec: StackSpec, add: Add) {
+  const byImage = new Map<string, string>();
+  for (const [name, c] of Object.entries(spec.components)) {
+    if (!('build' in c) || !c.build) continue;
+    const b = c.build;
+    const base: Path = ['components', name, 'build'];
+    b.sync?.forEach((s, i) => {
+      if (!insideFolder(b.context, s.from)) add([...base, 'sync', i, 'from'], `"${s.from}" is outside the build context "${b.context}"; sync only folders inside it`);
+    });
+    const other = byImage.get(c.image);
+    if (other === undefined) byImage.set(c.image, name);
+    else {
+      const a = spec.components[other] as { build: typeof b };
+      const same = (x: typeof b) => JSON.stringify([posix.normalize(x.context), x.dockerfile ?? 'Dockerfile', x.target, Object.entries(x.args ?? {}).sort()]);
+      if (same(a.build) !== same(b)) add(base, `builds ${c.image} differently from components.${other}.build; components running one image need the same context, dockerfile, target and args`);
+    }
+  }
 }
 
 function checkReferences(spec: StackSpec, c: Component, base: Path, add: Add) {

@@ -9,6 +9,8 @@ import type { ComposeProject, ComposeService, ImportWarning } from '../load/mode
 type Obj = Record<string, any>;
 
 export interface TranslateOptions {
+  /** The folder stack.yaml goes to; paths in the spec (build contexts) are relative to it. @default the current folder */
+  readonly out?: string;
   /** Public host name for prod (`environments.prod.edge.host`). @default taken from the proxy config, if it names one */
   readonly prodHost?: string;
   /** GatewayClass (or IngressClass) for prod. @default none: prod needs it when something is routed */

@@ -15,18 +15,19 @@ export const KNOWN_TAGS: Record<string, string> = {
  * The image of an application or server. A service built by compose gets `<name>:dev` (the user
  * builds and loads it); a well-known image without a tag gets `fallback`; any other image is kept
  * as compose runs it, with a warning when it has no pinned tag (prod refuses it until it is pinned).
+ * `built`: the spec's `build` holds the build, so it is not reported as left out.
  */
-export function imageOf(ctx: Context, keys: Keys, component: string, fallback?: string): string | undefined {
+export function imageOf(ctx: Context, keys: Keys, component: string, fallback?: string, built = false): string | undefined {
   const image = keys.take<string>('image');
   const build = keys.take('build');
   let ref = image === undefined ? undefined : usable(keys, image);
   if (!ref) {
     if (!build) keys.fail('image', 'has neither image nor build; stackport needs an image to run');
     ref = `${ctx.project.name}-${component}:dev`;
-    keys.warn('build', `not built here: build it as ${ref} (docker build -t ${ref} ...) and load it into the cluster (kind load docker-image ${ref})`);
+    if (!built) keys.warn('build', `not built here: build it as ${ref} (docker build -t ${ref} ...) and load it into the cluster (kind load docker-image ${ref})`);
   } else if (build) {
     if (!pinnedImage(ref)) ref = `${ref.replace(/:latest$/, '')}:dev`;
-    keys.warn('build', `not built here: build it as ${ref} and push it, or load it into the cluster (kind load docker-image ${ref})`);
+    if (!built) keys.warn('build', `not built here: build it as ${ref} and push it, or load it into the cluster (kind load docker-image ${ref})`);
   } else if (!pinnedImage(ref)) {
     if (fallback !== undefined) {
       keys.warn('image', `"${ref}" has no pinned tag; using ${fallback || 'the spec default'}`);

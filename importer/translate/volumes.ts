@@ -3,12 +3,14 @@
  * PersistentVolumeClaims (or claim templates for stateful servers); bind-mounted config files and
  * compose configs become files from a ConfigMap; file secrets become Secret keys mounted as files;
  * tmpfs and anonymous volumes become writable emptyDirs. Source code mounts are refused with a
- * warning: in Kubernetes the code belongs in the image. Host files outside the project folder are
+ * warning: in Kubernetes the code belongs in the image; into a service compose builds, they were
+ * there for hot reload and become sync rules of its build (`stackport dev`). Host files outside the project folder are
  * never read: each such mount is left out with a warning saying how to bring the file in.
  */
 import { basename, relative, resolve as resolvePath } from 'node:path';
 import type { Mount } from '../load/normalize';
 import { outsideProject } from '../load/project-folder';
+import { inside } from './build';
 import { kebab, type Context, type Keys } from './context';
 
 type Obj = Record<string, any>;
@@ -19,6 +21,8 @@ export interface Mounts {
   secretFiles: Record<string, string>;
   writablePaths: string[];
   data: { name: string; path: string; storage?: string }[];
+  /** Source mounts to live-update instead (absolute host path -> container path). */
+  sync: { source: string; target: string }[];
 }
 
 const CODE = /\.(py|js|mjs|ts|tsx|go|rb|php|java|rs|ipynb)$|^(package\.json|requirements.*\.txt|pyproject\.toml|Dockerfile|go\.mod|Gemfile|manage\.py|\.git|(docker-)?compose.*\.ya?ml)$/;
@@ -53,10 +57,16 @@ function sizeOf(ctx: Context, keys: Keys, volume?: string): string | undefined {
 /**
  * `claims`: named volumes become the server's own claim templates (stateful servers).
  * `skip`: mount targets another translation reads (init scripts, proxy and Prometheus config).
+ * `buildContext`: the folder the service's image is built from; source mounts inside it are synced.
  */
-export function translateMounts(ctx: Context, keys: Keys, opts: { claims?: boolean; skip?: (m: Mount) => boolean } = {}): Mounts {
-  const out: Mounts = { volumes: [], files: {}, secretFiles: {}, writablePaths: [], data: [] };
+export function translateMounts(ctx: Context, keys: Keys, opts: { claims?: boolean; skip?: (m: Mount) => boolean; buildContext?: string } = {}): Mounts {
+  const out: Mounts = { volumes: [], files: {}, secretFiles: {}, writablePaths: [], data: [], sync: [] };
   const where = (m: Mount) => `volumes.${m.target}`;
+  /** A mount of source code: synced when the service builds from a folder holding it, else refused. */
+  const code = (m: Mount, what: string) => {
+    if (opts.buildContext && inside(opts.buildContext, m.source!)) out.sync.push({ source: m.source!, target: m.target });
+    else keys.warn(where(m), `bind mount of ${what}; left out: build the code into the image${opts.buildContext ? ' (it is outside the build context, so it cannot be synced)' : ''}`);
+  };
   for (const m of (keys.take<Mount[]>('volumes') ?? [])) {
     if (opts.skip?.(m)) continue;
     if (m.type === 'tmpfs' || (m.type === 'volume' && !m.source)) {
@@ -90,7 +100,11 @@ export function translateMounts(ctx: Context, keys: Keys, opts: { claims?: boole
       continue;
     }
     if (ctx.project.files.some((f) => resolvePath(f).startsWith(`${m.source!.replace(/\/$/, '')}/`))) {
-      keys.warn(where(m), `bind mount of the project folder (${shown}); left out: build the code into the image`);
+      code(m, `the project folder (${shown})`);
+      continue;
+    }
+    if (kind === 'file' && opts.buildContext && CODE.test(basename(m.source))) {
+      code(m, `source code (${shown})`);
       continue;
     }
     if (kind === 'file') {
@@ -109,7 +123,7 @@ export function translateMounts(ctx: Context, keys: Keys, opts: { claims?: boole
       continue;
     }
     if (files.some((f) => CODE.test(basename(f)))) {
-      keys.warn(where(m), `bind mount of source code (${shown}); left out: build the code into the image`);
+      code(m, `source code (${shown})`);
       continue;
     }
     const texts = files.map((f) => [f, folder.readText(f)] as const);

@@ -9,6 +9,7 @@ import type { Context, Keys, Role } from './context';
 import { pick } from './databases';
 import { expandSecrets, translateEnv } from './env';
 import { seconds, translateHealth } from './health';
+import { specPath, translateBuild, watchSyncs } from './build';
 import { imageOf } from './images';
 import { translateMounts } from './volumes';
 
@@ -48,9 +49,10 @@ function resources(keys: Keys): Obj | undefined {
 const DASHBOARD = /streamlit|(^|[^a-z])dash([^a-z]|$)|plotly|gradio|panel serve/i;
 
 export function translateApp(ctx: Context, keys: Keys, name: string, role: Role, ports: number[]): Obj {
-  const image = imageOf(ctx, keys, name);
+  const build = translateBuild(ctx, keys);
+  const image = imageOf(ctx, keys, name, undefined, build !== undefined);
   const env = translateEnv(ctx, keys, name);
-  const mounts = translateMounts(ctx, keys);
+  const mounts = translateMounts(ctx, keys, { buildContext: build?.dir });
   const secretEnv = env.secretEnv;
   const words = (k: string) => keys.take<string[]>(k)?.map((w) => expandSecrets(ctx, w, secretEnv, `${k} of ${keys.service.name}`));
   const c: Obj = { kind: role === 'scheduled' ? 'worker' : role, image };
@@ -149,6 +151,11 @@ export function translateApp(ctx: Context, keys: Keys, name: string, role: Role,
     // Outside addresses are unknown until run time; the ports at least stay as narrow as compose says.
     c.egress = [{ cidr: '0.0.0.0/0', ports: [...env.egress].sort((a, b) => a - b) }];
     ctx.note(keys.service.name, `calls outside hosts: egress allowed on port${env.egress.size > 1 ? 's' : ''} ${c.egress[0].ports.join(', ')}`);
+  }
+  if (build) {
+    const sync = [...mounts.sync, ...watchSyncs(keys, build)].map((s) => ({ from: specPath(ctx, s.source), to: s.target }));
+    c.build = { ...build.spec, ...(sync.length > 0 ? { sync } : {}) };
+    ctx.note(keys.service.name, `built from ${build.spec.context} by stackport dev${sync.length > 0 ? `, which syncs ${sync.map((s) => s.to).join(', ')} as you edit` : ''}; to run it without, build it as ${image} and load it into the cluster (kind load docker-image ${image})`);
   }
   return c;
 }

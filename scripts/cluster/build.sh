@@ -6,14 +6,18 @@
 # Usage: scripts/cluster/build.sh [--force] [--node|--all] [COMPONENT...]
 #        scripts/cluster/build.sh --print-dir         # control-plane binary directory, then exit
 #        scripts/cluster/build.sh --print-node-dir    # node binary directory, then exit
+#        scripts/cluster/build.sh --print-bin=C       # path of component C's binary, then exit
 #
-# Control plane (default): kube-apiserver kube-controller-manager kube-scheduler kubectl etcd
-#   kwok kwokctl.
+# Control plane (default, with configcheck): kube-apiserver kube-controller-manager kube-scheduler
+#   kubectl etcd kwok kwokctl.
+# configcheck: the test tool of scripts/configcheck (Tiltfiles, kind configs); its version is a
+#   hash of its sources, so an edit rebuilds it. Not linked into the directories below.
 # Node (--node; --all = both): kubelet kube-proxy containerd containerd-shim-runc-v2 ctr coredns
 #   kube-router local-path-provisioner.
 #
 # Layout (CACHE = ${STACKPORT_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/stackport}):
 #   CACHE/bin/<component>-v<version>/<component>       the binaries, one directory per version
+#   CACHE/bin/configcheck-src-<hash>/configcheck
 #   CACHE/bin/k8s-vK_etcd-vE_kwok-vW/<component>       relative symlinks to the above: the one
 #                                                      directory to put on PATH (--print-dir)
 #   CACHE/bin/node-k8s-vK_containerd-vC_.../<component>  the same for the node (--print-node-dir)
@@ -37,14 +41,16 @@ NODE_SET_DIR="$BIN_ROOT/node-k8s-v${KUBERNETES_VERSION}_containerd-v${CONTAINERD
 CONTROL_PLANE_COMPONENTS=(kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok kwokctl)
 NODE_COMPONENTS=(kubelet kube-proxy containerd containerd-shim-runc-v2 ctr coredns kube-router local-path-provisioner)
 
-usage() { sed -n '2,24s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+usage() { sed -n '2,28s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 
 force=0
 components=()
+print_bin=""
 for arg in "$@"; do
   case "$arg" in
     --print-dir) echo "$SET_DIR"; exit 0 ;;
     --print-node-dir) echo "$NODE_SET_DIR"; exit 0 ;;
+    --print-bin=*) print_bin="${arg#--print-bin=}" ;;
     --force) force=1 ;;
     --node) components+=("${NODE_COMPONENTS[@]}") ;;
     --all) components+=("${CONTROL_PLANE_COMPONENTS[@]}" "${NODE_COMPONENTS[@]}") ;;
@@ -53,7 +59,13 @@ for arg in "$@"; do
     *) components+=("$arg") ;;
   esac
 done
-[[ ${#components[@]} -gt 0 ]] || components=("${CONTROL_PLANE_COMPONENTS[@]}")
+[[ ${#components[@]} -gt 0 ]] || components=("${CONTROL_PLANE_COMPONENTS[@]}" configcheck)
+CONFIGCHECK_DIR="$SCRIPT_DIR/../configcheck"
+
+# The hash of configcheck's sources, in a stable file order.
+configcheck_hash() {
+  (cd "$CONFIGCHECK_DIR" && sha256sum go.mod go.sum ./*.go | sha256sum | cut -c1-12)
+}
 
 component_version() {
   case "$1" in
@@ -64,12 +76,14 @@ component_version() {
     coredns) echo "v$COREDNS_VERSION" ;;
     kube-router) echo "v$KUBE_ROUTER_VERSION" ;;
     local-path-provisioner) echo "v$LOCAL_PATH_PROVISIONER_VERSION" ;;
+    configcheck) echo "src-$(configcheck_hash)" ;;
     *) echo "build.sh: unknown component $1" >&2; return 1 ;;
   esac
 }
 for c in "${components[@]}"; do component_version "$c" >/dev/null; done
 
 bin_path() { echo "$BIN_ROOT/$1-$(component_version "$1")/$1"; }
+if [[ -n "$print_bin" ]]; then component_version "$print_bin" >/dev/null && bin_path "$print_bin"; exit; fi
 
 # True when the binary exists and reports exactly the pinned version.
 version_ok() {
@@ -103,6 +117,9 @@ version_ok() {
     local-path-provisioner)
       out="$("$bin" --version 2>/dev/null)" || return 1
       [[ "$out" == *" version v$LOCAL_PATH_PROVISIONER_VERSION" ]] ;;
+    configcheck)
+      out="$("$bin" --version 2>/dev/null)" || return 1
+      [[ "$out" == "configcheck $(component_version configcheck)" ]] ;;
   esac
 }
 
@@ -241,6 +258,12 @@ prepare() { # component -> sets WRAPPER PKG LDFLAGS TAGS
       TAGS=""
       LDFLAGS="-s -w -X main.VERSION=v$LOCAL_PATH_PROVISIONER_VERSION"
       write_wrapper "$WRAPPER" github.com/rancher/local-path-provisioner "v$LOCAL_PATH_PROVISIONER_VERSION" ;;
+    configcheck)
+      # Built in place from its own module (go.sum committed: -mod=mod adds nothing).
+      WRAPPER="$CONFIGCHECK_DIR"
+      PKG="."
+      TAGS=""
+      LDFLAGS="-s -w -X main.version=$(component_version configcheck)" ;;
   esac
 }
 
@@ -284,10 +307,11 @@ done
 # The directories other scripts put on PATH (relative links: the cache can move).
 dirs=()
 for c in "${components[@]}"; do
+  [[ "$c" != configcheck ]] || continue
   dir="$SET_DIR"
   [[ " ${NODE_COMPONENTS[*]} " != *" $c "* ]] || dir="$NODE_SET_DIR"
   mkdir -p "$dir"
   ln -sfn "../$c-$(component_version "$c")/$c" "$dir/$c"
   [[ " ${dirs[*]} " == *" $dir "* ]] || dirs+=("$dir")
 done
-echo "total $((SECONDS - total_start))s; binaries in ${dirs[*]}"
+echo "total $((SECONDS - total_start))s${dirs[*]:+; binaries in ${dirs[*]}}"

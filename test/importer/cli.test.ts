@@ -38,14 +38,17 @@ describe('npx stackport', { timeout: 120_000 }, () => {
     expect(r.stdout).toContain(`wrote ${join(out, 'stack.yaml')}`);
     expect(r.stdout).toMatch(/^api -> component api: web \(Deployment \+ Service on 8000, routed at \/\)$/m);
     expect(r.stdout).toContain('shop-secrets/jwt-secret  from ${JWT_SECRET}');
-    expect(r.stdout).toContain('warning: api: build: not built here');
+    expect(r.stdout).toMatch(/^ +built from \S+ by stackport dev; to run it without, build it as ghcr\.io\/acme\/shop-api:1\.3\.0 and load it/m);
     // The same stack.yaml as the fixture's, but for the schema line: a path relative to each folder.
     const written = readFileSync(join(out, 'stack.yaml'), 'utf8');
     const schemaPath = written.split('\n')[0].match(SCHEMA_LINE)?.[1];
     expect(schemaPath).toBeDefined();
     expect(realpathSync(resolve(out, schemaPath!))).toBe(realpathSync(join(__dirname, '..', '..', 'schema', 'stack.schema.json')));
-    const withoutSchemaLine = (text: string) => text.replace(SCHEMA_LINE, '# yaml-language-server: $schema=<schema>');
-    expect(withoutSchemaLine(written)).toBe(withoutSchemaLine(readFileSync(join(dir, 'stack.yaml'), 'utf8')));
+    // The build context is relative to each folder too: here, the fixture's folder seen from the output folder.
+    const context = /^ +build:\n +context: (.*)$/m.exec(written)?.[1];
+    expect(context && resolve(out, context)).toBe(resolve(dir));
+    const portable = (text: string) => text.replace(SCHEMA_LINE, '# yaml-language-server: $schema=<schema>').replace(/^( +build:\n +context: ).*$/m, '$1<context>');
+    expect(portable(written)).toBe(portable(readFileSync(join(dir, 'stack.yaml'), 'utf8')));
     // graph.md beside it: the kind environment as stackport graph draws it, in a Mermaid block.
     expect(r.stdout).toContain(`wrote ${join(out, 'graph.md')}`);
     const graph = readFileSync(join(out, 'graph.md'), 'utf8');
