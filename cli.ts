@@ -65,6 +65,8 @@ environment's own kind or k3d cluster, never the kubeconfig's current one; prod 
   backup DB --to FILE      pg_dump of one database (custom format)
   restore DB --from FILE   replace the database's contents with a dump, in one transaction
   down [ENV]       remove the stack, keep its data  (--delete-data, --delete-cluster)
+  dev [ENV]        write a Tiltfile and skaffold.yaml next to the spec (builds, live-update syncs
+                   from the spec's build.sync) and start tilt up when Tilt is installed  (--no-tilt)
   doctor [ENV]     the tools these commands use, their versions and what is missing
       common: --spec FILE (default ./stack.yaml, else the reference stack), --env E (default kind),
               --context C, --kubeconfig F

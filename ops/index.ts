@@ -5,6 +5,7 @@
  */
 import { describeSpecError, SpecError } from '../model/errors';
 import { backupCommand, downCommand, logsCommand, openCommand, psqlCommand, redisCliCommand, restoreCommand, runCommand, statusCommand } from './commands';
+import { dev } from './dev';
 import { doctor } from './doctor';
 import { OpsError } from './exec';
 import { upCommand } from './up';
@@ -25,6 +26,7 @@ export const COMMANDS: Record<string, Command> = {
   backup: backupCommand,
   restore: restoreCommand,
   down: downCommand,
+  dev,
   doctor: (args) => doctor(args),
 };
 
