@@ -114,8 +114,11 @@ export function applyEnvironment(o: ApplyOptions): ApplyResult {
     throw new ApplyError(`nothing was applied; the running stack cannot take this change:\n${stateful.refusals.map((r) => `  - ${r}`).join('\n')}`);
   }
 
+  // The stack's own objects are stackport's to set: a field someone changed by hand (kubectl edit,
+  // patch) is taken back rather than failing the apply with a conflict. Secrets are not forced: a
+  // value rotated in the cluster is kept.
   const apply = (objs: object[], manager: string) => {
-    const out = k.apply(objs, manager);
+    const out = k.apply(objs, manager, manager === 'stackport' ? ['--force-conflicts'] : []);
     if (out) log(out);
   };
   apply(namespaces, 'stackport');

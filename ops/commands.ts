@@ -111,6 +111,8 @@ export async function runCommand(args: string[]): Promise<number> {
     const cs = podOf()?.status?.containerStatuses?.find((c: any) => c.name === mainContainer);
     const code = cs?.state?.terminated?.exitCode;
     if (code !== undefined) {
+      // The Job's own verdict follows its pod's within moments; wait for it so `status` agrees.
+      for (let i = 0; i < 30 && !(t.kubectl.json(['-n', ns, 'get', 'job', jobName])?.status?.conditions ?? []).some((c: any) => /Complete|Failed/.test(c.type) && c.status === 'True'); i++) await sleep(1000);
       process.stderr.write(`job ${jobName}: ${name} exited with ${code}\n`);
       return code;
     }

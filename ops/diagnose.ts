@@ -41,8 +41,9 @@ export interface DiagnoseContext {
 }
 
 /** Pull failures that retrying cannot fix; other pull errors (a slow registry) get PULL_GRACE_MS. */
-const PULL_FATAL = /not found|manifest unknown|denied|unauthorized|no such host|does not exist|invalid reference|ErrImageNeverPull/i;
-const PULL_GRACE_MS = 90_000;
+// A registry whose name does not resolve will not resolve on the next retry either.
+const PULL_FATAL = /not found|manifest unknown|denied|unauthorized|no such host|does not exist|invalid reference|ErrImageNeverPull|dial tcp: lookup /i;
+const PULL_GRACE_MS = 60_000;
 const UNSCHEDULABLE_GRACE_MS = 45_000;
 const CRASHES = 2;
 

@@ -1,7 +1,8 @@
 /**
  * The prune after an apply: what an ApplySet does, with rules narrow enough that nothing but the
  * stack's own leftovers can go. An object is deleted only when all of these hold:
- *  - it carries this stack's labels (part-of, managed-by stackport, this environment);
+ *  - it carries this stack's labels (part-of, managed-by stackport; not every object carries the
+ *    environment label, and the namespace already tells environments apart);
  *  - it is in the stack's namespace (a stack of the same name in another namespace is another stack;
  *    cluster-scoped objects are reported, never deleted, since stacks may share them);
  *  - stackport's own field manager applied it (`stackport` in managedFields, operation Apply), so
@@ -52,9 +53,9 @@ const key = (o: K8sObject) => `${o.apiVersion.split('/').length > 1 ? o.apiVersi
 /** `kind.group` as kubectl get takes it (core kinds have no group). */
 const resourceName = (apiVersion: string, kind: string) => `${kind.toLowerCase()}${apiVersion.includes('/') ? `.${apiVersion.split('/')[0]}` : ''}`;
 
-/** The label selector of one stack's objects in one environment. */
+/** The label selector of one stack's objects (the namespace selects the environment). */
 export function stackSelector(stack: ResolvedStack): string {
-  return `app.kubernetes.io/part-of=${stack.name},app.kubernetes.io/managed-by=stackport,stackport.dev/environment=${stack.environment}`;
+  return `app.kubernetes.io/part-of=${stack.name},app.kubernetes.io/managed-by=stackport`;
 }
 
 /** Leftovers among `live` objects (see the file comment). Pure, for the tests. */

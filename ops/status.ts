@@ -43,7 +43,9 @@ function lastRun(cronJob: any, s: Snapshot, now: number): string {
   const last = runs.sort((a, b) => new Date(b.metadata.creationTimestamp).getTime() - new Date(a.metadata.creationTimestamp).getTime())[0];
   if (!last) return 'not run yet';
   const done = (t: string) => (last.status?.conditions ?? []).some((c: any) => c.type === t && c.status === 'True');
-  return `${age(last.metadata.creationTimestamp, now)} ago, ${done('Complete') ? 'succeeded' : done('Failed') ? 'failed' : 'running'}`;
+  // The pod counts come before the Job's condition: a run that just ended shows its result at once.
+  const state = done('Complete') || (last.status?.succeeded ?? 0) > 0 ? 'succeeded' : done('Failed') || (last.status?.failed ?? 0) > 0 ? 'failed' : 'running';
+  return `${age(last.metadata.creationTimestamp, now)} ago, ${state}`;
 }
 
 export interface StatusRow {

@@ -61,6 +61,8 @@ function liveObjects(env: string): string {
     { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: currentJob(env), namespace: 'dataplatform', labels: labelled(env), managedFields: applied() } },
     { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'migrate-0badc0de', namespace: 'dataplatform', labels: labelled(env), managedFields: applied() } },
     { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'old-api', namespace: 'dataplatform', labels: labelled(env), managedFields: applied() } },
+    // Policies, routes and monitors carry no environment label; the namespace is the environment.
+    { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'old-api', namespace: 'dataplatform', labels: { 'app.kubernetes.io/part-of': 'dataplatform', 'app.kubernetes.io/managed-by': 'stackport' }, managedFields: applied() } },
     { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'worker-29123', namespace: 'dataplatform', labels: labelled(env), managedFields: applied('kube-controller-manager'), ownerReferences: [{ kind: 'CronJob', name: 'worker' }] } },
     { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'worker-run-1', namespace: 'dataplatform', labels: labelled(env), managedFields: applied('kubectl-create') } },
     { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'old-api', namespace: 'dataplatform-staging', labels: labelled(env), managedFields: applied() } },
@@ -106,13 +108,13 @@ describe('ops/apply.ts', () => {
     expect(calls.map((c) => c.args)).toEqual([
       '-n dataplatform get statefulset postgres -o json --ignore-not-found',
       '-n dataplatform get statefulset redis -o json --ignore-not-found',
-      'apply --server-side --field-manager=stackport -f -',
+      'apply --server-side --field-manager=stackport --force-conflicts -f -',
       'apply --server-side --field-manager=stackport-secrets -f -',
       'api-versions',
-      'apply --server-side --field-manager=stackport -f -',
-      `get ${prunedKinds.join(',')} -A -l app.kubernetes.io/part-of=dataplatform,app.kubernetes.io/managed-by=stackport,stackport.dev/environment=kind --show-managed-fields -o json --ignore-not-found`,
+      'apply --server-side --field-manager=stackport --force-conflicts -f -',
+      `get ${prunedKinds.join(',')} -A -l app.kubernetes.io/part-of=dataplatform,app.kubernetes.io/managed-by=stackport --show-managed-fields -o json --ignore-not-found`,
       // Only what stackport applied, that nothing owns, in this namespace, and that the output lacks.
-      '-n dataplatform delete job.batch/migrate-0badc0de deployment.apps/old-api --ignore-not-found --wait=false',
+      '-n dataplatform delete job.batch/migrate-0badc0de deployment.apps/old-api networkpolicy.networking.k8s.io/old-api --ignore-not-found --wait=false',
     ]);
     // Every kind the stack has and the cluster serves is looked at; never claims, Secrets or Namespaces.
     expect(prunedKinds).toEqual(expect.arrayContaining(['deployment.apps', 'job.batch', 'configmap', 'certificate.cert-manager.io', 'httproute.gateway.networking.k8s.io', 'servicemonitor.monitoring.coreos.com']));
@@ -181,12 +183,12 @@ describe('ops/apply.ts', () => {
     try {
       const { calls, log, error } = run('kind', [...BUILT_IN, ...ADD_ONS]);
       expect(error).toBeUndefined();
-      const steps = calls.map((c) => c.args).filter((a) => /patch|delete statefulset|^apply --server-side --field-manager=stackport -f/.test(a));
+      const steps = calls.map((c) => c.args).filter((a) => /patch|delete statefulset|^apply --server-side --field-manager=stackport --force-conflicts -f/.test(a));
       expect(steps).toEqual([
-        'apply --server-side --field-manager=stackport -f -',
+        'apply --server-side --field-manager=stackport --force-conflicts -f -',
         '-n dataplatform patch pvc data-postgres-0 --type=merge -p {"spec":{"resources":{"requests":{"storage":"2Gi"}}}}',
         '-n dataplatform delete statefulset postgres --cascade=orphan --wait=true',
-        'apply --server-side --field-manager=stackport -f -',
+        'apply --server-side --field-manager=stackport --force-conflicts -f -',
       ]);
       expect(log).toContain('volume data of StatefulSet dataplatform/postgres: 1Gi -> 2Gi (1 claim(s) expanded)');
     } finally {
@@ -204,7 +206,7 @@ describe('ops/apply.ts', () => {
     const log: string[] = [];
     applyEnvironment({ environment: 'kind', spec, dist: path.join(dir, 'plain-dist'), secretsFile: path.join(dir, 'plain-secrets.yaml'), kubectl, log: (l) => log.push(l) });
     const calls = fs.readdirSync(rec).sort().map((f) => fs.readFileSync(path.join(rec, f), 'utf8').split('\n')[0]).slice(0, 4);
-    expect(calls.slice(0, 3)).toEqual(['apply --server-side --field-manager=stackport -f -', 'api-versions', 'apply --server-side --field-manager=stackport -f -']);
+    expect(calls.slice(0, 3)).toEqual(['apply --server-side --field-manager=stackport --force-conflicts -f -', 'api-versions', 'apply --server-side --field-manager=stackport --force-conflicts -f -']);
     expect(calls[3]).toMatch(/^get .* -l app.kubernetes.io\/part-of=plain,/);
     expect(log).toContain('created or kept 0 Secrets (values in ' + path.join(dir, 'plain-secrets.yaml') + ')');
   });

@@ -82,7 +82,7 @@ func parseOptions(args []string, getenv func(string) string) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("connectivity", flag.ContinueOnError)
 	fs.SetOutput(os.Stderr)
-	fs.Var(&o.listen, "listen", "port to serve HTTP on (repeatable, comma-separated; env CONNECTIVITY_LISTEN, else PORT)")
+	fs.Var(&o.listen, "listen", "port to serve HTTP on (repeatable, comma-separated; env CONNECTIVITY_LISTEN, else PORT, else PGADMIN_LISTEN_PORT)")
 	fs.Var(&o.dial, "dial", "host:port to dial besides what the environment names (repeatable, comma-separated)")
 	fs.DurationVar(&o.timeout, "dial-timeout", 3*time.Second, "time allowed for one TCP connect")
 	fs.DurationVar(&o.interval, "interval", 2*time.Second, "pause between attempts of a target that has not connected yet")
@@ -99,7 +99,9 @@ func parseOptions(args []string, getenv func(string) string) (options, error) {
 		}
 		o.ignored = rest
 	}
-	for _, env := range []string{"CONNECTIVITY_LISTEN", "PORT"} {
+	// PGADMIN_LISTEN_PORT is how pgAdmin's image is told its port, so the stand-in takes pgAdmin's place
+	// with an image override alone (its manifests set that variable).
+	for _, env := range []string{"CONNECTIVITY_LISTEN", "PORT", "PGADMIN_LISTEN_PORT"} {
 		if len(o.listen) > 0 {
 			break
 		}

@@ -68,6 +68,15 @@ func TestParseOptions(t *testing.T) {
 	if err != nil || !reflect.DeepEqual([]int(o.listen), []int{8000, 9090}) {
 		t.Fatalf("env ports: %v %v", o.listen, err)
 	}
+	// pgAdmin's own variable, used only when neither of the generic ones is set.
+	o, err = parseOptions(nil, func(k string) string { return map[string]string{"PGADMIN_LISTEN_PORT": "5050"}[k] })
+	if err != nil || !reflect.DeepEqual([]int(o.listen), []int{5050}) {
+		t.Fatalf("PGADMIN_LISTEN_PORT: %v %v", o.listen, err)
+	}
+	o, err = parseOptions(nil, func(k string) string { return map[string]string{"PORT": "8080", "PGADMIN_LISTEN_PORT": "5050"}[k] })
+	if err != nil || !reflect.DeepEqual([]int(o.listen), []int{8080}) {
+		t.Fatalf("PORT before PGADMIN_LISTEN_PORT: %v %v", o.listen, err)
+	}
 	o, err = parseOptions([]string{"--listen", "8501", "--", "streamlit", "run", "app.py"}, func(string) string { return "" })
 	if err != nil || !reflect.DeepEqual([]int(o.listen), []int{8501}) || len(o.ignored) != 3 {
 		t.Fatalf("flags: %+v %v", o, err)
