@@ -159,6 +159,14 @@ describe('backup', () => {
     expect(readFileSync(file, 'utf8')).toBe('yesterday');
   });
 
+  it('a --to in a folder that does not exist is refused, naming that file', async () => {
+    cluster();
+    const file = join(dir, 'no', 'such', 'app.dump');
+    const e = await refusal(() => backupCommand(withSpec('app', '--to', file, ...onLab)));
+    expect([e.message, e.code]).toEqual([`--to ${file}: the folder ${join(dir, 'no', 'such')} does not exist`, 2]);
+    expect(tools!.commands()).toEqual(['kubectl config get-contexts -o name']);
+  });
+
   it('a server with several databases is refused before anything runs', async () => {
     cluster();
     const e = await refusal(() => backupCommand(withSpec('postgres', '--to', dump(), ...onLab)));
