@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { backupCommand, downCommand, logsCommand, psqlCommand, restoreCommand, runCommand, statusCommand } from '../../ops/commands';
-import { OpsError } from '../../ops/exec';
+import { refusal } from './refusal';
 import { standIns, type Reply, type StandIns } from './standins';
 
 const SPEC = `apiVersion: stackport.dev/v1alpha1
@@ -91,16 +91,6 @@ const argv = () => readFileSync(join(tools!.dir, 'state', 'argv'), 'utf8').split
 const onLab = ['--context', 'lab'];
 const withSpec = (...args: string[]) => [...args, '--spec', spec];
 
-/** The OpsError a command throws (sync or async). */
-async function refusal(f: () => unknown): Promise<OpsError> {
-  try {
-    await f();
-  } catch (e) {
-    if (e instanceof OpsError) return e;
-    throw e;
-  }
-  throw new Error('expected an OpsError');
-}
 
 describe('psql', () => {
   it("--read-only -c runs psql in the server's pod, read only, with exactly these arguments", () => {

@@ -3,8 +3,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { defineStack } from '../../model/load';
 import { resolveStack } from '../../model/presets';
 import { findDatabase } from '../../ops/databases';
-import { OpsError } from '../../ops/exec';
 import type { Target } from '../../ops/target';
+import { refusal } from './refusal';
 
 const spec = defineStack({
   apiVersion: 'stackport.dev/v1alpha1',
@@ -25,16 +25,6 @@ beforeEach(() => {
 });
 afterEach(() => vi.restoreAllMocks());
 
-/** The OpsError `f` throws, for its message and exit code. */
-function refusal(f: () => unknown): OpsError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof OpsError) return e;
-    throw e;
-  }
-  throw new Error('expected an OpsError');
-}
 
 describe('findDatabase', () => {
   it('a database name finds its server', () => {
@@ -53,23 +43,23 @@ describe('findDatabase', () => {
     expect(notes).toEqual(['note: postgres holds app, features; using app\n']);
   });
 
-  it('a server with several databases is refused where one is required (backup, restore)', () => {
-    const e = refusal(() => findDatabase(target(), 'postgres', { requireOne: true }));
+  it('a server with several databases is refused where one is required (backup, restore)', async () => {
+    const e = await refusal(() => findDatabase(target(), 'postgres', { requireOne: true }));
     expect([e.message, e.code]).toEqual(['postgres holds 2 databases (app, features): name the one to use', 2]);
   });
 
-  it.each(['legacy', 'crm'])('an external server (%s) is refused: the tools run in the server pod', (name) => {
-    const e = refusal(() => findDatabase(target(), name));
+  it.each(['legacy', 'crm'])('an external server (%s) is refused: the tools run in the server pod', async (name) => {
+    const e = await refusal(() => findDatabase(target(), name));
     expect([e.message, e.code]).toEqual(['legacy is an external server (crm.db.example.com): connect to it with your own tools', 1]);
   });
 
-  it('an unknown name lists the servers and databases there are', () => {
-    const e = refusal(() => findDatabase(target(), 'ap'));
+  it('an unknown name lists the servers and databases there are', async () => {
+    const e = await refusal(() => findDatabase(target(), 'ap'));
     expect([e.message, e.code]).toEqual(['no database "ap" in stack.yaml (kind): expected one of postgres, app, features, analytics, warehouse', 2]);
   });
 
-  it('a stack without PostgreSQL says so', () => {
+  it('a stack without PostgreSQL says so', async () => {
     const noPostgres = defineStack({ apiVersion: 'stackport.dev/v1alpha1', name: 'cache', components: { redis: { kind: 'redis' } } });
-    expect(refusal(() => findDatabase(target(noPostgres), 'app')).message).toBe('no database "app" in stack.yaml (kind): expected one of (none: the stack runs no PostgreSQL)');
+    expect((await refusal(() => findDatabase(target(noPostgres), 'app'))).message).toBe('no database "app" in stack.yaml (kind): expected one of (none: the stack runs no PostgreSQL)');
   });
 });
