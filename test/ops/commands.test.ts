@@ -209,6 +209,41 @@ describe('run', () => {
     expect(e.message).toBe('consumer runs continuously (a Deployment); run starts scheduled workers (with a schedule)');
   });
 
+  it("runs one attempt of the CronJob's template as a manual Job, follows its log and returns the worker's exit code", async () => {
+    const labels = { 'app.kubernetes.io/name': 'worker', 'app.kubernetes.io/part-of': 'dataplatform' };
+    const cronJob = { metadata: { name: 'worker', labels }, spec: { jobTemplate: { metadata: { labels }, spec: { backoffLimit: 6, template: { spec: { containers: [{ name: 'worker', image: 'example.com/worker:1.0.0' }] } } } } } };
+    const pods = { items: [{ status: { containerStatuses: [{ name: 'worker', state: { terminated: { exitCode: 4 } } }] } }] };
+    cluster([
+      { match: '*get cronjob worker*', stdout: JSON.stringify(cronJob) },
+      { match: '*create -f -', sh: 'cat > "$STATE/job"' },
+      { match: '*get pods*', stdout: JSON.stringify(pods) },
+    ]);
+    expect(await runCommand(withSpec('worker', ...onLab))).toBe(4);
+    const job = JSON.parse(readFileSync(join(tools!.dir, 'state', 'job'), 'utf8'));
+    expect(job.metadata.name).toMatch(/^worker-run-\d{14}$/);
+    expect(job).toEqual({
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: job.metadata.name, namespace: 'dataplatform', labels, annotations: { 'cronjob.kubernetes.io/instantiate': 'manual' } },
+      spec: { ...cronJob.spec.jobTemplate.spec, backoffLimit: 0 },
+    });
+    expect(tools!.commands().slice(1)).toEqual([
+      'kubectl --context lab -n dataplatform get cronjob worker -o json --ignore-not-found',
+      'kubectl --context lab create -f -',
+      `kubectl --context lab -n dataplatform get pods -l batch.kubernetes.io/job-name=${job.metadata.name} -o json --ignore-not-found`,
+      `kubectl --context lab -n dataplatform logs -f job/${job.metadata.name} -c worker`,
+      `kubectl --context lab -n dataplatform get pods -l batch.kubernetes.io/job-name=${job.metadata.name} -o json --ignore-not-found`,
+    ]);
+    expect(stderr.at(-1)).toBe(`job ${job.metadata.name}: worker exited with 4\n`);
+  });
+
+  it('a --timeout that is not a number is refused before a Job is made', async () => {
+    cluster();
+    const e = await refusal(() => runCommand(withSpec('worker', '--timeout', '10m', ...onLab)));
+    expect([e.message, e.code]).toEqual(['--timeout 10m: expected a number of seconds', 2]);
+    expect(tools!.commands()).toEqual(['kubectl config get-contexts -o name']);
+  });
+
   it('a component that is no worker is refused with the workers there are', async () => {
     cluster();
     const e = await refusal(() => runCommand(withSpec('api', ...onLab)));
