@@ -75,6 +75,9 @@ export async function runCommand(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { timeout: { type: 'string' } });
   const t = openTarget(values, environmentOf(values.env));
   const name = requireComponent(t, positionals[0], 'worker', ['worker']);
+  // Checked before the Job exists: a timeout that is not a number would never expire.
+  const timeout = values.timeout ?? '1800';
+  if (!/^\d+$/.test(timeout)) throw new OpsError(`--timeout ${timeout}: expected a number of seconds`, 2);
   const ns = t.stack.namespace;
   const cronJob = t.kubectl.json(['-n', ns, 'get', 'cronjob', name]);
   if (!cronJob) {
@@ -92,7 +95,7 @@ export async function runCommand(args: string[]): Promise<number> {
   };
   t.kubectl.ok(['create', '-f', '-'], { input: JSON.stringify(job) });
   process.stderr.write(`job ${jobName} started from cronjob ${name}\n`);
-  const timeoutMs = Number(values.timeout ?? 1800) * 1000;
+  const timeoutMs = Number(timeout) * 1000;
   const mainContainer: string = template.spec.template.spec.containers[0].name;
   const t0 = Date.now();
   const podOf = () => t.kubectl.items(['-n', ns, 'get', 'pods', '-l', `batch.kubernetes.io/job-name=${jobName}`])[0];
@@ -219,7 +222,7 @@ export function downCommand(args: string[]): number {
   }
   const kinds = 'deployments.apps,statefulsets.apps,cronjobs.batch,jobs.batch,services,configmaps,networkpolicies.networking.k8s.io,poddisruptionbudgets.policy,horizontalpodautoscalers.autoscaling,ingresses.networking.k8s.io';
   const out = t.kubectl.ok(['-n', ns, 'delete', kinds, '-l', `app.kubernetes.io/part-of=${t.stack.name}`, '--ignore-not-found', '--wait=true']);
-  const crdKinds = ['httproutes.gateway.networking.k8s.io', 'gateways.gateway.networking.k8s.io', 'certificates.cert-manager.io', 'servicemonitors.monitoring.coreos.com', 'prometheusrules.monitoring.coreos.com', 'middlewares.traefik.io', 'externalsecrets.external-secrets.io'];
+  const crdKinds = ['httproutes.gateway.networking.k8s.io', 'gateways.gateway.networking.k8s.io', 'certificates.cert-manager.io', 'servicemonitors.monitoring.coreos.com', 'podmonitors.monitoring.coreos.com', 'prometheusrules.monitoring.coreos.com', 'middlewares.traefik.io', 'externalsecrets.external-secrets.io'];
   const served = t.kubectl.ok(['api-resources', '-o', 'name']).split('\n');
   const present = crdKinds.filter((k) => served.includes(k));
   const more = present.length > 0 ? t.kubectl.ok(['-n', ns, 'delete', present.join(','), '-l', `app.kubernetes.io/part-of=${t.stack.name}`, '--ignore-not-found']) : '';

@@ -5,6 +5,7 @@
  */
 import { closeSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
+import { dirname } from 'node:path';
 import { POSTGRES_PORT } from '../model/relations';
 import type { PostgresComponent, RedisComponent } from '../model/schema';
 import { OpsError } from './exec';
@@ -81,7 +82,14 @@ function passThrough(t: Target, args: string[]): number {
 export function backup(t: Target, name: string, file: string): { bytes: number } {
   const ref = findDatabase(t, name, { requireOne: true });
   const tmp = `${file}.partial-${process.pid}`;
-  const fd = openSync(tmp, 'w', 0o600);
+  let fd: number;
+  try {
+    fd = openSync(tmp, 'w', 0o600);
+  } catch (e) {
+    // Said of the file the user named, not of the temporary one next to it.
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new OpsError(`--to ${file}: ${code === 'ENOENT' ? `the folder ${dirname(file)} does not exist` : code === 'EACCES' ? `cannot write in ${dirname(file)}` : (e as Error).message}`, 2);
+  }
   let r;
   try {
     r = spawnSync(t.kubectl.target.kubectl ?? 'kubectl', execArgs(t, ref, 'postgres', `${SUPERUSER} exec pg_dump -h ${SOCKET} -p ${POSTGRES_PORT} -U postgres --format=custom -d ${quote(ref.database)}`, false), { stdio: ['ignore', fd, 'pipe'], encoding: 'utf8' });

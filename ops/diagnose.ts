@@ -158,10 +158,14 @@ export function diagnose(workloads: readonly Workload[], s: Snapshot, c: Diagnos
   });
 }
 
-/** The ReplicaSets a Deployment's FailedCreate events name: `<deployment>-<hash>`. */
+/**
+ * The ReplicaSets a Deployment's FailedCreate events name: `<deployment>-<hash>`. The hash has no
+ * dash, so `api-gateway-<hash>` is api-gateway's, not api's.
+ */
 function replicaSetsOf(d: any, s: Snapshot): string[] {
   const prefix = `${d.metadata?.name}-`;
-  return [...new Set(s.events.filter((e: any) => e.involvedObject?.kind === 'ReplicaSet' && (e.involvedObject?.name ?? '').startsWith(prefix)).map((e: any) => `ReplicaSet/${e.involvedObject.name}`))];
+  const ours = (name: string) => name.startsWith(prefix) && /^[a-z0-9]+$/.test(name.slice(prefix.length));
+  return [...new Set(s.events.filter((e: any) => e.involvedObject?.kind === 'ReplicaSet' && ours(e.involvedObject?.name ?? '')).map((e: any) => `ReplicaSet/${e.involvedObject.name}`))];
 }
 
 /** What the workload's newest pod is doing, e.g. "pulling image", "init 1/3", "starting". */

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 export interface Reply {
   /** A `case` pattern matched against all arguments joined by spaces, e.g. `'get clusters'` or `'*get crd*'`. */
   readonly match: string;
-  readonly stdout?: string;
+  /** Bytes are written as they are (binary output, e.g. a database dump). */
+  readonly stdout?: string | Uint8Array;
   readonly stderr?: string;
   readonly exit?: number;
   /** Shell run after the canned output ($STATE is a folder the stand-ins share), e.g. to remember a created cluster. */
