@@ -217,6 +217,7 @@ describe('run', () => {
       { match: '*get cronjob worker*', stdout: JSON.stringify(cronJob) },
       { match: '*create -f -', sh: 'cat > "$STATE/job"' },
       { match: '*get pods*', stdout: JSON.stringify(pods) },
+      { match: '*get job worker-run-*', stdout: JSON.stringify({ status: { conditions: [{ type: 'Failed', status: 'True' }] } }) },
     ]);
     expect(await runCommand(withSpec('worker', ...onLab))).toBe(4);
     const job = JSON.parse(readFileSync(join(tools!.dir, 'state', 'job'), 'utf8'));
@@ -233,6 +234,8 @@ describe('run', () => {
       `kubectl --context lab -n dataplatform get pods -l batch.kubernetes.io/job-name=${job.metadata.name} -o json --ignore-not-found`,
       `kubectl --context lab -n dataplatform logs -f job/${job.metadata.name} -c worker`,
       `kubectl --context lab -n dataplatform get pods -l batch.kubernetes.io/job-name=${job.metadata.name} -o json --ignore-not-found`,
+      // The Job's verdict, so a status right after agrees with the exit code.
+      `kubectl --context lab -n dataplatform get job ${job.metadata.name} -o json --ignore-not-found`,
     ]);
     expect(stderr.at(-1)).toBe(`job ${job.metadata.name}: worker exited with 4\n`);
   });

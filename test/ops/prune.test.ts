@@ -35,9 +35,10 @@ function obj(kind: string, name: string, o: ObjectOptions = {}): K8sObject {
 
 const names = (objects: K8sObject[]) => objects.map((o) => `${o.kind}/${o.metadata.namespace ?? '-'}/${o.metadata.name}`);
 
-it('stackSelector: part-of, managed-by and environment', () => {
-  expect(stackSelector(stack)).toBe('app.kubernetes.io/part-of=dataplatform,app.kubernetes.io/managed-by=stackport,stackport.dev/environment=kind');
-  expect(stackSelector(resolveStack(referenceStack, 'k3d'))).toBe('app.kubernetes.io/part-of=dataplatform,app.kubernetes.io/managed-by=stackport,stackport.dev/environment=k3d');
+// Not the environment label: policies, routes and monitors do not carry it; the namespace is the environment.
+it('stackSelector: part-of and managed-by', () => {
+  expect(stackSelector(stack)).toBe('app.kubernetes.io/part-of=dataplatform,app.kubernetes.io/managed-by=stackport');
+  expect(stackSelector(resolveStack({ ...referenceStack, name: 'shop' }, 'k3d'))).toBe('app.kubernetes.io/part-of=shop,app.kubernetes.io/managed-by=stackport');
 });
 
 describe('leftovers', () => {
@@ -50,7 +51,6 @@ describe('leftovers', () => {
   it.each<[string, K8sObject]>([
     ['without the part-of label', obj('Deployment', 'x', { labels: { ...LABELS, 'app.kubernetes.io/part-of': 'other' } })],
     ['managed by something else', obj('Deployment', 'x', { labels: { ...LABELS, 'app.kubernetes.io/managed-by': 'helm' } })],
-    ["of another environment", obj('Deployment', 'x', { labels: { ...LABELS, 'stackport.dev/environment': 'k3d' } })],
     ['with no labels', obj('Deployment', 'x', { labels: {} })],
     ['in another namespace', obj('Deployment', 'x', { namespace: 'dataplatform-staging' })],
     ['applied by another manager', obj('Job', 'worker-run-1', { manager: 'kubectl-create', operation: 'Update' })],
