@@ -37,7 +37,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 describe('the packed package', () => {
   it('ships compiled JavaScript, declarations, the bin, the JSON Schema and the field reference, and no sources', () => {
     const files = packed.files.map((f) => f.path);
-    expect(files).toEqual(expect.arrayContaining(['package.json', 'bin/stackport.js', 'lib/index.js', 'lib/index.d.ts', 'lib/cli.js', 'lib/main.js', 'schema/stack.schema.json', 'docs/spec.md']));
+    expect(files).toEqual(expect.arrayContaining(['package.json', 'bin/stackport.js', 'lib/index.js', 'lib/index.d.ts', 'lib/cli.js', 'lib/main.js', 'schema/stack.schema.json', 'docs/spec.md', 'lib/ops.cjs', 'crds/gateway.networking.k8s.io.yaml', 'crds/monitoring.coreos.com.yaml', 'scripts/crd-versions.env']));
     expect(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
     expect(files.filter((f) => /^(test|scripts|bench|images|crds)\//.test(f))).toEqual([]);
   });
