@@ -114,3 +114,19 @@ describe('waitForStack', () => {
     expect(writes).toHaveLength(2);
   });
 });
+
+describe('waitForStack on a terminal', () => {
+  it('redraws one block in place (log-update) and ends with every line and the count', async () => {
+    const { client } = fakeClient([nothing, starting, up]);
+    const writes: string[] = [];
+    const out = { isTTY: true, columns: 120, rows: 40, write: (s: string) => (writes.push(s), true), on: () => out, off: () => out, once: () => out, removeListener: () => out } as unknown as NodeJS.WriteStream;
+    await wait(client, out);
+    const text = writes.join('');
+    // Each frame after the first erases the previous one instead of adding lines.
+    expect(text).toContain('\u001B[2K');
+    const lastFrame = text.split(/\u001B\[[0-9;]*[A-Za-z]/).filter((t) => t.includes('up, ')).pop() ?? '';
+    expect(lastFrame).toMatch(/ok api +Deployment +1\/1/);
+    expect(lastFrame).toMatch(/ok migrate +Job +complete/);
+    expect(lastFrame).toMatch(/2\/2 up, \d+s/);
+  });
+});
