@@ -10,6 +10,8 @@ import { OpsError } from './exec';
 /** What the progress display and `status` read, all from one namespace. */
 export interface Snapshot {
   readonly deployments: any[];
+  /** Tell a Deployment's current pods from those of its earlier revisions. Optional in fixtures. */
+  readonly replicaSets?: any[];
   readonly statefulSets: any[];
   readonly jobs: any[];
   readonly cronJobs: any[];
@@ -43,8 +45,9 @@ export class StackClient {
   /** The namespace's workloads, pods, claims and events (events: all, the caller filters by time). */
   async snapshot(namespace: string, labelSelector: string): Promise<Snapshot> {
     const q = { namespace, labelSelector };
-    const [deployments, statefulSets, jobs, cronJobs, pods, claims, events] = await Promise.all([
+    const [deployments, replicaSets, statefulSets, jobs, cronJobs, pods, claims, events] = await Promise.all([
       this.apps.listNamespacedDeployment(q),
+      this.apps.listNamespacedReplicaSet(q),
       this.apps.listNamespacedStatefulSet(q),
       this.batch.listNamespacedJob(q),
       this.batch.listNamespacedCronJob(q),
@@ -56,6 +59,7 @@ export class StackClient {
     });
     return {
       deployments: deployments.items,
+      replicaSets: replicaSets.items,
       statefulSets: statefulSets.items,
       jobs: jobs.items,
       cronJobs: cronJobs.items,

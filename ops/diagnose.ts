@@ -49,10 +49,32 @@ const CRASHES = 2;
 
 const time = (t: unknown) => (t ? new Date(t as string).getTime() : 0);
 
-function podsOf(w: Workload, s: Snapshot): any[] {
-  const owned = (p: any) =>
-    w.kind === 'Job' ? p.metadata?.labels?.['batch.kubernetes.io/job-name'] === w.name || p.metadata?.labels?.['job-name'] === w.name : p.metadata?.labels?.['app.kubernetes.io/name'] === w.component && !p.metadata?.labels?.['job-name'];
-  return s.pods.filter(owned);
+/**
+ * The pods that say how the workload's current revision is doing. A pod of an earlier revision (the
+ * crash a redeploy is fixing, the image it replaces) or one already terminating says nothing about
+ * it: a Deployment's pods are those of its current ReplicaSet (matched by revision), a StatefulSet's
+ * those of its update revision. Without ReplicaSets in the snapshot every live pod counts.
+ */
+function podsOf(w: Workload, s: Snapshot, o?: any): any[] {
+  const label = (p: any, k: string) => p.metadata?.labels?.[k];
+  // Pods carry their revision's label; one without it is not known to be old.
+  const ofRevision = (k: string, revision: string) => (p: any) => label(p, k) === undefined || label(p, k) === revision;
+  const live = s.pods.filter((p) => !p.metadata?.deletionTimestamp);
+  if (w.kind === 'Job') return live.filter((p) => label(p, 'batch.kubernetes.io/job-name') === w.name || label(p, 'job-name') === w.name);
+  const own = live.filter((p) => label(p, 'app.kubernetes.io/name') === w.component && !label(p, 'job-name'));
+  if (w.kind === 'StatefulSet') {
+    const revision = o?.status?.updateRevision;
+    return revision ? own.filter(ofRevision('controller-revision-hash', revision)) : own;
+  }
+  if (w.kind !== 'Deployment' || !o) return own;
+  const mine = (s.replicaSets ?? []).filter((r) => (r.metadata?.ownerReferences ?? []).some((x: any) => x.kind === 'Deployment' && x.name === w.name));
+  if (mine.length === 0) return own;
+  const revision = o.metadata?.annotations?.['deployment.kubernetes.io/revision'];
+  const current = mine.find((r) => r.metadata?.annotations?.['deployment.kubernetes.io/revision'] === revision);
+  // The controller has not made this revision's ReplicaSet yet: no pod of it to judge.
+  if (!current || (o.status?.observedGeneration ?? 0) < (o.metadata?.generation ?? 0)) return [];
+  const hash = current.metadata?.labels?.['pod-template-hash'];
+  return hash ? own.filter(ofRevision('pod-template-hash', hash)) : own;
 }
 
 /** The pod-level reason a workload cannot come up, if any. */
@@ -123,7 +145,8 @@ function refused(w: Workload, s: Snapshot, c: DiagnoseContext, controllers: stri
 
 export function diagnose(workloads: readonly Workload[], s: Snapshot, c: DiagnoseContext): WorkloadState[] {
   return workloads.map((w) => {
-    const pods = podsOf(w, s);
+    const list = w.kind === 'Deployment' ? s.deployments : w.kind === 'StatefulSet' ? s.statefulSets : [];
+    const pods = podsOf(w, s, list.find((x) => x.metadata?.name === w.name));
     const restarts = pods.reduce((n, p) => n + (p.status?.containerStatuses ?? []).reduce((m: number, cs: any) => m + (cs.restartCount ?? 0), 0), 0);
     const podProblem = () => pods.map((p) => podHopeless(p, s, c)).find(Boolean);
     const waitingFor = () => podDetail(pods);
@@ -145,7 +168,6 @@ export function diagnose(workloads: readonly Workload[], s: Snapshot, c: Diagnos
       }
       return { workload: w, ready: 'running', up: false, detail: waitingFor(), restarts, hopeless: podProblem() ?? refused(w, s, c, [`Job/${w.name}`]) };
     }
-    const list = w.kind === 'Deployment' ? s.deployments : s.statefulSets;
     const o = list.find((x) => x.metadata?.name === w.name);
     if (!o) return { workload: w, ready: '-', up: false, detail: 'not created yet', restarts };
     const want = o.spec?.replicas ?? 1;

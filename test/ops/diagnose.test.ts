@@ -278,3 +278,54 @@ describe('podDetail', () => {
     expect(podDetail(pods)).toBe(expected);
   });
 });
+
+describe('pods of earlier revisions', () => {
+  // What the runtime test met: pgAdmin's first pod could not pull its image; the redeploy that fixed
+  // the image must be judged on its new pod, not on the old one still being removed.
+  const pulling = { containers: [{ waiting: { reason: 'ImagePullBackOff', message: 'failed to pull "dpage/pgadmin4:9.17": not found' } }] };
+  const withHash = (p: any, hash: string, extra: Record<string, unknown> = {}) => ({ ...p, metadata: { ...p.metadata, ...extra, labels: { ...p.metadata.labels, 'pod-template-hash': hash } } });
+  const rs = (hash: string, revision: string) => ({ metadata: { name: `api-${hash}`, labels: { 'pod-template-hash': hash }, annotations: { 'deployment.kubernetes.io/revision': revision }, ownerReferences: [{ kind: 'Deployment', name: 'api' }] } });
+  const rolling = () => {
+    const d = deployment('api', { ready: 0, updated: 1, total: 2 });
+    d.metadata.annotations = { 'deployment.kubernetes.io/revision': '2' };
+    return d;
+  };
+
+  it("a Deployment's old ReplicaSet pod does not make the new revision hopeless", () => {
+    const s = snapshot({
+      deployments: [rolling()],
+      replicaSets: [rs('old111', '1'), rs('new222', '2')],
+      pods: [withHash(pod('api-old111-a', 'api', pulling), 'old111'), withHash(pod('api-new222-b', 'api', { containers: [{ waiting: { reason: 'ContainerCreating' } }] }), 'new222')],
+    });
+    const st = one(api, s);
+    expect(st.hopeless).toBeUndefined();
+    expect(st.detail).toBe('api: ContainerCreating');
+  });
+
+  it("the current revision's own pull failure is still hopeless", () => {
+    const s = snapshot({ deployments: [rolling()], replicaSets: [rs('old111', '1'), rs('new222', '2')], pods: [withHash(pod('api-new222-b', 'api', pulling), 'new222')] });
+    expect(one(api, s).hopeless?.reason).toMatch(/pod api-new222-b: the image .* cannot be pulled/);
+  });
+
+  it('judges no pod while the controller has not made the new revision yet', () => {
+    const d = rolling();
+    d.metadata.generation = 3; // observedGeneration 1: the edit is not processed yet
+    const s = snapshot({ deployments: [d], replicaSets: [rs('old111', '1')], pods: [withHash(pod('api-old111-a', 'api', pulling), 'old111')] });
+    expect(one(api, s).hopeless).toBeUndefined();
+  });
+
+  it('a terminating pod is not judged', () => {
+    const s = snapshot({ deployments: [deployment('api', { ready: 0 })], pods: [{ ...pod('api-x', 'api', pulling), metadata: { ...pod('api-x', 'api').metadata, deletionTimestamp: at(5) } }] });
+    expect(one(api, s).hopeless).toBeUndefined();
+  });
+
+  it("a StatefulSet's pod of another revision is not judged; one of the update revision is", () => {
+    const crashing = { containers: [{ waiting: { reason: 'CrashLoopBackOff' }, restartCount: 4 }] };
+    const sts = statefulSet('postgres', { ready: 0, currentRevision: 'postgres-1', updateRevision: 'postgres-2' });
+    const old = pod('postgres-0', 'postgres', crashing);
+    old.metadata.labels['controller-revision-hash'] = 'postgres-1';
+    expect(one(postgres, snapshot({ statefulSets: [sts], pods: [old] })).hopeless).toBeUndefined();
+    old.metadata.labels['controller-revision-hash'] = 'postgres-2';
+    expect(one(postgres, snapshot({ statefulSets: [sts], pods: [old] })).hopeless?.reason).toMatch(/keeps crashing/);
+  });
+});
