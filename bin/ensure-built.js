@@ -40,9 +40,11 @@ function build(log = (m) => process.stderr.write(`${m}\n`)) {
   for (;;) {
     try {
       fs.mkdirSync(lock);
+      fs.writeFileSync(path.join(lock, 'pid'), String(process.pid));
       break;
     } catch (e) {
       if (e.code !== 'EEXIST') throw e;
+      if (abandoned()) continue;
       if (Date.now() > deadline) throw new Error(`stackport: ${lock} has been held for 5 minutes; remove it if no build is running`);
       sleep(200);
       if (!stale()) return;
@@ -56,8 +58,32 @@ function build(log = (m) => process.stderr.write(`${m}\n`)) {
     fs.writeFileSync(stamp, `${new Date().toISOString()}\n`);
     codeCaches();
   } finally {
-    fs.rmdirSync(lock);
+    fs.rmSync(lock, { recursive: true, force: true });
   }
+}
+
+/**
+ * A lock whose build was killed (a timeout, Ctrl-C) would stop every later command: when the process
+ * named in it is gone, or it names none after a minute, it is removed. True when it was.
+ */
+function abandoned() {
+  let holder;
+  try {
+    holder = Number(fs.readFileSync(path.join(lock, 'pid'), 'utf8'));
+  } catch {
+    const st = fs.statSync(lock, { throwIfNoEntry: false });
+    if (!st || Date.now() - st.mtimeMs < 60_000) return false;
+  }
+  if (holder) {
+    try {
+      process.kill(holder, 0);
+      return false;
+    } catch (e) {
+      if (e.code === 'EPERM') return false;
+    }
+  }
+  fs.rmSync(lock, { recursive: true, force: true });
+  return true;
 }
 
 /**
