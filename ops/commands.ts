@@ -3,7 +3,7 @@
  * parses its own options, opens the target (ops/target.ts: spec, environment, the one context, printed
  * first) and says what it did.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { PGADMIN_PORT } from '../charts/pgadmin';
 import { secretNames } from '../model/relations';
@@ -58,12 +58,10 @@ export function logsCommand(args: string[]): number {
   const tail = values.tail ?? '100';
   if (!/^\d+$/.test(tail)) throw new OpsError(`--tail ${tail}: expected a number of lines`, 2);
   const selector = `app.kubernetes.io/name=${name},app.kubernetes.io/part-of=${t.stack.name}`;
-  const r = spawnSync(
-    t.kubectl.target.kubectl ?? 'kubectl',
-    [...t.kubectl.base(), '-n', t.stack.namespace, 'logs', '-l', selector, '--all-containers', '--prefix', '--tail', tail, '--max-log-requests', '20', ...(values.follow ? ['-f'] : []), ...(values.previous ? ['--previous'] : [])],
-    { stdio: 'inherit' },
-  );
-  return r.status ?? 1;
+  return t.kubectl.attached(
+    ['-n', t.stack.namespace, 'logs', '-l', selector, '--all-containers', '--prefix', '--tail', tail, '--max-log-requests', '20', ...(values.follow ? ['-f'] : []), ...(values.previous ? ['--previous'] : [])],
+    'inherit',
+  ).status;
 }
 
 /**
@@ -109,7 +107,7 @@ export async function runCommand(args: string[]): Promise<number> {
     if (Date.now() - t0 > timeoutMs) throw new OpsError(`job ${jobName} did not start within ${timeoutMs / 1000}s`);
     await sleep(1000);
   }
-  spawnSync(t.kubectl.target.kubectl ?? 'kubectl', [...t.kubectl.base(), '-n', ns, 'logs', '-f', `job/${jobName}`, '-c', mainContainer], { stdio: ['ignore', 'inherit', 'inherit'] });
+  t.kubectl.attached(['-n', ns, 'logs', '-f', `job/${jobName}`, '-c', mainContainer], ['ignore', 'inherit', 'inherit']);
   for (;;) {
     const cs = podOf()?.status?.containerStatuses?.find((c: any) => c.name === mainContainer);
     const code = cs?.state?.terminated?.exitCode;
@@ -174,7 +172,7 @@ export async function openCommand(args: string[]): Promise<number> {
   const port = c.kind === 'pgadmin' ? PGADMIN_PORT : (c as { port: number }).port;
   const local = values.port ?? '';
   if (local && !/^\d+$/.test(local)) throw new OpsError(`--port ${local}: expected a port number`, 2);
-  const child = spawn(t.kubectl.target.kubectl ?? 'kubectl', [...t.kubectl.base(), '-n', t.stack.namespace, 'port-forward', '--address', '127.0.0.1', `svc/${name}`, `${local}:${port}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(t.kubectl.binary, [...t.kubectl.base(), '-n', t.stack.namespace, 'port-forward', '--address', '127.0.0.1', `svc/${name}`, `${local}:${port}`], { stdio: ['ignore', 'pipe', 'inherit'] });
   let shown = false;
   child.stdout!.setEncoding('utf8');
   child.stdout!.on('data', (chunk: string) => {

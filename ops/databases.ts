@@ -4,7 +4,6 @@
  * the password files the pods already mount; no password is typed or printed.
  */
 import { closeSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
 import { dirname } from 'node:path';
 import { POSTGRES_PORT } from '../model/relations';
 import type { PostgresComponent, RedisComponent } from '../model/schema';
@@ -47,7 +46,7 @@ export function findDatabase(t: Target, name: string, opts: { requireOne?: boole
 
 /** `kubectl exec` into the server's container, stdin passed on; `tty` when a person is typing. */
 function execArgs(t: Target, ref: { pod: string; component: string }, container: string, script: string, tty: boolean): string[] {
-  return [...t.kubectl.base(), '-n', t.stack.namespace, 'exec', '-i', ...(tty ? ['-t'] : []), ref.pod, '-c', container, '--', 'sh', '-c', script];
+  return ['-n', t.stack.namespace, 'exec', '-i', ...(tty ? ['-t'] : []), ref.pod, '-c', container, '--', 'sh', '-c', script];
 }
 
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -59,7 +58,7 @@ export function psql(t: Target, name: string, o: { readOnly?: boolean; command?:
   const env = o.readOnly ? `PGOPTIONS='-c default_transaction_read_only=on' ` : '';
   const script = `${SUPERUSER} ${env}exec psql ${args.map(quote).join(' ')}`;
   process.stderr.write(`${ref.component}/${ref.database}${o.readOnly ? ' (read only)' : ''} in ${t.stack.namespace}\n`);
-  return passThrough(t, execArgs(t, ref, 'postgres', script, !o.command && Boolean(process.stdin.isTTY)));
+  return t.kubectl.attached(execArgs(t, ref, 'postgres', script, !o.command && Boolean(process.stdin.isTTY)), 'inherit').status;
 }
 
 export function redisCli(t: Target, name: string | undefined, extra: string[]): number {
@@ -69,13 +68,7 @@ export function redisCli(t: Target, name: string | undefined, extra: string[]): 
   const ref = { component: server[0], pod: `${server[0]}-0` };
   // The password file exists only when the spec sets `password: true`.
   const script = `[ -r /run/secrets/redis/password ] && export REDISCLI_AUTH="$(cat /run/secrets/redis/password)"; exec redis-cli ${extra.map(quote).join(' ')}`;
-  return passThrough(t, execArgs(t, ref, 'redis', script, extra.length === 0 && Boolean(process.stdin.isTTY)));
-}
-
-function passThrough(t: Target, args: string[]): number {
-  const r = spawnSync(t.kubectl.target.kubectl ?? 'kubectl', args, { stdio: 'inherit' });
-  if ((r.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') throw new OpsError('kubectl not found on PATH (stackport doctor lists every tool it uses)');
-  return r.status ?? 1;
+  return t.kubectl.attached(execArgs(t, ref, 'redis', script, extra.length === 0 && Boolean(process.stdin.isTTY)), 'inherit').status;
 }
 
 /** pg_dump's custom format of one database into `file`, written whole or not at all. */
@@ -92,13 +85,16 @@ export function backup(t: Target, name: string, file: string): { bytes: number }
   }
   let r;
   try {
-    r = spawnSync(t.kubectl.target.kubectl ?? 'kubectl', execArgs(t, ref, 'postgres', `${SUPERUSER} exec pg_dump -h ${SOCKET} -p ${POSTGRES_PORT} -U postgres --format=custom -d ${quote(ref.database)}`, false), { stdio: ['ignore', fd, 'pipe'], encoding: 'utf8' });
+    r = t.kubectl.attached(execArgs(t, ref, 'postgres', `${SUPERUSER} exec pg_dump -h ${SOCKET} -p ${POSTGRES_PORT} -U postgres --format=custom -d ${quote(ref.database)}`, false), ['ignore', fd, 'pipe']);
+  } catch (e) {
+    rmSync(tmp, { force: true }); // kubectl missing: nothing half-written stays behind
+    throw e;
   } finally {
     closeSync(fd);
   }
   if (r.status !== 0) {
     rmSync(tmp, { force: true });
-    throw new OpsError(`backup of ${ref.component}/${ref.database} failed: ${(r.stderr || r.error?.message || '').trim()}`);
+    throw new OpsError(`backup of ${ref.component}/${ref.database} failed: ${r.stderr.trim()}`);
   }
   renameSync(tmp, file);
   return { bytes: statSync(file).size };
@@ -118,8 +114,8 @@ export function restore(t: Target, name: string, file: string): void {
   }
   try {
     const script = `${SUPERUSER} exec pg_restore -h ${SOCKET} -p ${POSTGRES_PORT} -U postgres --clean --if-exists --single-transaction --exit-on-error -d ${quote(ref.database)}`;
-    const r = spawnSync(t.kubectl.target.kubectl ?? 'kubectl', execArgs(t, ref, 'postgres', script, false), { stdio: [fd, 'pipe', 'pipe'], encoding: 'utf8' });
-    if (r.status !== 0) throw new OpsError(`restore of ${ref.component}/${ref.database} from ${file} failed, nothing was changed: ${(r.stderr || r.error?.message || '').trim().split('\n').slice(-3).join(' / ')}`);
+    const r = t.kubectl.attached(execArgs(t, ref, 'postgres', script, false), [fd, 'pipe', 'pipe']);
+    if (r.status !== 0) throw new OpsError(`restore of ${ref.component}/${ref.database} from ${file} failed, nothing was changed: ${r.stderr.trim().split('\n').slice(-3).join(' / ')}`);
   } finally {
     closeSync(fd);
   }

@@ -3,7 +3,7 @@
  * how a tool is found, what a missing one says, and how a failure is reported, so every command
  * speaks the same way. Tests put recording stand-ins first on PATH.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 
 /** A failure the user can act on: printed as `error: <message>`, exit code `code`. */
 export class OpsError extends Error {
@@ -42,7 +42,8 @@ export interface RunResult {
   readonly stderr: string;
 }
 
-function missing(tool: string): OpsError {
+/** The error for a tool that is not on PATH: what it is for and where to get it. */
+export function missing(tool: string): OpsError {
   const t = TOOLS[tool];
   return new OpsError(`${tool} not found on PATH${t ? `: stackport needs it because it ${t.purpose}; install it from ${t.install}` : ''} (stackport doctor lists every tool it uses)`);
 }
@@ -67,25 +68,6 @@ export function runOk(tool: string, args: readonly string[], o: RunOptions = {})
   const r = run(tool, args, o);
   if (r.status !== 0) throw new OpsError(`${tool} ${shown(args)} failed (exit ${r.status})${r.stderr.trim() ? `: ${r.stderr.trim()}` : ''}`);
   return r.stdout;
-}
-
-/** Starts a long-running tool (port-forward, logs -f) without waiting; resolves when it exits. */
-export function start(tool: string, args: readonly string[], onLine: (line: string, stream: 'out' | 'err') => void): { stop: () => void; exited: Promise<number> } {
-  const child = spawn(tool, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<number>((resolve, reject) => {
-    child.on('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT' ? missing(tool) : e));
-    child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
-  });
-  for (const [stream, name] of [[child.stdout, 'out'], [child.stderr, 'err']] as const) {
-    let rest = '';
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => {
-      const lines = (rest + chunk).split('\n');
-      rest = lines.pop() ?? '';
-      for (const l of lines) onLine(l, name);
-    });
-  }
-  return { stop: () => child.kill('SIGTERM'), exited };
 }
 
 /** The first words of a command line, for messages (never values passed on stdin). */

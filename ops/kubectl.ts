@@ -3,7 +3,8 @@
  * first line of output, and passes it on every call (never the kubeconfig's current context, which
  * another terminal may change).
  */
-import { OpsError, run, runOk, type RunOptions, type RunResult, shown } from './exec';
+import { spawnSync, type StdioOptions } from 'node:child_process';
+import { missing, OpsError, run, runOk, type RunOptions, type RunResult, shown } from './exec';
 
 export interface KubectlTarget {
   /** The kube context every call names; only tests with a one-cluster kubeconfig leave it out. */
@@ -21,19 +22,35 @@ export class Kubectl {
     return this.target.context ?? '(the kubeconfig\'s current context)';
   }
 
+  /** The kubectl binary every call runs. */
+  get binary(): string {
+    return this.target.kubectl ?? 'kubectl';
+  }
+
+  /**
+   * kubectl with the given stdio (the terminal, a file, a file read as input): for interactive
+   * shells, followed logs and dumps that must not pass through a string. Returns the exit status
+   * and whatever stderr was piped.
+   */
+  attached(args: readonly string[], stdio: StdioOptions): { status: number; stderr: string } {
+    const r = spawnSync(this.binary, [...this.base(), ...args], { stdio, encoding: 'utf8' });
+    if ((r.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') throw missing(this.binary);
+    return { status: r.status ?? 1, stderr: (r.stderr as string | null) ?? r.error?.message ?? '' };
+  }
+
   /** The arguments every call starts with. */
   base(): string[] {
     return [...(this.target.kubeconfig ? ['--kubeconfig', this.target.kubeconfig] : []), ...(this.target.context ? ['--context', this.target.context] : [])];
   }
 
   run(args: readonly string[], o: RunOptions = {}): RunResult {
-    return run(this.target.kubectl ?? 'kubectl', [...this.base(), ...args], o);
+    return run(this.binary, [...this.base(), ...args], o);
   }
 
   /** Standard output; a failure is an OpsError with kubectl's own message. */
   ok(args: readonly string[], o: RunOptions = {}): string {
     try {
-      return runOk(this.target.kubectl ?? 'kubectl', [...this.base(), ...args], o);
+      return runOk(this.binary, [...this.base(), ...args], o);
     } catch (e) {
       if (e instanceof OpsError && !e.message.includes('not found on PATH')) {
         throw new OpsError(`kubectl ${shown(args)} (context ${this.context}) failed: ${e.message.replace(/^.*?failed \(exit \d+\):? ?/, '')}`);

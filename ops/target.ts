@@ -52,8 +52,9 @@ export function environmentOf(value: string | undefined, fallback: EnvironmentNa
   return env;
 }
 
-export function openTarget(values: TargetValues, environment: EnvironmentName, opts: { mayCreate?: boolean; quiet?: boolean } = {}): Target {
-  const { spec, specFile, projectDir } = readSpec(values);
+/** `loaded`: the spec already read (by `up`, which needs it before the cluster exists). */
+export function openTarget(values: TargetValues, environment: EnvironmentName, opts: { mayCreate?: boolean; quiet?: boolean; loaded?: ReturnType<typeof readSpec> } = {}): Target {
+  const { spec, specFile, projectDir } = opts.loaded ?? readSpec(values);
   const stack = resolveStack(spec, environment, specFile);
   const { context, own } = chooseContext({ env: environment, spec, context: values.context, kubeconfig: values.kubeconfig });
   // `up` creates the own cluster when it is missing; every other command needs it to exist.

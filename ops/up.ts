@@ -60,7 +60,8 @@ export async function upCommand(args: string[]): Promise<number> {
 /** Steps 1 to 3: the cluster, its add-ons and the images; returns the target to deploy to. */
 export function prepare(values: { spec?: string; context?: string; kubeconfig?: string }, environment: ReturnType<typeof environmentOf>, o: UpOptions = {}): { target: Target; own: boolean } {
   const log = (l: string) => process.stderr.write(`${l}\n`);
-  const { spec, specFile, projectDir } = readSpec(values);
+  const loaded = readSpec(values);
+  const { spec, specFile, projectDir } = loaded;
   const { context, own } = chooseContext({ env: environment, spec, context: values.context, kubeconfig: values.kubeconfig });
   announce(context);
   const local = environment !== 'prod';
@@ -72,7 +73,7 @@ export function prepare(values: { spec?: string; context?: string; kubeconfig?: 
   if (addOns && !o.skipAddOns?.includes('cert-manager')) tools.push('helm');
   requireTools([...new Set(tools)], environment);
   if (create) ensureCluster(environment as LocalEnvironment, spec, { log });
-  const t = openTarget(values, environment, { mayCreate: true, quiet: true });
+  const t = openTarget(values, environment, { mayCreate: true, quiet: true, loaded });
   if (addOns) installAddOns(environment as LocalEnvironment, t.kubectl, { log, skip: o.skipAddOns });
   if (builds.length > 0) buildAndLoadImages(environment as LocalEnvironment, clusterName(spec), spec, projectDir, { specFile, log });
   else if (!own && Object.values(t.stack.components).some((c) => (c as { build?: unknown }).build)) {

@@ -53,23 +53,19 @@ export async function waitForStack(o: WaitOptions): Promise<WorkloadState[]> {
       }
       const stuck = states.find((s) => s.hopeless);
       if (stuck?.hopeless) {
-        render?.done();
         const h = stuck.hopeless;
         const logs = h.logsOf ? await o.client.logTail(o.namespace, h.logsOf.pod, h.logsOf.container, 15, h.logsOf.previous) : '';
         throw new OpsError(`${stuck.workload.component} cannot come up: ${h.reason}\n  fix: ${h.fix}${logs.trim() ? `\n  last log lines of ${h.logsOf!.pod}/${h.logsOf!.container}:\n${indent(logs)}` : ''}`);
       }
-      if (states.every((s) => s.up)) {
-        render?.done();
-        return states;
-      }
+      if (states.every((s) => s.up)) return states;
       if (Date.now() - t0 > o.timeoutMs) {
-        render?.done();
         const late = states.filter((s) => !s.up).map((s) => `  ${s.workload.component} (${s.workload.kind}): ${s.detail}`);
         throw new OpsError(`not up after ${Math.round(o.timeoutMs / 1000)}s:\n${late.join('\n')}\n  fix: stackport status and stackport logs COMPONENT show more; run stackport up again to keep waiting (--timeout SECONDS)`);
       }
       await new Promise((r) => setTimeout(r, o.pollMs ?? 1500));
     }
   } finally {
+    // The last frame stays on the terminal, above whatever is printed next.
     render?.done();
   }
 }
