@@ -63,6 +63,7 @@ export class Certificates extends Construct {
         spec: {
           acme: {
             server: edge.tls.server,
+            caBundle: edge.tls.caBundle ? Buffer.from(`${edge.tls.caBundle.trim()}\n`).toString('base64') : undefined,
             email: edge.tls.email,
             privateKeySecretRef: { name: `${stack.name}-acme-account` },
             solvers: [solver],

@@ -9,6 +9,10 @@ export interface NetworkPoliciesProps {
   readonly stack: ResolvedStack;
 }
 
+/** The label and port of the pods cert-manager runs to answer ACME HTTP-01 challenges. */
+export const ACME_SOLVER_LABEL = 'acme.cert-manager.io/http01-solver';
+export const ACME_SOLVER_PORT = 8089;
+
 /** Cluster DNS as kind, k3s and kubeadm clusters label it. */
 const DNS: Peer = { namespace: 'kube-system', podLabels: { 'k8s-app': 'kube-dns' } };
 
@@ -119,6 +123,18 @@ export class NetworkPolicies extends Construct {
     };
     const wide = stackWidePolicy(stack);
     if (wide) new k8s.KubeNetworkPolicy(this, 'stack-internal', { metadata: { name: 'stackport-internal', namespace: stack.namespace, labels }, spec: wide });
+    // cert-manager's HTTP-01 solver pods, created in this namespace during an ACME issuance: the
+    // proxy must reach them, or the default deny fails every challenge. They dial nothing.
+    if (stack.edge?.tls.issuer === 'acme') {
+      new k8s.KubeNetworkPolicy(this, 'acme-solver', {
+        metadata: { name: 'acme-http01-solver', namespace: stack.namespace, labels },
+        spec: {
+          podSelector: { matchLabels: { [ACME_SOLVER_LABEL]: 'true' } },
+          policyTypes: ['Ingress', 'Egress'],
+          ingress: [{ from: stack.edge.allowFrom.map((p) => peerOf(stack, p)), ports: [{ port: k8s.IntOrString.fromNumber(ACME_SOLVER_PORT), protocol: 'TCP' }] }],
+        },
+      });
+    }
     for (const g of groups) {
       new k8s.KubeNetworkPolicy(this, `np-${g}`, {
         metadata: { name: g, namespace: stack.namespace, labels: { ...labels, 'app.kubernetes.io/name': g } },

@@ -31,7 +31,7 @@ export interface ResolvedEdge {
   readonly host: string;
   readonly hosts: readonly string[];
   readonly rateLimit: { readonly average: number; readonly burst: number };
-  readonly tls: { readonly issuer: 'local-ca' | 'acme'; readonly email?: string; readonly server: string; readonly secretName: string };
+  readonly tls: { readonly issuer: 'local-ca' | 'acme'; readonly email?: string; readonly server: string; readonly caBundle?: string; readonly secretName: string };
   readonly routes: readonly ResolvedRoute[];
   /** Where the proxy connects from. */
   readonly allowFrom: readonly Peer[];
@@ -98,7 +98,7 @@ export function resolveEdge(spec: StackSpec, environment: EnvironmentName, prese
     host,
     hosts: [...new Set(routes.map((r) => r.host))].sort(),
     rateLimit: e.rateLimit ?? { average: 10, burst: 20 },
-    tls: { issuer: e.tls?.issuer ?? preset.issuer, email: e.tls?.email, server: e.tls?.server ?? LETSENCRYPT, secretName: `${spec.name}-tls` },
+    tls: { issuer: e.tls?.issuer ?? preset.issuer, email: e.tls?.email, server: e.tls?.server ?? LETSENCRYPT, caBundle: e.tls?.caBundle, secretName: `${spec.name}-tls` },
     routes,
   };
 }

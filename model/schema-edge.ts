@@ -54,6 +54,11 @@ export const edge = z
           .optional()
           .meta({ description: 'ACME account e-mail (expiry notices). Default: none.' }),
         server: z.string().regex(/^https:\/\/\S+$/, 'must be an https URL').optional().meta({ description: 'ACME directory URL. Default: Let\'s Encrypt production.' }),
+        caBundle: z
+          .string()
+          .regex(/^\s*-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----\s*$/, 'must be PEM certificates (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----)')
+          .optional()
+          .meta({ description: 'PEM CA certificates that sign the ACME server\'s own HTTPS certificate, for a private ACME server (step-ca, Pebble). Default: the system\'s CAs.' }),
       })
       .optional()
       .meta({ description: 'Certificates: the local CA (kind, k3d) or ACME HTTP-01 (prod).' }),

@@ -16,7 +16,7 @@ describe('synthesize', () => {
     const out = tmp();
     const results = synthesize(referenceStack, out);
     expect(readdirSync(out).sort()).toEqual(['k3d', 'kind', 'prod']);
-    expect(results.map((r) => [r.environment, r.objects])).toEqual([['kind', 36], ['k3d', 39], ['prod', 37]]);
+    expect(results.map((r) => [r.environment, r.objects])).toEqual([['kind', 36], ['k3d', 39], ['prod', 38]]);
     const docs = parseAllDocuments(readFileSync(join(out, 'kind', 'dataplatform.k8s.yaml'), 'utf8'));
     expect(docs).toHaveLength(36);
     expect(docs[0].toJS().kind).toBe('Namespace');

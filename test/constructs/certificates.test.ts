@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { find, manifests } from '../support/manifests';
+import { referenceStack } from '../../model/reference';
+import { find, manifests, manifestsOf } from '../support/manifests';
 
 describe('Certificates', () => {
   it('bootstraps a local CA: self-signed issuer -> CA certificate in cert-manager -> CA issuer -> stack certificate', () => {
@@ -20,5 +21,24 @@ describe('Certificates', () => {
     expect(acme.solvers).toEqual([{ http01: { gatewayHTTPRoute: { parentRefs: [{ kind: 'Gateway', name: 'dataplatform', namespace: 'dataplatform', sectionName: 'http' }] } } }]);
     expect(find(objs, 'Certificate', 'dataplatform-tls').spec.issuerRef.name).toBe('dataplatform-acme');
     expect(objs.some((o) => o.metadata.name === 'stackport-local-ca')).toBe(false);
+  });
+});
+
+describe('a private ACME server', () => {
+  const PEM = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ\n-----END CERTIFICATE-----';
+  const spec = (tls: Record<string, unknown>) => ({ ...referenceStack, environments: { ...referenceStack.environments, prod: { ...referenceStack.environments!.prod, edge: { ...referenceStack.environments!.prod!.edge, tls: { ...referenceStack.environments!.prod!.edge!.tls, ...tls } } } } });
+
+  it('passes caBundle to the ACME issuer, base64 as cert-manager wants it', () => {
+    const acme = find(manifestsOf(spec({ server: 'https://pebble.pebble.svc:14000/dir', caBundle: PEM }), 'prod'), 'ClusterIssuer', 'dataplatform-acme').spec.acme;
+    expect(acme.server).toBe('https://pebble.pebble.svc:14000/dir');
+    expect(Buffer.from(acme.caBundle, 'base64').toString()).toBe(`${PEM}\n`);
+  });
+
+  it('has no caBundle unless given', () => {
+    expect(find(manifests(undefined, 'prod'), 'ClusterIssuer', 'dataplatform-acme').spec.acme.caBundle).toBeUndefined();
+  });
+
+  it('refuses a caBundle that is not PEM certificates, naming the field', () => {
+    expect(() => manifestsOf(spec({ caBundle: 'not a certificate' }), 'prod')).toThrow(/environments\.prod\.edge\.tls\.caBundle.*must be PEM certificates/);
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { referenceStack } from '../../model/reference';
 import { ENVIRONMENTS } from '../../model/schema';
 import { find, manifests, manifestsOf, podSpec } from '../support/manifests';
 import { allowed, type Endpoint } from '../support/netpol';
@@ -82,8 +83,8 @@ describe('NetworkPolicies', () => {
       expect(selecting[0].spec.policyTypes).toEqual(['Ingress', 'Egress']);
       expect(podSpec(w)).toBeDefined();
     }
-    // and no policy selects nothing
-    for (const p of policies) expect(workloads.some((w) => component(w) === p.metadata.name), p.metadata.name).toBe(true);
+    // and no policy selects nothing (the ACME solver's selects the pods cert-manager creates during a challenge)
+    for (const p of policies.filter((x) => x.metadata.name !== 'acme-http01-solver')) expect(workloads.some((w) => component(w) === p.metadata.name), p.metadata.name).toBe(true);
   });
 
   it('follows the relations of a different stack, including an external database by port', () => {
@@ -140,5 +141,29 @@ describe('network mode stack', () => {
 
   it('declared (the default) admits only what uses declares', () => {
     for (const objs of [manifestsOf(spec()), manifestsOf(spec('declared'))]) expect(allowed(objs, NS2, p('api'), p('cache'), 6379)).toBe(false);
+  });
+});
+
+describe('ACME HTTP-01 solver pods', () => {
+  const solver: Endpoint = { labels: { 'acme.cert-manager.io/http01-solver': 'true', 'acme.cert-manager.io/http-domain': '1234' } };
+  const envoy: Endpoint = { namespace: 'envoy-gateway-system', labels: { 'app.kubernetes.io/name': 'envoy' } };
+
+  it('admits the proxy to the solver on 8089 in prod (ACME), and nothing else to or from it', () => {
+    const prod = manifests(undefined, 'prod');
+    expect(find(prod, 'NetworkPolicy', 'acme-http01-solver').spec.podSelector).toEqual({ matchLabels: { 'acme.cert-manager.io/http01-solver': 'true' } });
+    expect(allowed(prod, NS, envoy, solver, 8089)).toBe(true);
+    expect(allowed(prod, NS, envoy, solver, 8080)).toBe(false);
+    expect(allowed(prod, NS, pod('api'), solver, 8089)).toBe(false);
+    expect(allowed(prod, NS, solver, pod('api'), 8000)).toBe(false);
+  });
+
+  it('is not rendered where the local CA issues the certificate', () => {
+    for (const env of ['kind', 'k3d'] as const) expect(manifests(undefined, env).some((o) => o.metadata.name === 'acme-http01-solver'), env).toBe(false);
+  });
+
+  it('follows the class: k3d with ACME admits Traefik from kube-system', () => {
+    const objs = manifestsOf({ ...referenceStack, environments: { k3d: { edge: { tls: { issuer: 'acme', email: 'ops@example.com' } } } } }, 'k3d');
+    expect(allowed(objs, NS, traefik, solver, 8089)).toBe(true);
+    expect(allowed(objs, NS, envoy, solver, 8089)).toBe(false);
   });
 });
