@@ -157,9 +157,12 @@ function runSynth(args: string[], defaultOut = 'dist'): number {
   const { synthesize } = require('./charts/synth') as typeof import('./charts/synth');
   const { withImages } = require('./model/images') as typeof import('./model/images');
   const spec = withImages(values.spec ? loadSpecFile(values.spec, { onNote: printNote }) : require('./model/reference').referenceStack, values.image ?? []);
-  for (const r of synthesize(spec, values.out ?? defaultOut, environments as EnvironmentName[], values.spec)) {
+  const results = synthesize(spec, values.out ?? defaultOut, environments as EnvironmentName[], values.spec);
+  for (const r of results) {
     console.log(`${r.environment.padEnd(5)} ${String(r.objects).padStart(4)} objects  ${r.file}`);
   }
+  // Like the importer's warnings: on stdout, after what was written, one line each.
+  for (const w of results.flatMap((r) => r.warnings)) console.log(`warning: ${w}`);
   return 0;
 }
 

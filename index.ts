@@ -28,5 +28,5 @@ export {
   type StackSpecInput,
 } from './model/schema';
 export { StackChart, type StackChartProps } from './charts/stack';
-export { buildManifests, kustomization, synthesize, type SynthResult } from './charts/synth';
+export { buildManifests, kustomization, synthesize, synthWarnings, type SynthResult } from './charts/synth';
 export { toYaml } from './charts/yaml';

@@ -10,6 +10,11 @@ import {
   HttpRouteSpecRulesFiltersType,
   HttpRouteSpecRulesMatchesPathType,
 } from '../imports/gateway.networking.k8s.io';
+import {
+  BackendTrafficPolicy,
+  BackendTrafficPolicySpecRateLimitLocalRulesClientSelectorsSourceCidrType,
+  BackendTrafficPolicySpecRateLimitLocalRulesLimitUnit,
+} from '../imports/gateway.envoyproxy.io';
 import { Middleware, type MiddlewareSpec } from '../imports/traefik.io';
 import type { ResolvedEdge, ResolvedRoute } from '../model/edge';
 import type { ResolvedStack } from '../model/presets';
@@ -25,7 +30,10 @@ export interface EdgeProps {
  * The public entry: HTTPS only, with the same routes in both modes.
  * - `gateway`: a Gateway with an HTTPS listener terminating TLS from the cert-manager secret and
  *   an HTTP listener whose only route redirects to HTTPS; one HTTPRoute per routed service. Metrics
- *   paths get a rule without backends, which Gateway API implementations answer with 500.
+ *   paths get a rule without backends, which Gateway API implementations answer with 500. The rate
+ *   limit depends on the class (model/edge.ts GATEWAY_RATE_LIMIT): Envoy Gateway (`eg`) gets a
+ *   BackendTrafficPolicy per HTTPRoute, Traefik (`traefik`) the Traefik Ingress's Middlewares as
+ *   ExtensionRef filters; other classes get none (synth warns).
  * - `ingress`: one Ingress per host with TLS and the class. With Traefik, Middlewares rate-limit,
  *   compress and set security headers on the HTTPS router, an HTTP-only Ingress redirects to HTTPS,
  *   and a third Ingress denies metrics paths. Other controllers get nginx-style annotations.
@@ -90,6 +98,12 @@ export class Edge extends Construct {
     const groups = new Map<string, (typeof edge.routes)[number][]>();
     for (const r of edge.routes) groups.set(`${r.component} ${r.host}`, [...(groups.get(`${r.component} ${r.host}`) ?? []), r]);
     const perComponent = new Map<string, number>();
+    const traefik = edge.rateLimitBy === 'traefik-extension-ref';
+    if (traefik) this.traefikMiddlewares(stack, edge, TRAEFIK_HTTPS_MIDDLEWARES);
+    // Traefik's Gateway provider runs a Middleware named by an ExtensionRef filter (same namespace).
+    const filters = traefik
+      ? TRAEFIK_HTTPS_MIDDLEWARES.map((name) => ({ type: HttpRouteSpecRulesFiltersType.EXTENSION_REF, extensionRef: { group: 'traefik.io', kind: 'Middleware', name } }))
+      : undefined;
     for (const rs of groups.values()) {
       const r = rs[0];
       const n = (perComponent.get(r.component) ?? 0) + 1;
@@ -104,19 +118,49 @@ export class Edge extends Construct {
             ...[...new Set(rs.flatMap((x) => x.blockedPaths))].map((p) => ({ matches: [{ path: { type: HttpRouteSpecRulesMatchesPathType.PATH_PREFIX, value: p } }] })),
             ...rs.map((x) => ({
               matches: [{ path: { type: HttpRouteSpecRulesMatchesPathType.PATH_PREFIX, value: x.path } }],
+              filters,
               backendRefs: [{ kind: 'Service', name: x.component, port: x.port }],
             })),
           ],
         },
       });
+      if (edge.rateLimitBy === 'envoy-gateway-policy') this.envoyRateLimit(stack, edge, name);
     }
+  }
+
+  /**
+   * Envoy Gateway: the spec's rate limit as a BackendTrafficPolicy on one HTTPRoute, a local rate
+   * limit with one bucket per client IP (`sourceCIDR` type Distinct; one rule for IPv4, one for IPv6).
+   *
+   * Mapping: Traefik's `average: A, burst: B` is a token bucket that refills at A per second and
+   * holds B. Envoy's local rate limit is a token bucket too, but Envoy Gateway fills it whole once
+   * per unit (`requests: N, unit: Second` holds N and gets N back every second), so it has no
+   * separate burst size. We use `requests: A, unit: Second`: the sustained rate is the spec's
+   * average exactly; a burst is at most A at once (2A across a refill boundary) instead of B.
+   * Stricter than Traefik when B > A, never looser on average. The bucket is per Envoy replica
+   * (that is what local means): with N proxy replicas behind a load balancer a client can get up to
+   * N times the rate.
+   */
+  private envoyRateLimit(stack: ResolvedStack, edge: ResolvedEdge, route: string) {
+    const limit = { requests: edge.rateLimit.average, unit: BackendTrafficPolicySpecRateLimitLocalRulesLimitUnit.SECOND };
+    const perClient = (cidr: string) => ({
+      clientSelectors: [{ sourceCidr: { type: BackendTrafficPolicySpecRateLimitLocalRulesClientSelectorsSourceCidrType.DISTINCT, value: cidr } }],
+      limit,
+    });
+    new BackendTrafficPolicy(this, `rate-limit-${route}`, {
+      metadata: { name: `${route}-rate-limit`, namespace: stack.namespace, labels: this.labels(stack) },
+      spec: {
+        targetRefs: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', name: route }],
+        rateLimit: { local: { rules: [perClient('0.0.0.0/0'), perClient('::/0')] } },
+      },
+    });
   }
 
   private ingress(stack: ResolvedStack, edge: ResolvedEdge) {
     const labels = this.labels(stack);
     const traefik = edge.controller === 'traefik';
     const mw = (name: string) => `${stack.namespace}-${name}@kubernetescrd`;
-    if (traefik) this.traefikMiddlewares(stack, edge);
+    if (traefik) this.traefikMiddlewares(stack, edge, ['https-redirect', ...TRAEFIK_HTTPS_MIDDLEWARES, 'deny-all']);
 
     for (const host of edge.hosts) {
       const routes = edge.routes.filter((r) => r.host === host);
@@ -145,7 +189,7 @@ export class Edge extends Construct {
         'traefik.ingress.kubernetes.io/router.entrypoints': entrypoint,
         'traefik.ingress.kubernetes.io/router.middlewares': middlewares.map(mw).join(','),
       });
-      ingress('', paths, router('websecure', ['rate-limit', 'compress', 'security-headers']));
+      ingress('', paths, router('websecure', TRAEFIK_HTTPS_MIDDLEWARES));
       // Traefik makes a router with TLS answer HTTPS only, so plain HTTP needs its own router: it only redirects.
       ingress('-http-redirect', [ingressPath('/', routes[0])], router('web', ['https-redirect']), false);
       const blocked = routes.flatMap((r) => r.blockedPaths.map((p) => ingressPath(p, r)));
@@ -153,17 +197,23 @@ export class Edge extends Construct {
     }
   }
 
-  private traefikMiddlewares(stack: ResolvedStack, edge: ResolvedEdge) {
+  /** The named Traefik Middlewares, in the order given. */
+  private traefikMiddlewares(stack: ResolvedStack, edge: ResolvedEdge, names: readonly string[]) {
     const labels = this.labels(stack);
-    const m = (name: string, spec: MiddlewareSpec) => new Middleware(this, `mw-${name}`, { metadata: { name, namespace: stack.namespace, labels }, spec });
-    m('https-redirect', { redirectScheme: { scheme: 'https', permanent: true } });
-    m('rate-limit', { rateLimit: { average: edge.rateLimit.average, burst: edge.rateLimit.burst } });
-    m('compress', { compress: {} });
-    m('security-headers', { headers: { stsSeconds: 31536000, stsIncludeSubdomains: true, contentTypeNosniff: true, frameDeny: true, referrerPolicy: 'strict-origin-when-cross-origin' } });
-    // Only loopback may pass: nothing outside the proxy itself, so every public request gets 403.
-    m('deny-all', { ipAllowList: { sourceRange: ['127.0.0.1/32'] } });
+    const specs: Record<string, MiddlewareSpec> = {
+      'https-redirect': { redirectScheme: { scheme: 'https', permanent: true } },
+      'rate-limit': { rateLimit: { average: edge.rateLimit.average, burst: edge.rateLimit.burst } },
+      compress: { compress: {} },
+      'security-headers': { headers: { stsSeconds: 31536000, stsIncludeSubdomains: true, contentTypeNosniff: true, frameDeny: true, referrerPolicy: 'strict-origin-when-cross-origin' } },
+      // Only loopback may pass: nothing outside the proxy itself, so every public request gets 403.
+      'deny-all': { ipAllowList: { sourceRange: ['127.0.0.1/32'] } },
+    };
+    for (const name of names) new Middleware(this, `mw-${name}`, { metadata: { name, namespace: stack.namespace, labels }, spec: specs[name] });
   }
 }
+
+/** What Traefik runs on every HTTPS request it routes to a service, Ingress and Gateway alike, in this order. */
+const TRAEFIK_HTTPS_MIDDLEWARES = ['rate-limit', 'compress', 'security-headers'];
 
 function ingressPath(path: string, r: ResolvedRoute): k8s.HttpIngressPath {
   return { path, pathType: 'Prefix', backend: { service: { name: r.component, port: { number: r.port } } } };

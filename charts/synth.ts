@@ -6,6 +6,7 @@
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App } from 'cdk8s';
+import { rateLimitWarning } from '../model/edge';
 import { resolveStack, type ResolvedStack } from '../model/presets';
 import { ENVIRONMENTS, type EnvironmentName, type StackSpec } from '../model/schema';
 import { StackChart } from './stack';
@@ -23,6 +24,13 @@ export interface SynthResult {
   readonly environment: EnvironmentName;
   readonly file: string;
   readonly objects: number;
+  /** What the output cannot do that the spec asks for (e.g. a rate limit the Gateway class cannot enforce), each naming the environment. */
+  readonly warnings: readonly string[];
+}
+
+/** Warnings for one environment: what the spec asks for that its output does not enforce. */
+export function synthWarnings(stack: ResolvedStack): string[] {
+  return [rateLimitWarning(stack.environment, stack.edge)].filter((w): w is string => w !== undefined);
 }
 
 /**
@@ -45,7 +53,7 @@ export function synthesize(spec: StackSpec, outdir: string, environments: readon
   const rendered = environments.map((environment) => {
     const stack = resolveStack(spec, environment, source);
     const objects = buildManifests(stack);
-    return { environment, name: stack.name, yaml: toYaml(objects), objects: objects.length };
+    return { environment, name: stack.name, yaml: toYaml(objects), objects: objects.length, warnings: synthWarnings(stack) };
   });
 
   mkdirSync(outdir, { recursive: true });
@@ -65,5 +73,5 @@ export function synthesize(spec: StackSpec, outdir: string, environments: readon
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }
-  return rendered.map((r) => ({ environment: r.environment, file: join(outdir, r.environment, `${r.name}.k8s.yaml`), objects: r.objects }));
+  return rendered.map((r) => ({ environment: r.environment, file: join(outdir, r.environment, `${r.name}.k8s.yaml`), objects: r.objects, warnings: r.warnings }));
 }

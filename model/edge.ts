@@ -24,10 +24,37 @@ export interface ResolvedRoute {
   readonly blockedPaths: readonly string[];
 }
 
+/**
+ * How the edge enforces the spec's rate limit.
+ * - `traefik-middleware`: Traefik Ingress; the `rate-limit` Middleware named in the router annotation.
+ * - `ingress-annotations`: any other Ingress controller; nginx-style `limit-rps` annotations.
+ * - `envoy-gateway-policy`: Envoy Gateway; one BackendTrafficPolicy (local rate limit) per HTTPRoute.
+ * - `traefik-extension-ref`: Traefik's Gateway API provider; an `ExtensionRef` filter on each
+ *   HTTPRoute rule to the same Middlewares the Traefik Ingress uses.
+ * - `none`: a Gateway class with no rate limit stackport knows; synth warns (rateLimitWarning).
+ */
+export type RateLimitMechanism = 'traefik-middleware' | 'ingress-annotations' | 'envoy-gateway-policy' | 'traefik-extension-ref' | 'none';
+
+/**
+ * Gateway API has no core rate limit, so how it is enforced depends on the implementation behind
+ * the GatewayClass. This table is that choice; a class not listed here gets `none`.
+ */
+export const GATEWAY_RATE_LIMIT: Readonly<Record<string, RateLimitMechanism>> = {
+  eg: 'envoy-gateway-policy', // Envoy Gateway's GatewayClass (what its quickstart and Helm chart name it)
+  traefik: 'traefik-extension-ref', // Traefik v3's kubernetesGateway provider, with its kubernetesCRD provider on
+};
+
+export function rateLimitMechanism(mode: 'gateway' | 'ingress', controller: 'traefik' | 'generic', className: string): RateLimitMechanism {
+  if (mode === 'ingress') return controller === 'traefik' ? 'traefik-middleware' : 'ingress-annotations';
+  return Object.hasOwn(GATEWAY_RATE_LIMIT, className) ? GATEWAY_RATE_LIMIT[className] : 'none';
+}
+
 export interface ResolvedEdge {
   readonly mode: 'gateway' | 'ingress';
   readonly className: string;
   readonly controller: 'traefik' | 'generic';
+  /** How the rate limit is enforced (see GATEWAY_RATE_LIMIT). */
+  readonly rateLimitBy: RateLimitMechanism;
   readonly host: string;
   readonly hosts: readonly string[];
   readonly rateLimit: { readonly average: number; readonly burst: number };
@@ -95,12 +122,27 @@ export function resolveEdge(spec: StackSpec, environment: EnvironmentName, prese
     mode,
     className,
     controller,
+    rateLimitBy: rateLimitMechanism(mode, controller, className),
     host,
     hosts: [...new Set(routes.map((r) => r.host))].sort(),
     rateLimit: e.rateLimit ?? { average: 10, burst: 20 },
     tls: { issuer: e.tls?.issuer ?? preset.issuer, email: e.tls?.email, server: e.tls?.server ?? LETSENCRYPT, caBundle: e.tls?.caBundle, secretName: `${spec.name}-tls` },
     routes,
   };
+}
+
+/**
+ * The synth warning for an edge whose rate limit nothing enforces (a Gateway class missing from
+ * GATEWAY_RATE_LIMIT); undefined when it is enforced.
+ */
+export function rateLimitWarning(environment: EnvironmentName, edge: ResolvedEdge | undefined): string | undefined {
+  if (!edge || edge.rateLimitBy !== 'none') return undefined;
+  const how: Partial<Record<RateLimitMechanism, string>> = { 'envoy-gateway-policy': 'a BackendTrafficPolicy', 'traefik-extension-ref': 'its Middleware' };
+  const known = Object.entries(GATEWAY_RATE_LIMIT).map(([c, m]) => `${c} (${how[m]})`);
+  return (
+    `${environment}: GatewayClass "${edge.className}" has no known rate-limit policy, so the rate limit ` +
+    `(${edge.rateLimit.average} r/s, burst ${edge.rateLimit.burst}) is not enforced; stackport enforces it on ${known.join(' and ')}`
+  );
 }
 
 export function resolveMonitoring(spec: StackSpec, environment: EnvironmentName): ResolvedMonitoring | undefined {

@@ -44,7 +44,11 @@ export const edge = z
         burst: z.number().int().min(1).meta({ description: 'Requests a client may send at once above the average.' }),
       })
       .optional()
-      .meta({ description: 'Requests per second and burst per client (Traefik).', default: { average: 10, burst: 20 } }),
+      .meta({
+        description:
+          'Requests per second and burst per client. Enforced by the Traefik Ingress (Middleware), Gateway class eg (Envoy Gateway BackendTrafficPolicy: the average per second, burst not separate) and Gateway class traefik (Middleware by ExtensionRef); other Gateway classes: not enforced, synth warns.',
+        default: { average: 10, burst: 20 },
+      }),
     tls: z
       .strictObject({
         issuer: z.enum(['local-ca', 'acme']).optional().meta({ description: 'Who signs the certificate. Default: local-ca on kind and k3d, acme in prod.' }),

@@ -32,7 +32,7 @@ const ADD_ONS: Record<string, string> = {
   'gateway.networking.k8s.io': 'the Gateway API CRDs and an implementation (cloud-provider-kind on kind, Envoy Gateway in prod)',
   'monitoring.coreos.com': 'the prometheus-operator CRDs (kubectl apply --server-side -f crds/monitoring.coreos.com.yaml)',
   'traefik.io': "Traefik's CRDs (k3s ships them; elsewhere install Traefik v3)",
-  'gateway.envoyproxy.io': 'Envoy Gateway',
+  'gateway.envoyproxy.io': 'Envoy Gateway (its install brings the CRDs; the one stackport uses alone: kubectl apply --server-side -f crds/gateway.envoyproxy.io.yaml)',
   'external-secrets.io': 'External Secrets Operator (with the SecretStore the spec names)',
 };
 

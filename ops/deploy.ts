@@ -7,7 +7,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LOCAL_CA } from '../charts/certificates';
-import { buildManifests } from '../charts/synth';
+import { buildManifests, synthWarnings } from '../charts/synth';
 import { toYaml } from '../charts/yaml';
 import { withImages } from '../model/images';
 import { resolveStack, type ResolvedStack } from '../model/presets';
@@ -47,6 +47,7 @@ export function stackObjects(t: Target, images: readonly string[] = []): { spec:
 export async function deploy(t: Target, o: DeployOptions = {}): Promise<WorkloadState[]> {
   const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const { spec, stack, objects: synthesized } = stackObjects(t, o.images);
+  for (const w of synthWarnings(stack)) log(`warning: ${w}`);
   const objects = o.transform ? o.transform(synthesized) : synthesized;
   const dist = join(t.projectDir, '.stackport', 'dist');
   rmSync(join(dist, t.environment), { recursive: true, force: true });

@@ -21,7 +21,7 @@ cd "$ROOT"
 
 # shellcheck source=crd-versions.env
 source scripts/crd-versions.env
-: "${PROMETHEUS_OPERATOR_VERSION:?}" "${CERT_MANAGER_VERSION:?}" "${GATEWAY_API_VERSION:?}" "${TRAEFIK_VERSION:?}" "${EXTERNAL_SECRETS_VERSION:?}"
+: "${PROMETHEUS_OPERATOR_VERSION:?}" "${CERT_MANAGER_VERSION:?}" "${GATEWAY_API_VERSION:?}" "${TRAEFIK_VERSION:?}" "${EXTERNAL_SECRETS_VERSION:?}" "${ENVOY_GATEWAY_VERSION:?}"
 
 export GOTOOLCHAIN=local GOFLAGS=-mod=mod GOWORK=off
 export CDK8S_CHECK_UPGRADE=false
@@ -160,6 +160,11 @@ bundle external-secrets.io \
   github.com/external-secrets/external-secrets "$EXTERNAL_SECRETS_VERSION" \
   "ExternalSecret, emitted for every Secret the stack needs when an environment takes its secrets from External Secrets Operator. Not included: SecretStore and ClusterSecretStore (the platform team's, several MiB of provider schemas) and the generators." \
   config/crds/bases/external-secrets.io_externalsecrets.yaml
+
+bundle gateway.envoyproxy.io \
+  github.com/envoyproxy/gateway "$ENVOY_GATEWAY_VERSION" \
+  "BackendTrafficPolicy, emitted with a local rate limit per HTTPRoute when the Gateway class is Envoy Gateway's (\`eg\`). Taken from the gateway-helm chart's crds subchart, which ships the CRDs as plain YAML (charts/gateway-crds-helm has the same CRD wrapped in Helm template lines). Not included: the other Envoy Gateway kinds (ClientTrafficPolicy, SecurityPolicy, EnvoyProxy, ...), which Envoy Gateway's own install brings." \
+  charts/gateway-helm/charts/crds/crds/generated/gateway.envoyproxy.io_backendtrafficpolicies.yaml
 
 # Only now, with every module and file checked, touch crds/.
 for g in "${GROUPS_DONE[@]}"; do install_if_changed "$WORK/$g.yaml" "crds/$g.yaml"; done

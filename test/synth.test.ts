@@ -16,7 +16,9 @@ describe('synthesize', () => {
     const out = tmp();
     const results = synthesize(referenceStack, out);
     expect(readdirSync(out).sort()).toEqual(['k3d', 'kind', 'prod']);
-    expect(results.map((r) => [r.environment, r.objects])).toEqual([['kind', 36], ['k3d', 39], ['prod', 38]]);
+    expect(results.map((r) => [r.environment, r.objects])).toEqual([['kind', 36], ['k3d', 39], ['prod', 40]]);
+    // kind's GatewayClass (cloud-provider-kind) cannot enforce the rate limit; the others do.
+    expect(results.map((r) => [r.environment, r.warnings.length])).toEqual([['kind', 1], ['k3d', 0], ['prod', 0]]);
     const docs = parseAllDocuments(readFileSync(join(out, 'kind', 'dataplatform.k8s.yaml'), 'utf8'));
     expect(docs).toHaveLength(36);
     expect(docs[0].toJS().kind).toBe('Namespace');
@@ -69,6 +71,16 @@ describe('main.ts', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/k3d +16 objects/);
     expect(readdirSync(join(out, 'dist'))).toEqual(['k3d']);
+  });
+
+  it('prints a warning on stdout, after the files, for a rate limit the Gateway class cannot enforce', () => {
+    const out = tmp();
+    const r = tsx(['main.ts', '--env', 'kind,prod', '--out', join(out, 'dist')]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines.map((l) => l.split(' ')[0])).toEqual(['kind', 'prod', 'warning:']);
+    expect(lines[2]).toMatch(/^warning: kind: GatewayClass "cloud-provider-kind" has no known rate-limit policy, so the rate limit \(10 r\/s, burst 20\) is not enforced; /);
   });
 
   it('refuses a spec of a version it does not read, naming the versions it reads', () => {

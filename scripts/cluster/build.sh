@@ -3,9 +3,10 @@
 # modules into a per-user cache outside the clone, keyed by version. Idempotent: a component
 # whose binary exists and reports the pinned version is not built again.
 #
-# Usage: scripts/cluster/build.sh [--force] [--node|--all] [COMPONENT...]
+# Usage: scripts/cluster/build.sh [--force] [--node|--edge|--all] [COMPONENT...]
 #        scripts/cluster/build.sh --print-dir         # control-plane binary directory, then exit
 #        scripts/cluster/build.sh --print-node-dir    # node binary directory, then exit
+#        scripts/cluster/build.sh --print-edge-dir    # edge binary directory, then exit
 #        scripts/cluster/build.sh --print-bin=C       # path of component C's binary, then exit
 #
 # Control plane (default, with configcheck): kube-apiserver kube-controller-manager kube-scheduler
@@ -14,6 +15,11 @@
 #   hash of its sources, so an edit rebuilds it. Not linked into the directories below.
 # Node (--node; --all = both): kubelet kube-proxy containerd containerd-shim-runc-v2 ctr coredns
 #   kube-router local-path-provisioner.
+# Edge (--edge; not in --all): the controllers the runtime edge test runs in pods: traefik,
+#   cert-manager-{controller,webhook,cainjector,acmesolver}, pebble, pebble-challtestsrv (its
+#   DNS server, answering the stack's host with the edge's address), prometheus-operator,
+#   prometheus-config-reloader, prometheus. Versions: scripts/crd-versions.env (the CRDs' own
+#   releases) and versions.env; see scripts/edge/README.md for what each build changes upstream.
 #
 # Layout (CACHE = ${STACKPORT_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/stackport}):
 #   CACHE/bin/<component>-v<version>/<component>       the binaries, one directory per version
@@ -21,6 +27,7 @@
 #   CACHE/bin/k8s-vK_etcd-vE_kwok-vW/<component>       relative symlinks to the above: the one
 #                                                      directory to put on PATH (--print-dir)
 #   CACHE/bin/node-k8s-vK_containerd-vC_.../<component>  the same for the node (--print-node-dir)
+#   CACHE/bin/edge-traefik-vT_.../<component>           the same for the edge (--print-edge-dir)
 #   CACHE/src/<module>-v<version>/                     generated wrapper modules (go.mod, go.sum)
 # Go's module cache and build cache stay in Go's default locations (go env GOMODCACHE GOCACHE).
 #
@@ -30,6 +37,9 @@ set -euo pipefail
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=SCRIPTDIR/versions.env
 source "$SCRIPT_DIR/versions.env"
+# shellcheck source=SCRIPTDIR/../crd-versions.env
+source "$SCRIPT_DIR/../crd-versions.env"
+: "${TRAEFIK_VERSION:?}" "${CERT_MANAGER_VERSION:?}" "${PROMETHEUS_OPERATOR_VERSION:?}" "${PEBBLE_VERSION:?}" "${PROMETHEUS_VERSION:?}"
 : "${KUBERNETES_VERSION:?}" "${ETCD_VERSION:?}" "${KWOK_VERSION:?}" "${CONTAINERD_VERSION:?}"
 : "${COREDNS_VERSION:?}" "${KUBE_ROUTER_VERSION:?}" "${LOCAL_PATH_PROVISIONER_VERSION:?}"
 
@@ -40,8 +50,11 @@ SET_DIR="$BIN_ROOT/k8s-v${KUBERNETES_VERSION}_etcd-v${ETCD_VERSION}_kwok-v${KWOK
 NODE_SET_DIR="$BIN_ROOT/node-k8s-v${KUBERNETES_VERSION}_containerd-v${CONTAINERD_VERSION}_coredns-v${COREDNS_VERSION}_kube-router-v${KUBE_ROUTER_VERSION}_lpp-v${LOCAL_PATH_PROVISIONER_VERSION}"
 CONTROL_PLANE_COMPONENTS=(kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok kwokctl)
 NODE_COMPONENTS=(kubelet kube-proxy containerd containerd-shim-runc-v2 ctr coredns kube-router local-path-provisioner)
+EDGE_SET_DIR="$BIN_ROOT/edge-traefik-${TRAEFIK_VERSION}_cm-${CERT_MANAGER_VERSION}_pebble-v${PEBBLE_VERSION}_po-${PROMETHEUS_OPERATOR_VERSION}_prom-v${PROMETHEUS_VERSION}"
+CERT_MANAGER_BINARIES=(cert-manager-controller cert-manager-webhook cert-manager-cainjector cert-manager-acmesolver)
+EDGE_COMPONENTS=(traefik "${CERT_MANAGER_BINARIES[@]}" pebble pebble-challtestsrv prometheus-operator prometheus-config-reloader prometheus)
 
-usage() { sed -n '2,28s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+usage() { sed -n '2,/^set -e/{/^#/s/^# \{0,1\}//p}' "${BASH_SOURCE[0]}"; }
 
 force=0
 components=()
@@ -50,9 +63,11 @@ for arg in "$@"; do
   case "$arg" in
     --print-dir) echo "$SET_DIR"; exit 0 ;;
     --print-node-dir) echo "$NODE_SET_DIR"; exit 0 ;;
+    --print-edge-dir) echo "$EDGE_SET_DIR"; exit 0 ;;
     --print-bin=*) print_bin="${arg#--print-bin=}" ;;
     --force) force=1 ;;
     --node) components+=("${NODE_COMPONENTS[@]}") ;;
+    --edge) components+=("${EDGE_COMPONENTS[@]}") ;;
     --all) components+=("${CONTROL_PLANE_COMPONENTS[@]}" "${NODE_COMPONENTS[@]}") ;;
     -h|--help) usage; exit 0 ;;
     -*) echo "build.sh: unknown flag $arg" >&2; usage >&2; exit 2 ;;
@@ -77,6 +92,11 @@ component_version() {
     kube-router) echo "v$KUBE_ROUTER_VERSION" ;;
     local-path-provisioner) echo "v$LOCAL_PATH_PROVISIONER_VERSION" ;;
     configcheck) echo "src-$(configcheck_hash)" ;;
+    traefik) echo "$TRAEFIK_VERSION" ;;
+    cert-manager-*) echo "$CERT_MANAGER_VERSION" ;;
+    pebble|pebble-challtestsrv) echo "v$PEBBLE_VERSION" ;;
+    prometheus-operator|prometheus-config-reloader) echo "$PROMETHEUS_OPERATOR_VERSION" ;;
+    prometheus) echo "v$PROMETHEUS_VERSION" ;;
     *) echo "build.sh: unknown component $1" >&2; return 1 ;;
   esac
 }
@@ -120,6 +140,27 @@ version_ok() {
     configcheck)
       out="$("$bin" --version 2>/dev/null)" || return 1
       [[ "$out" == "configcheck $(component_version configcheck)" ]] ;;
+    *)  # the edge: the module versions Go recorded in the binary
+      out="$(go version -m "$bin" 2>/dev/null)" || return 1
+      grep -qP "^\t(mod|dep)\t$(edge_module "$c")\t$(edge_module_version "$c")(\t|\$)" <<<"$out" ;;
+  esac
+}
+
+# The upstream module each edge binary is built from, and its module version.
+edge_module() {
+  case "$1" in
+    traefik) echo github.com/traefik/traefik/v3 ;;
+    cert-manager-*) echo github.com/cert-manager/cert-manager ;;
+    pebble|pebble-challtestsrv) echo github.com/letsencrypt/pebble/v2 ;;
+    prometheus-operator|prometheus-config-reloader) echo github.com/prometheus-operator/prometheus-operator ;;
+    prometheus) echo github.com/prometheus/prometheus ;;
+  esac
+}
+edge_module_version() {
+  case "$1" in
+    # Prometheus X.Y.Z is published as module version v0.X<Y, two digits>.Z (3.16.0 -> v0.316.0).
+    prometheus) IFS=. read -r x y z <<<"$PROMETHEUS_VERSION"; printf 'v0.%d%02d.%d\n' "$x" "$y" "$z" ;;
+    *) component_version "$1" ;;
   esac
 }
 
@@ -191,6 +232,101 @@ k8s_ldflags() {
   echo "$flags"
 }
 
+# Traefik's go.mod has replace directives (ignored for a dependency) and its ACME library imports
+# every DNS provider, some of whose modules the proxy does not serve. The wrapper repeats the
+# replaces, recreates the empty dynamic/ext module (a separate module upstream, not served) and
+# builds against a copy of lego whose provider registry keeps only providers with served modules.
+traefik_wrapper() {
+  local gomod lego_ver lego_src lego="$SRC_ROOT/traefik-$TRAEFIK_VERSION-lego" ext="$SRC_ROOT/traefik-$TRAEFIK_VERSION-ext" f
+  gomod="$(modinfo "github.com/traefik/traefik/v3@$TRAEFIK_VERSION" '{{.GoMod}}')"
+  lego_ver="$(mod_requires "$gomod" | awk '$1 == "github.com/go-acme/lego/v5" { print $2 }')"
+  [[ -n "$lego_ver" ]] || { echo "build.sh: traefik $TRAEFIK_VERSION does not require github.com/go-acme/lego/v5" >&2; return 1; }
+  lego_src="$(cd "$SRC_ROOT" && go mod download -json "github.com/go-acme/lego/v5@$lego_ver" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
+  rm -rf "$lego" "$ext" && mkdir -p "$ext"
+  cp -r "$lego_src" "$lego" && chmod -R u+w "$lego"
+  f="$lego/providers/dns/zz_gen_dns_providers.go"
+  rm -f "$lego/providers/dns/dns_providers_test.go"
+  awk -v keep="dnsupdate exec httpreq manual" '
+    BEGIN { n = split(keep, k, " "); for (i = 1; i <= n; i++) K[k[i]] = 1 }
+    /^\t"github.com\/go-acme\/lego\/v5\/providers\/dns\// { p = $0; sub(/.*\/dns\//, "", p); sub(/".*/, "", p); if (p in K) print; next }
+    /^\tcase "/ { c = $0; sub(/^\tcase "/, "", c); sub(/".*/, "", c); incase = 1; skip = !(c in K) }
+    /^\tdefault:/ { incase = 0; skip = 0 }
+    incase && skip { next }
+    { print }' "$f" >"$f.new" && mv "$f.new" "$f"
+  grep -q 'case "exec":' "$f" || { echo "build.sh: trimming $f failed" >&2; return 1; }
+  printf 'module github.com/traefik/traefik/dynamic/ext\n\ngo 1.26.0\n' >"$ext/go.mod"
+  printf 'package ext\n\n// HTTP is a dynamic.HTTP extension.\ntype HTTP struct{}\n\n// Router is a dynamic.Router extension.\ntype Router struct{}\n' >"$ext/ext.go"
+  # Traefik replaces go-http-auth by a fork the proxy does not serve. The two functions it uses
+  # that v0.4.0 lacks are added: CheckSecret (upstream's own, from its later master) and
+  # DigestAuth.RequireAuthStale (a 401 with stale=true, RFC 7616 3.3).
+  local httpauth="$SRC_ROOT/traefik-$TRAEFIK_VERSION-go-http-auth" httpauth_src
+  httpauth_src="$(cd "$SRC_ROOT" && go mod download -json github.com/abbot/go-http-auth@v0.4.0 | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
+  rm -rf "$httpauth" && cp -r "$httpauth_src" "$httpauth" && chmod -R u+w "$httpauth"
+  rm -rf "$httpauth/examples" "$httpauth"/*_test.go
+  printf 'module github.com/abbot/go-http-auth\n\ngo 1.16\n' >"$httpauth/go.mod"
+  cat >"$httpauth/fork.go" <<'GO'
+package auth
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// CheckSecret returns true if the password matches the encrypted secret.
+func CheckSecret(password, secret string) bool {
+	compare := compareFuncs[0].compare
+	for _, cmp := range compareFuncs[1:] {
+		if strings.HasPrefix(secret, cmp.prefix) {
+			compare = cmp.compare
+			break
+		}
+	}
+	return compare([]byte(secret), []byte(password)) == nil
+}
+
+// RequireAuthStale is RequireAuth telling the client that its nonce is stale: it may retry
+// with the same credentials (RFC 7616, section 3.3).
+func (a *DigestAuth) RequireAuthStale(w http.ResponseWriter, r *http.Request) {
+	if len(a.clients) > a.ClientCacheSize+a.ClientCacheTolerance {
+		a.Purge(a.ClientCacheTolerance * 2)
+	}
+	nonce := RandomKey()
+	a.clients[nonce] = &digest_client{nc: 0, last_seen: time.Now().UnixNano()}
+	w.Header().Set(contentType, a.Headers.V().UnauthContentType)
+	w.Header().Set(a.Headers.V().Authenticate,
+		fmt.Sprintf(`Digest realm="%s", nonce="%s", opaque="%s", algorithm="MD5", qop="auth", stale=true`,
+			a.Realm, nonce, a.Opaque))
+	w.WriteHeader(a.Headers.V().UnauthCode)
+	w.Write([]byte(a.Headers.V().UnauthResponse))
+}
+GO
+  write_wrapper "$WRAPPER" github.com/traefik/traefik/v3 "$TRAEFIK_VERSION" \
+    -replace="github.com/traefik/traefik/dynamic/ext=$ext" -replace="github.com/go-acme/lego/v5=$lego" \
+    -replace="github.com/abbot/go-http-auth=$httpauth" \
+    -replace=github.com/gorilla/mux=github.com/containous/mux@v0.0.0-20250523120546-41b6ec3aed59 \
+    -exclude=github.com/tencentcloud/tencentcloud-sdk-go@v3.0.83+incompatible
+}
+
+# The Venafi issuer's client library (github.com/Venafi/vcert/v5) is not served by the proxy, and Go
+# refuses overlays of module-cache files. The binaries are built against a copy of the module in
+# which the three packages that import that library are reduced to stubs holding only the
+# controller names the configuration defaults list: cert-manager without the Venafi issuer.
+cert_manager_module() {
+  local src copy="$SRC_ROOT/cert-manager-$CERT_MANAGER_VERSION/module" dir
+  src="$(cd "$SRC_ROOT" && go mod download -json "github.com/cert-manager/cert-manager@$CERT_MANAGER_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
+  [[ -d "$src" ]] || { echo "build.sh: cannot download github.com/cert-manager/cert-manager@$CERT_MANAGER_VERSION" >&2; return 1; }
+  rm -rf "$copy" && mkdir -p "${copy%/*}" && cp -r "$src" "$copy" && chmod -R u+w "$copy"
+  for dir in pkg/issuer/venafi pkg/controller/certificaterequests/venafi pkg/controller/certificatesigningrequests/venafi; do
+    rm -rf "${copy:?}/$dir" && mkdir -p "$copy/$dir"
+  done
+  printf '// Package venafi: built without the Venafi issuer (its client library is not served).\npackage venafi\n' >"$copy/pkg/issuer/venafi/stub.go"
+  printf 'package venafi\n\nconst CRControllerName = "certificaterequests-issuer-venafi"\n' >"$copy/pkg/controller/certificaterequests/venafi/stub.go"
+  printf 'package venafi\n\nconst CSRControllerName = "certificatesigningrequests-issuer-venafi"\n' >"$copy/pkg/controller/certificatesigningrequests/venafi/stub.go"
+  echo "$copy"
+}
+
 declare -A WRAPPER_READY=()
 prepare() { # component -> sets WRAPPER PKG LDFLAGS TAGS
   local c="$1"
@@ -258,6 +394,62 @@ prepare() { # component -> sets WRAPPER PKG LDFLAGS TAGS
       TAGS=""
       LDFLAGS="-s -w -X main.VERSION=v$LOCAL_PATH_PROVISIONER_VERSION"
       write_wrapper "$WRAPPER" github.com/rancher/local-path-provisioner "v$LOCAL_PATH_PROVISIONER_VERSION" ;;
+    traefik)
+      WRAPPER="$SRC_ROOT/traefik-$TRAEFIK_VERSION"
+      PKG="github.com/traefik/traefik/v3/cmd/traefik"
+      TAGS=""
+      LDFLAGS="-s -w -X github.com/traefik/traefik/v3/pkg/version.Version=$TRAEFIK_VERSION"
+      traefik_wrapper ;;
+    cert-manager-*)
+      local b="${c#cert-manager-}"
+      WRAPPER="$SRC_ROOT/cert-manager-$CERT_MANAGER_VERSION/$b"
+      PKG="."
+      TAGS=""
+      local u=github.com/cert-manager/cert-manager/pkg/util
+      LDFLAGS="-s -w -X $u.AppVersion=$CERT_MANAGER_VERSION -X $u.AppGitCommit=module-$CERT_MANAGER_VERSION"
+      if [[ -z "${WRAPPER_READY[cert-manager]:-}" ]]; then
+        CERT_MANAGER_MODULE="$(cert_manager_module)"
+        WRAPPER_READY[cert-manager]=1
+      fi
+      # The upstream module path keeps cert-manager's internal/ packages importable.
+      write_wrapper "$WRAPPER" github.com/cert-manager/cert-manager "$CERT_MANAGER_VERSION" \
+        -module="github.com/cert-manager/cert-manager/$b-binary" -replace="github.com/cert-manager/cert-manager=$CERT_MANAGER_MODULE"
+      rm -rf "$WRAPPER/app" && cp -r "$SCRIPT_DIR/../edge/cert-manager/$b/." "$WRAPPER/" ;;
+    pebble|pebble-challtestsrv)
+      WRAPPER="$SRC_ROOT/pebble-v$PEBBLE_VERSION"
+      PKG="github.com/letsencrypt/pebble/v2/cmd/$c"
+      TAGS=""
+      LDFLAGS="-s -w"
+      write_wrapper "$WRAPPER" github.com/letsencrypt/pebble/v2 "v$PEBBLE_VERSION" ;;
+    prometheus-operator|prometheus-config-reloader)
+      WRAPPER="$SRC_ROOT/prometheus-operator-$PROMETHEUS_OPERATOR_VERSION"
+      PKG="github.com/prometheus-operator/prometheus-operator/cmd/$c"
+      [[ "$c" != prometheus-operator ]] || PKG="github.com/prometheus-operator/prometheus-operator/cmd/operator"
+      TAGS=""
+      local v=github.com/prometheus/common/version
+      LDFLAGS="-s -w -X $v.Version=${PROMETHEUS_OPERATOR_VERSION#v} -X $v.Revision=module-$PROMETHEUS_OPERATOR_VERSION"
+      # Its pkg/client module (generated code) is not served: generated as upstream does, from the
+      # served pkg/apis/monitoring, once per version and generator script (the stamp).
+      local client="$SRC_ROOT/prometheus-operator-$PROMETHEUS_OPERATOR_VERSION-client" gen="$SCRIPT_DIR/../edge/operator-client.sh" stamp
+      if [[ -z "${WRAPPER_READY[prometheus-operator-client]:-}" ]]; then
+        stamp="$PROMETHEUS_OPERATOR_VERSION $(sha256sum "$gen" | cut -c1-12)"
+        if [[ "$(cat "$client/.stamp" 2>/dev/null)" != "$stamp" ]]; then
+          bash "$gen" "$client"
+          echo "$stamp" >"$client/.stamp"
+        fi
+        WRAPPER_READY[prometheus-operator-client]=1
+      fi
+      write_wrapper "$WRAPPER" github.com/prometheus-operator/prometheus-operator "$PROMETHEUS_OPERATOR_VERSION" \
+        -replace="github.com/prometheus-operator/prometheus-operator/pkg/client=$client" ;;
+    prometheus)
+      WRAPPER="$SRC_ROOT/prometheus-v$PROMETHEUS_VERSION"
+      PKG="github.com/prometheus/prometheus/cmd/prometheus"
+      # Only the Kubernetes service discovery (plugins/*.go build tags): the others pull in every
+      # cloud SDK and are not used by the operator's configuration here.
+      TAGS="netgo,remove_all_sd,enable_kubernetes_sd"
+      local v=github.com/prometheus/common/version
+      LDFLAGS="-s -w -X $v.Version=$PROMETHEUS_VERSION -X $v.Revision=module-v$PROMETHEUS_VERSION -X $v.Branch=HEAD"
+      write_wrapper "$WRAPPER" github.com/prometheus/prometheus "$(edge_module_version prometheus)" ;;
     configcheck)
       # Built in place from its own module (go.sum committed: -mod=mod adds nothing).
       WRAPPER="$CONFIGCHECK_DIR"
@@ -310,6 +502,7 @@ for c in "${components[@]}"; do
   [[ "$c" != configcheck ]] || continue
   dir="$SET_DIR"
   [[ " ${NODE_COMPONENTS[*]} " != *" $c "* ]] || dir="$NODE_SET_DIR"
+  [[ " ${EDGE_COMPONENTS[*]} " != *" $c "* ]] || dir="$EDGE_SET_DIR"
   mkdir -p "$dir"
   ln -sfn "../$c-$(component_version "$c")/$c" "$dir/$c"
   [[ " ${dirs[*]} " == *" $dir "* ]] || dirs+=("$dir")

@@ -543,6 +543,11 @@ for (const env of ENVS) {
           }
         }
         for (const rule of route.spec.rules ?? []) {
+          // Traefik's Gateway provider: an ExtensionRef filter names a Middleware in the route's namespace.
+          for (const f of rule.filters ?? []) {
+            if (f.type !== 'ExtensionRef' || f.extensionRef?.group !== 'traefik.io' || f.extensionRef?.kind !== 'Middleware') continue;
+            if (!middlewares.has(`${ns}-${f.extensionRef.name}@kubernetescrd`)) problems.push(`${where}: Traefik middleware ${f.extensionRef.name} does not exist in ${ns}`);
+          }
           for (const ref of rule.backendRefs ?? []) {
             if ((ref.group ?? '') !== '' || (ref.kind ?? 'Service') !== 'Service') continue;
             if ((ref.namespace ?? ns) !== ns) {
@@ -553,7 +558,15 @@ for (const env of ENVS) {
           }
         }
       }
-      r.edge = { ingresses: ingresses.length, httpRoutes: routes.length, backendsChecked: backends };
+      // Envoy Gateway's rate limit: every BackendTrafficPolicy targets an HTTPRoute of the stack (same namespace).
+      const policies = (await has('backendtrafficpolicies.gateway.envoyproxy.io')) ? await kube.items(['-n', ns, 'get', 'backendtrafficpolicies.gateway.envoyproxy.io']) : [];
+      const routeNames = new Set(routes.map((x) => x.metadata.name));
+      for (const p of policies) {
+        for (const t of p.spec.targetRefs ?? []) {
+          if (t.kind === 'HTTPRoute' && !routeNames.has(t.name)) problems.push(`BackendTrafficPolicy ${p.metadata.name}: HTTPRoute ${t.name} does not exist in ${ns}`);
+        }
+      }
+      r.edge = { ingresses: ingresses.length, httpRoutes: routes.length, backendTrafficPolicies: policies.length, backendsChecked: backends };
       expect(problems).toEqual([]);
       expect(backends, 'no Ingress or HTTPRoute backend found').toBeGreaterThan(0);
     }, STEP_MS);

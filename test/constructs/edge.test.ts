@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { find, has, manifests, manifestsOf } from '../support/manifests';
+import { validateAllCustomResources } from '../support/crd-schema';
+import { synthWarnings } from '../../charts/synth';
 import { SpecError } from '../../model/errors';
+import { GATEWAY_RATE_LIMIT } from '../../model/edge';
+import { parseSpec } from '../../model/load';
+import { resolveStack } from '../../model/presets';
+import { referenceStack } from '../../model/reference';
+import type { EnvironmentName, StackSpecInput } from '../../model/schema';
 
 const kind = manifests(undefined, 'kind');
 const k3d = manifests(undefined, 'k3d');
@@ -153,5 +160,130 @@ describe('several routes per component', () => {
       ['api', 'shop.localtest.me', ['/health', '/api/v1']],
       ['api-2', 'admin.shop.localtest.me', ['/']],
     ]);
+  });
+});
+
+/** The HTTPRoutes that route to a component (all but the HTTP listener's redirect). */
+const routed = (objs: any[]) => objs.filter((o) => o.kind === 'HTTPRoute' && o.spec.rules.some((r: any) => r.backendRefs));
+const warningsOf = (input: StackSpecInput, env: EnvironmentName) => synthWarnings(resolveStack(parseSpec(input, 'test spec'), env));
+
+/** A stack with several routes per component, a custom rate limit and the Gateway class given, on kind. */
+function manyRoutes(className: string, extra: object = {}): StackSpecInput {
+  return {
+    name: 'shop',
+    components: {
+      api: { kind: 'web', image: 'acme/api:1.0', port: 8000, healthPath: '/health', metricsPath: '/metrics', routes: [{ path: '/' }, { path: '/', subdomain: 'admin' }] },
+      dash: { kind: 'web', role: 'dashboard', image: 'acme/dash:1.0', port: 8501, healthPath: '/', routes: [{ path: '/', subdomain: 'dash' }] },
+    },
+    edge: { rateLimit: { average: 5, burst: 15 } },
+    environments: { kind: { edge: { className, ...extra } } },
+  };
+}
+
+describe('the rate limit on each Gateway class', () => {
+  it('knows exactly Envoy Gateway (eg) and Traefik (traefik)', () => {
+    expect(GATEWAY_RATE_LIMIT).toEqual({ eg: 'envoy-gateway-policy', traefik: 'traefik-extension-ref' });
+  });
+
+  describe('eg (prod): one BackendTrafficPolicy per routed HTTPRoute', () => {
+    const policies = prod.filter((o) => o.kind === 'BackendTrafficPolicy');
+
+    it('targets each routed HTTPRoute exactly once, in its namespace, and never the redirect', () => {
+      const routes = routed(prod);
+      expect(routes.map((r) => r.metadata.name).sort()).toEqual(['api', 'dashboard']);
+      expect(policies).toHaveLength(routes.length);
+      const targets = policies.flatMap((p) => p.spec.targetRefs);
+      expect(targets.map((t: any) => t.name).sort()).toEqual(['api', 'dashboard']);
+      for (const p of policies) {
+        expect(p.apiVersion).toBe('gateway.envoyproxy.io/v1alpha1');
+        expect(p.spec.targetRefs).toHaveLength(1);
+        const [ref] = p.spec.targetRefs;
+        expect(ref).toEqual({ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', name: expect.any(String) });
+        expect(p.metadata.name).toBe(`${ref.name}-rate-limit`);
+        expect(find(prod, 'HTTPRoute', ref.name).metadata.namespace).toBe(p.metadata.namespace);
+      }
+      expect(targets.map((t: any) => t.name)).not.toContain('dataplatform-https-redirect');
+    });
+
+    it('limits each client IP (IPv4 and IPv6) to the average per second', () => {
+      for (const p of policies) {
+        expect(p.spec.rateLimit).toEqual({
+          local: {
+            rules: [
+              { clientSelectors: [{ sourceCIDR: { type: 'Distinct', value: '0.0.0.0/0' } }], limit: { requests: 10, unit: 'Second' } },
+              { clientSelectors: [{ sourceCIDR: { type: 'Distinct', value: '::/0' } }], limit: { requests: 10, unit: 'Second' } },
+            ],
+          },
+        });
+      }
+    });
+
+    it('validates against the pinned BackendTrafficPolicy CRD, emits no Middleware and warns about nothing', () => {
+      expect(policies.length).toBeGreaterThan(0);
+      expect(validateAllCustomResources(policies)).toEqual([]);
+      expect(prod.filter((o) => o.kind === 'Middleware')).toEqual([]);
+      expect(synthWarnings(resolveStack(referenceStack, 'prod'))).toEqual([]);
+    });
+
+    it('follows the spec: one policy per HTTPRoute with several routes and hosts, the spec average as requests', () => {
+      const objs = manifestsOf(manyRoutes('eg'));
+      const routes = routed(objs).map((r) => r.metadata.name).sort();
+      expect(routes).toEqual(['api', 'api-2', 'dash']);
+      const policies = objs.filter((o) => o.kind === 'BackendTrafficPolicy');
+      expect(policies.map((p) => p.spec.targetRefs.map((t: any) => t.name)).flat().sort()).toEqual(routes);
+      for (const p of policies) for (const rule of p.spec.rateLimit.local.rules) expect(rule.limit).toEqual({ requests: 5, unit: 'Second' });
+      expect(validateAllCustomResources(policies)).toEqual([]);
+      expect(warningsOf(manyRoutes('eg'), 'kind')).toEqual([]);
+    });
+  });
+
+  describe('classes with no known rate-limit policy', () => {
+    it('kind (cloud-provider-kind): no policy, and a warning naming the environment, the class and the rate limit', () => {
+      expect(kind.filter((o) => ['BackendTrafficPolicy', 'Middleware'].includes(o.kind))).toEqual([]);
+      expect(synthWarnings(resolveStack(referenceStack, 'kind'))).toEqual([
+        'kind: GatewayClass "cloud-provider-kind" has no known rate-limit policy, so the rate limit (10 r/s, burst 20) is not enforced; stackport enforces it on eg (a BackendTrafficPolicy) and traefik (its Middleware)',
+      ]);
+    });
+
+    it('any other class warns the same way, in whichever environment sets it', () => {
+      const spec = manyRoutes('nginx', { allowFrom: [{ namespace: 'nginx-gateway' }] });
+      expect(manifestsOf(spec).filter((o) => ['BackendTrafficPolicy', 'Middleware'].includes(o.kind))).toEqual([]);
+      const [w] = warningsOf(spec, 'kind');
+      expect(w).toMatch(/^kind: GatewayClass "nginx" has no known rate-limit policy, so the rate limit \(5 r\/s, burst 15\) is not enforced/);
+      const prodSpec = { ...spec, environments: { prod: { edge: { host: 'shop.example.com', className: 'istio', allowFrom: [{ namespace: 'istio-system' }] } } } };
+      expect(warningsOf(prodSpec, 'prod')).toEqual([expect.stringMatching(/^prod: GatewayClass "istio" has no known rate-limit policy.* is not enforced/)]);
+    });
+  });
+
+  describe('traefik (Traefik\'s Gateway API provider): the Middlewares by ExtensionRef', () => {
+    const objs = manifestsOf(manyRoutes('traefik'));
+
+    it('puts ExtensionRef filters to existing Middlewares on every rule that routes to a service', () => {
+      const rules = routed(objs).flatMap((r) => r.spec.rules.filter((x: any) => x.backendRefs));
+      expect(rules).toHaveLength(3);
+      for (const rule of rules) {
+        expect(rule.filters).toEqual(
+          ['rate-limit', 'compress', 'security-headers'].map((name) => ({ type: 'ExtensionRef', extensionRef: { group: 'traefik.io', kind: 'Middleware', name } })),
+        );
+        for (const f of rule.filters) expect(find(objs, 'Middleware', f.extensionRef.name).metadata.namespace).toBe('shop');
+      }
+      expect(find(objs, 'Middleware', 'rate-limit').spec.rateLimit).toEqual({ average: 5, burst: 15 });
+    });
+
+    it('leaves the redirect and the blocked metrics rule alone, emits only the Middlewares it names, no policy and no warning', () => {
+      expect(find(objs, 'HTTPRoute', 'shop-https-redirect').spec.rules[0].filters).toEqual([{ type: 'RequestRedirect', requestRedirect: { scheme: 'https', statusCode: 301 } }]);
+      const blocked = find(objs, 'HTTPRoute', 'api').spec.rules[0];
+      expect(blocked).toEqual({ matches: [{ path: { type: 'PathPrefix', value: '/metrics' } }] });
+      expect(objs.filter((o) => o.kind === 'Middleware').map((o) => o.metadata.name)).toEqual(['rate-limit', 'compress', 'security-headers']);
+      expect(objs.filter((o) => o.kind === 'BackendTrafficPolicy')).toEqual([]);
+      expect(validateAllCustomResources(objs.filter((o) => ['HTTPRoute', 'Middleware'].includes(o.kind)))).toEqual([]);
+      expect(warningsOf(manyRoutes('traefik'), 'kind')).toEqual([]);
+    });
+  });
+
+  it('k3d (Traefik Ingress) keeps its Middlewares: no policy, no ExtensionRef, no warning', () => {
+    expect(k3d.filter((o) => ['BackendTrafficPolicy', 'HTTPRoute', 'Gateway'].includes(o.kind))).toEqual([]);
+    expect(k3d.filter((o) => o.kind === 'Middleware').map((o) => o.metadata.name)).toEqual(['https-redirect', 'rate-limit', 'compress', 'security-headers', 'deny-all']);
+    expect(synthWarnings(resolveStack(referenceStack, 'k3d'))).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 /**
- * Runs once around the runtime test: installs the pinned Debian packages, builds the control-plane
- * and node binaries and the node's images (no-ops when cached), synthesizes dist/, starts one node
+ * Runs once around the runtime test: installs the pinned Debian packages, builds the control-plane,
+ * node and edge binaries and the node's images (no-ops when cached), synthesizes dist/, starts one node
  * (scripts/node/up.sh, owned by this process: its watchdog tears it down if we die) and hands its
  * description to the tests. Afterwards: scripts/node/down.sh, then a check that the host is as it
  * was (no namespace, mount, process, cgroup, interface or iptables rule of the node left).
@@ -20,15 +20,10 @@ const seconds = (t: number) => Math.round((Date.now() - t) / 100) / 10;
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   if (process.getuid?.() !== 0) throw new Error('npm run test:runtime needs root (network and mount namespaces, cgroups)');
   const t0 = Date.now();
-  sh('scripts/node/install-deps.sh');
-  sh('scripts/cluster/build.sh', ['--all']);
-  sh('scripts/node/images.sh');
-  sh('scripts/images/install-tools.sh');
-  sh('scripts/images/build.sh');
-  const tBuild = seconds(t0);
   execFileSync('npm', ['run', '--silent', 'synth'], { cwd: ROOT, stdio: 'inherit' });
 
   // A node already brought up by hand (scripts/node/up.sh --state-dir DIR): reused, left running.
+  // Nothing is built: its binaries and images are the ones it was started with.
   const reuse = process.env.STACKPORT_NODE_STATE;
   if (reuse) {
     const info = JSON.parse(readFileSync(join(reuse, 'node.json'), 'utf8')) as NodeInfo;
@@ -36,6 +31,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
     project.provide('runtimeNode', info);
     return async () => {};
   }
+
+  sh('scripts/node/install-deps.sh');
+  sh('scripts/cluster/build.sh', ['--all', '--edge']);
+  sh('scripts/node/images.sh', ['--edge']);
+  sh('scripts/images/install-tools.sh');
+  sh('scripts/images/build.sh');
+  const tBuild = seconds(t0);
 
   const before = hostSnapshot();
   const state = mkdtempSync('/tmp/stackport-node.');

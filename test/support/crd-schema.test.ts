@@ -23,6 +23,11 @@ import {
   ServiceMonitorSpecEndpointsScheme,
   ServiceMonitorSpecEndpointsTargetPort,
 } from '../../imports/monitoring.coreos.com';
+import {
+  BackendTrafficPolicy,
+  BackendTrafficPolicySpecRateLimitLocalRulesClientSelectorsSourceCidrType,
+  BackendTrafficPolicySpecRateLimitLocalRulesLimitUnit,
+} from '../../imports/gateway.envoyproxy.io';
 import { Middleware } from '../../imports/traefik.io';
 import { isCustomResourceKind, validateAllCustomResources, validateCustomResource } from './crd-schema';
 
@@ -257,6 +262,32 @@ const cases: Case[] = [
     wrongType: ['spec', 'headers', 'frameDeny'],
     wrongValue: 'true',
     wrongPath: 'spec.headers.frameDeny',
+  },
+  {
+    kind: 'BackendTrafficPolicy',
+    build: (chart) =>
+      new BackendTrafficPolicy(chart, 'btp', {
+        metadata: { name: 'api-rate-limit', namespace: 'shop' },
+        spec: {
+          targetRefs: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', name: 'api' }],
+          rateLimit: {
+            local: {
+              rules: [
+                {
+                  // emitted as `sourceCIDR`
+                  clientSelectors: [{ sourceCidr: { type: BackendTrafficPolicySpecRateLimitLocalRulesClientSelectorsSourceCidrType.DISTINCT, value: '0.0.0.0/0' } }],
+                  limit: { requests: 10, unit: BackendTrafficPolicySpecRateLimitLocalRulesLimitUnit.SECOND },
+                },
+              ],
+            },
+          },
+        },
+      }),
+    unknownIn: ['spec', 'rateLimit', 'local', 'rules', 0, 'clientSelectors', 0, 'sourceCIDR'],
+    unknownPath: 'spec.rateLimit.local.rules[0].clientSelectors[0].sourceCIDR.bogusField',
+    wrongType: ['spec', 'rateLimit', 'local', 'rules', 0, 'limit', 'requests'],
+    wrongValue: '10',
+    wrongPath: 'spec.rateLimit.local.rules[0].limit.requests',
   },
 ];
 
