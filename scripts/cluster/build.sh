@@ -116,7 +116,7 @@ version_ok() {
     kube-router)   # before kube-*: it is not a Kubernetes binary
       out="$("$bin" --version 2>&1)" || return 1
       [[ "$out" == *" version v$KUBE_ROUTER_VERSION, "* ]] ;;
-    kube-*)
+    kube-*|kubelet)
       out="$("$bin" --version 2>/dev/null)" || return 1
       [[ "$out" == "Kubernetes v$KUBERNETES_VERSION" ]] ;;
     etcd)

@@ -102,10 +102,15 @@ else
 fi
 STATE="$(cd "$STATE" && pwd)"
 chmod 755 "$STATE"   # pods' hostPath volumes (local-path) live under it
-ID="$(basename "$STATE" | tr -c 'a-zA-Z0-9\n' '-')"
-ID="${ID##*-}"
+# The id names the network namespace and cgroup root: a hash of the state folder's path, so two
+# nodes never share them (a name-derived id let /tmp/a-node and /tmp/b-node collide, and the
+# failing one's teardown then removed the other's namespace).
+ID="$(printf '%s' "$STATE" | sha256sum | cut -c1-10)"
 NETNS="stackport-node-$ID"
 CGROUP_ROOT="/stackport-node-$ID"
+# Checked before the teardown trap is armed: a namespace that exists belongs to someone else.
+if ip netns list | awk '{print $1}' | grep -qx "$NETNS"; then die "network namespace $NETNS already exists (another node with this state folder?)"; fi
+[[ ! -e "/sys/fs/cgroup/cpu/$CGROUP_ROOT" && ! -e "/sys/fs/cgroup/memory/$CGROUP_ROOT" ]] || die "cgroup $CGROUP_ROOT already exists (another node with this state folder?)"
 mkdir -p "$STATE"/{pki,logs,pids,bin,etcd,kubelet,storage,cni/net.d,cni/ipam,containerd,plugins,root/run,root/var-lib,root/var-log,sysctl}
 echo "$NETNS" >"$STATE/netns"
 echo "$CGROUP_ROOT" >"$STATE/cgroup-root"
