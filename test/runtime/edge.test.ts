@@ -33,7 +33,9 @@ const { info, kube } = node();
 const dirs: string[] = [];
 const K3D = { ns: 'edge-k3d', host: 'k3d.edge.localtest.me' };
 const KIND = { ns: 'edge-kind', host: 'kind.edge.localtest.me' };
-const PROD = { ns: 'edge-prod', host: 'prod.edge.example' };
+// prod under a stack name of its own: its ClusterIssuer (cluster-scoped, named after the stack) must
+// not be the one environments.test.ts applies for the reference prod stack at the same time.
+const PROD = { ns: 'edge-prod', host: 'prod.edge.example', name: 'edgeprod' };
 let caFile = '';
 let traefikIP = '';
 let gatewayIP = '';
@@ -118,7 +120,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await kube.kubectl(['delete', 'namespace', K3D.ns, KIND.ns, PROD.ns, 'pebble', '--ignore-not-found', '--wait=false']);
-  await kube.kubectl(['delete', 'clusterissuer', 'dataplatform-acme', '--ignore-not-found']);
+  await kube.kubectl(['delete', 'clusterissuer', `${PROD.name}-acme`, '--ignore-not-found']);
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
@@ -288,6 +290,7 @@ describe('prod', () => {
     const prod = referenceStack.environments!.prod!;
     const spec = {
       ...referenceStack,
+      name: PROD.name,
       namespace: PROD.ns,
       environments: {
         ...referenceStack.environments,
@@ -296,7 +299,7 @@ describe('prod', () => {
     } as StackSpec;
     synthesize(spec, join(dir, 'dist'), ['prod']);
     const keep = new Set(['Namespace', 'NetworkPolicy', 'Gateway', 'HTTPRoute', 'Middleware', 'ClusterIssuer', 'Certificate']);
-    const objects = parseAllDocuments(readFileSync(join(dir, 'dist', 'prod', 'dataplatform.k8s.yaml'), 'utf8'))
+    const objects = parseAllDocuments(readFileSync(join(dir, 'dist', 'prod', `${PROD.name}.k8s.yaml`), 'utf8'))
       .map((d) => d.toJSON())
       .filter((o) => o && keep.has(o.kind));
     expect(objects.filter((o) => o.kind === 'ClusterIssuer').map((o) => o.spec.acme.server)).toEqual(['https://pebble.pebble.svc:14000/dir']);
@@ -306,7 +309,7 @@ describe('prod', () => {
     await kube.ok(['-n', 'cert-manager', 'rollout', 'status', 'deployment/cert-manager', '--timeout=120s'], { timeoutMs: 150_000 });
     const t0 = Date.now();
     await kube.ok(['apply', '--server-side', '-f', '-'], { input: toYaml(objects) });
-    await certificateReady(PROD.ns, 'dataplatform-tls', 240);
+    await certificateReady(PROD.ns, `${PROD.name}-tls`, 240);
     console.log(`edge: prod certificate issued by Pebble over HTTP-01 in ${Math.round((Date.now() - t0) / 100) / 10}s`);
 
     // Pebble fetched the challenge over HTTP from the stack's host, i.e. through the Gateway.
@@ -318,7 +321,7 @@ describe('prod', () => {
     const root = await run(info.nodeExec, ['curl', '-sS', '--cacert', join(dir, 'ca.crt'), '--resolve', `pebble.pebble.svc:15000:${pebbleIP}`, 'https://pebble.pebble.svc:15000/roots/0'], { timeoutMs: 30_000 });
     expect(root.stdout).toContain('BEGIN CERTIFICATE');
     writeFileSync(join(dir, 'pebble-root.crt'), root.stdout);
-    const prodGateway = (await kube.json(['-n', PROD.ns, 'get', 'gateway', 'dataplatform'])).status?.addresses?.[0]?.value ?? traefikIP;
+    const prodGateway = (await kube.json(['-n', PROD.ns, 'get', 'gateway', PROD.name])).status?.addresses?.[0]?.value ?? traefikIP;
     // Traefik loads the new Secret a moment after the Certificate is Ready: until then it serves its default.
     const verify = () => run(info.nodeExec, ['sh', '-c', `openssl s_client -connect ${prodGateway}:443 -servername ${PROD.host} -verify_hostname ${PROD.host} -CAfile ${join(dir, 'pebble-root.crt')} -verify_return_error </dev/null 2>&1 | grep -E "Verify return code"`], { timeoutMs: 30_000 });
     await waitUntil('the Pebble certificate served for the prod host', async () => {
