@@ -12,6 +12,7 @@ export interface NetworkPoliciesProps {
 /** The label and port of the pods cert-manager runs to answer ACME HTTP-01 challenges. */
 export const ACME_SOLVER_LABEL = 'acme.cert-manager.io/http01-solver';
 export const ACME_SOLVER_PORT = 8089;
+export const ACME_SOLVER_POLICY = 'acme-http01-solver';
 
 /** Cluster DNS as kind, k3s and kubeadm clusters label it. */
 const DNS: Peer = { namespace: 'kube-system', podLabels: { 'k8s-app': 'kube-dns' } };
@@ -127,7 +128,7 @@ export class NetworkPolicies extends Construct {
     // proxy must reach them, or the default deny fails every challenge. They dial nothing.
     if (stack.edge?.tls.issuer === 'acme') {
       new k8s.KubeNetworkPolicy(this, 'acme-solver', {
-        metadata: { name: 'acme-http01-solver', namespace: stack.namespace, labels },
+        metadata: { name: ACME_SOLVER_POLICY, namespace: stack.namespace, labels },
         spec: {
           podSelector: { matchLabels: { [ACME_SOLVER_LABEL]: 'true' } },
           policyTypes: ['Ingress', 'Egress'],

@@ -5,6 +5,9 @@
  * a test keeps the two in step.
  */
 import type { ResolvedStack } from '../model/presets';
+import { ACME_SOLVER_POLICY } from './network-policies';
+
+const WORKLOADS = ['Deployment', 'StatefulSet', 'Job', 'CronJob', 'DaemonSet'];
 
 export interface PolicyException {
   readonly id: string;
@@ -13,7 +16,9 @@ export interface PolicyException {
   /** Checkov check ids suppressed with `checkov.io/skipN`. */
   readonly checkov: readonly string[];
   readonly reason: string;
-  /** Whether the rendered workload object needs it. */
+  /** The kinds of object it is for. Default: the workloads. */
+  readonly kinds?: readonly string[];
+  /** Whether the rendered object (of one of `kinds`) needs it. */
   readonly applies: (obj: any, stack: ResolvedStack) => boolean;
 }
 
@@ -58,18 +63,23 @@ export const POLICY_EXCEPTIONS: readonly PolicyException[] = [
     reason: 'kind and k3d run one replica of everything so the stack fits a laptop node; prod runs two or more with an HPA and a PodDisruptionBudget',
     applies: (obj, stack) => obj.kind === 'Deployment' && stack.preset.local && obj.spec.replicas === 1,
   },
+  {
+    id: 'acme-solver-pods',
+    kubeScore: ['networkpolicy-targets-pod'],
+    checkov: [],
+    reason: 'the policy admits the edge to the HTTP-01 solver pods cert-manager creates only while an ACME challenge is open, so no rendered pod matches it',
+    kinds: ['NetworkPolicy'],
+    applies: (obj) => obj.metadata.name === ACME_SOLVER_POLICY,
+  },
 ];
 
-const WORKLOADS = ['Deployment', 'StatefulSet', 'Job', 'CronJob', 'DaemonSet'];
-
 /**
- * Adds the suppression annotations each rendered workload needs. It works on the chart's JSON, so
+ * Adds the suppression annotations each rendered object needs. It works on the chart's JSON, so
  * every object is rendered once (StackChart.toJson calls it).
  */
 export function addPolicyExceptions(objects: any[], stack: ResolvedStack): void {
   for (const json of objects) {
-    if (!WORKLOADS.includes(json.kind)) continue;
-    const found = POLICY_EXCEPTIONS.filter((e) => e.applies(json, stack));
+    const found = POLICY_EXCEPTIONS.filter((e) => (e.kinds ?? WORKLOADS).includes(json.kind) && e.applies(json, stack));
     if (found.length === 0) continue;
     const annotations: Record<string, string> = { ...json.metadata.annotations };
     annotations['stackport.dev/policy-exceptions'] = found.map((e) => e.id).join(',');
