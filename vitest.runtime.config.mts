@@ -6,6 +6,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/runtime/**/*.test.ts'],
+    // The edge test runs on a node of its own afterwards (vitest.runtime-edge.config.mts).
+    exclude: ['test/runtime/edge.test.ts', 'node_modules/**'],
     globalSetup: ['test/runtime/global-setup.ts'],
     // One node, shared by all files at once: each file uses namespaces of its own (the reference
     // stack's environments too, through the spec's namespace), and most of each file's time is
