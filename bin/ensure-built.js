@@ -107,6 +107,8 @@ function bundle() {
       // import() of a Node builtin becomes require(): the bundle runs as a vm.Script (load-bundle.js).
       supported: { 'dynamic-import': false },
       metafile: true,
+      // Metafile paths are relative to this folder; notices() joins them to root (the command may run anywhere).
+      absWorkingDir: root,
       // cli.ts requires the laptop commands by this name (see OPS_MODULE there).
       define: { OPS_MODULE: '"./ops.cjs"' },
       external: ['./ops.cjs'],

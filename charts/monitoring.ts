@@ -38,7 +38,7 @@ export class Monitoring extends Construct {
           spec: {
             selector: { matchLabels: selectorFor(stack, c.name) },
             namespaceSelector: { matchNames: [ns] },
-            endpoints: [{ port: 'http', path: c.metricsPath, interval: m.interval, scrapeTimeout: m.interval }],
+            endpoints: [{ port: 'http', path: c.metricsPath, interval: c.metricsInterval ?? m.interval, scrapeTimeout: c.metricsInterval ?? m.interval }],
           },
         });
       }
@@ -48,7 +48,7 @@ export class Monitoring extends Construct {
           spec: {
             selector: { matchLabels: selectorFor(stack, c.name) },
             namespaceSelector: { matchNames: [ns] },
-            podMetricsEndpoints: [{ port: 'health', path: c.metricsPath, interval: m.interval }],
+            podMetricsEndpoints: [{ port: 'health', path: c.metricsPath, interval: c.metricsInterval ?? m.interval }],
           },
         });
       }

@@ -61,6 +61,7 @@ export const webComponent = z
       .optional()
       .meta({ description: 'Further ports the container listens on, added to the Service (e.g. a separate metrics port). Default: none.' }),
     metricsPath: httpPath.optional().meta({ description: 'Prometheus metrics path on the same port. Default: not scraped.' }),
+    metricsInterval: duration.optional().meta({ description: 'Scrape interval of metricsPath, over monitoring.interval (a slow exporter or a costly endpoint). Default: monitoring.interval.' }),
     replicas: replicas.optional().meta({ description: 'Number of pods. Default: 1 locally, 2 in prod (environment presets).' }),
     stickySessions: z.boolean().optional().meta({ description: 'Pin a client to one pod (Streamlit keeps session state in memory). Default: true for dashboards, false for APIs.' }),
     terminationGracePeriodSeconds: gracePeriod.optional().meta({ description: 'Seconds between SIGTERM and SIGKILL.', default: 30 }),
@@ -110,6 +111,7 @@ export const workerComponent = z
     healthPath: httpPath.optional().meta({ description: 'Continuous mode: path of the health endpoint on the health port.' }),
     livenessPath: httpPath.optional().meta({ description: 'Continuous mode: liveness endpoint. Default: TCP check on the health port.' }),
     metricsPath: httpPath.optional().meta({ description: 'Continuous mode: Prometheus metrics path on the health port. Default: not scraped.' }),
+    metricsInterval: duration.optional().meta({ description: 'Continuous mode: scrape interval of metricsPath, over monitoring.interval. Default: monitoring.interval.' }),
     probe: probe.optional().meta({ description: 'Continuous mode: a command or TCP check instead of the health endpoint, or false for none. Default: HTTP GET on healthPath.' }),
     terminationGracePeriodSeconds: gracePeriod.optional().meta({ description: 'Seconds between SIGTERM and SIGKILL. Default: 60 (continuous), 30 (scheduled).' }),
   })

@@ -30,6 +30,7 @@ export function checkSemantics(spec: StackSpec): SpecIssue[] {
       for (const k of Object.keys(c.secretEnv)) if (k in c.env) add([...base, 'secretEnv', k], `is also set in env; keep one`);
     }
     if (c.kind === 'worker') checkWorker(c, base, add);
+    if (c.kind === 'web' && c.metricsInterval && !c.metricsPath) add([...base, 'metricsInterval'], 'needs metricsPath (the interval is for scraping it)');
     if (c.kind === 'web' && c.routes && c.route !== undefined) add([...base, 'routes'], 'set route or routes, not both');
     if (c.kind === 'web' && c.autoscaling && c.replicas && c.autoscaling.maxReplicas < c.replicas) {
       add([...base, 'autoscaling', 'maxReplicas'], `must be at least replicas (${c.replicas})`);
@@ -92,11 +93,12 @@ function checkWorker(c: Extract<Component, { kind: 'worker' }>, base: Path, add:
     if (c.healthPort === undefined && !probed) add([...base, 'healthPort'], 'is required when mode is continuous, unless probe gives a command, a tcpPort or false');
     if (c.healthPath === undefined && !probed) add([...base, 'healthPath'], 'is required when mode is continuous, unless probe gives a command, a tcpPort or false');
     if (c.metricsPath !== undefined && c.healthPort === undefined) add([...base, 'metricsPath'], 'needs healthPort (metrics are scraped on that port)');
+    if (c.metricsInterval !== undefined && c.metricsPath === undefined) add([...base, 'metricsInterval'], 'needs metricsPath (the interval is for scraping it)');
     for (const f of ['schedule', 'timeZone', 'startingDeadlineSeconds', 'history'] as const) {
       if (c[f] !== undefined) add([...base, f], 'applies only to mode scheduled');
     }
   } else {
-    for (const f of ['healthPort', 'healthPath', 'livenessPath', 'metricsPath', 'replicas', 'probe'] as const) if (c[f] !== undefined) add([...base, f], 'applies only to mode continuous');
+    for (const f of ['healthPort', 'healthPath', 'livenessPath', 'metricsPath', 'metricsInterval', 'replicas', 'probe'] as const) if (c[f] !== undefined) add([...base, f], 'applies only to mode continuous');
   }
 }
 

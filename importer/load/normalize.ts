@@ -3,7 +3,7 @@
  * and the translator reads one shape: maps for environment, labels and depends_on; lists of
  * objects for ports, volumes, secrets, configs and env files; word lists for commands.
  */
-import { isAbsolute, resolve } from 'node:path';
+import { isAbsolute, posix, resolve } from 'node:path';
 
 export type Bad = (path: (string | number)[], message: string) => never;
 type Obj = Record<string, any>;
@@ -101,17 +101,22 @@ export function parseMount(spec: unknown, dir: string, path: (string | number)[]
     const o = spec as Obj;
     const type = String(o.type);
     const source = type === 'bind' && o.source ? resolve(dir, String(o.source)) : str(o.source) ?? undefined;
-    return { type, source: source as string | undefined, written: str(o.source) as string | undefined, target: String(o.target), read_only: Boolean(o.read_only) };
+    return { type, source: source as string | undefined, written: str(o.source) as string | undefined, target: cleanTarget(String(o.target)), read_only: Boolean(o.read_only) };
   }
   const text = String(spec);
   const parts = text.split(':');
   // A Windows drive letter would add a colon; compose files for Linux containers rarely have one.
-  if (parts.length === 1) return { type: 'volume', target: parts[0], read_only: false };
+  if (parts.length === 1) return { type: 'volume', target: cleanTarget(parts[0]), read_only: false };
   if (parts.length > 3 || !parts[1]) bad(path, `cannot read volume "${text}" (expected SOURCE:TARGET[:MODE])`);
   const [src, target, mode = ''] = parts;
   const bind = src.startsWith('.') || src.startsWith('/') || src.startsWith('~') || isAbsolute(src);
   const source = bind ? resolve(dir, src.replace(/^~/, process.env.HOME ?? '~')) : src;
-  return { type: bind ? 'bind' : 'volume', source, written: src, target, read_only: mode.split(',').includes('ro') };
+  return { type: bind ? 'bind' : 'volume', source, written: src, target: cleanTarget(target), read_only: mode.split(',').includes('ro') };
+}
+
+/** A container path as Docker uses it: "/etc/prometheus/" and "/etc//prometheus" are "/etc/prometheus". */
+function cleanTarget(target: string): string {
+  return target.startsWith('/') ? posix.normalize(target).replace(/(.)\/$/, '$1') : target;
 }
 
 /** Brings one service (or job) mapping to canonical form; `dir` resolves relative paths. */

@@ -5,6 +5,7 @@
 import type { ComposeService } from '../load/model';
 import type { ProjectFolder } from '../load/project-folder';
 import { buildContext } from './build-context';
+import { dialedInMountedConfig } from './config-flows';
 import type { Context, Role } from './context';
 
 /** "docker.io/library/postgres:16.4" -> "postgres"; "bitnami/postgresql@sha256:..." -> "postgresql". */
@@ -116,7 +117,8 @@ export function classify(ctx: Context, s: ComposeService): Role {
   if (REDIS.has(base)) return 'redis';
   if (STATEFUL.has(base) || controller === 'statefulset') return 'stateful';
   if (base === 'pgadmin4') return 'pgadmin';
-  if (base === 'prometheus') return 'prometheus';
+  // A Prometheus others query (a Grafana datasource) keeps running; otherwise the operator replaces it.
+  if (base === 'prometheus') return dialersOf(ctx, s).length > 0 ? 'stateful' : 'prometheus';
   if (PROXIES.has(base) && (base === 'traefik' || /proxy_pass/.test(nginxConfigText(ctx.project.folder, s) ?? '') || (c.ports ?? []).some((p: { target: number }) => p.target === 443))) return 'edge';
   if (runsToCompletion(s) && scheduleOf(s)) return 'scheduled';
   // A server that publishes or is dialed on a port serves, even when an override says restart "no".
@@ -124,6 +126,22 @@ export function classify(ctx: Context, s: ComposeService): Role {
   if (runsToCompletion(s)) return 'job';
   return 'worker';
 }
+
+/** Services that dial `s` on a port: in their environment, the files they mount, or through links. */
+export function dialersOf(ctx: Context, s: ComposeService): string[] {
+  const dialed = hostPort(s.name);
+  const out = new Set<string>();
+  for (const other of Object.values(ctx.project.services)) {
+    if (other === s) continue;
+    if (Object.values(other.config.environment ?? {}).some((v) => typeof v === 'string' && dialed.test(v))) out.add(other.name);
+    if ((other.config.links ?? []).some((l: string) => String(l).split(':')[0] === s.name)) out.add(other.name);
+  }
+  for (const f of dialedInMountedConfig(ctx.project.folder, ctx.project.services, s)) out.add(f.from);
+  return [...out];
+}
+
+/** `name:port` in a URL, a host list or a bare pair. */
+const hostPort = (name: string) => new RegExp(`(?:^|[/@,\\s])${name.replace(/[.]/g, '\\.')}:(\\d+)`);
 
 /** Container ports of a service: ports, expose, a Traefik port label, or what other services dial. */
 export function portsOf(ctx: Context, s: ComposeService): number[] {
@@ -136,7 +154,7 @@ export function portsOf(ctx: Context, s: ComposeService): number[] {
   }
   if (ports.size === 0) {
     // Compose lets containers dial any port without declaring it; look at what the others dial.
-    const dialed = new RegExp(`(?:^|[/@,\\s])${s.name.replace(/[.]/g, '\\.')}:(\\d+)`);
+    const dialed = hostPort(s.name);
     const proxied = new RegExp(`(?:proxy_pass\\s+https?://|fastcgi_pass\\s+|uwsgi_pass\\s+|grpc_pass\\s+(?:grpcs?://)?|server\\s+)${s.name.replace(/[.]/g, '\\.')}:(\\d+)`, 'g');
     for (const other of Object.values(ctx.project.services)) {
       for (const v of Object.values(other.config.environment ?? {})) {
@@ -146,6 +164,9 @@ export function portsOf(ctx: Context, s: ComposeService): number[] {
       // An nginx in front of it (mounted or baked config) names the port it proxies to.
       if (other !== s && PROXIES.has(baseOf(ctx.project.folder, other))) for (const m of (nginxConfigText(ctx.project.folder, other) ?? '').matchAll(proxied)) ports.add(Number(m[1]));
     }
+    // A settings file another service mounts (a datasource, an app config) names the port it dials.
+    // (A Prometheus scrape target is a metrics port, which a worker serves too: not evidence of a server.)
+    for (const f of dialedInMountedConfig(ctx.project.folder, ctx.project.services, s)) if (imageBase(ctx.project.services[f.from].config.image) !== 'prometheus') ports.add(f.port);
   }
   return [...ports];
 }

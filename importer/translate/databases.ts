@@ -166,6 +166,8 @@ const SERVER_DEFAULTS: Record<string, { port: number; data: string; writable: st
   minio: { port: 9000, data: '/data', writable: ['/tmp'] },
   // Redis with modules keeps its image's own command (the redis component would drop the modules).
   redismod: { port: 6379, data: '/data', writable: ['/tmp'] },
+  // Only when another service dials it (classify); otherwise the cluster's prometheus-operator replaces it.
+  prometheus: { port: 9090, data: '/prometheus', writable: ['/tmp'] },
   'redis-stack': { port: 6379, data: '/data', writable: ['/tmp'] },
   'clickhouse-server': { port: 8123, data: '/var/lib/clickhouse', writable: ['/tmp', '/var/log/clickhouse-server'] },
   influxdb: { port: 8086, data: '/var/lib/influxdb2', writable: ['/tmp'] },

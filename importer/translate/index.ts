@@ -6,12 +6,13 @@
 import { SPEC_VERSION } from '../../model/schema';
 import { ComposeError, fail, type ComposeIssue } from '../load/errors';
 import type { ComposeProject, ComposeService, ImportWarning } from '../load/model';
-import { classify, devTool, droppedBecause, imageBase, portsOf, runsToCompletion } from './classify';
+import { classify, devTool, dialersOf, droppedBecause, imageBase, portsOf, runsToCompletion } from './classify';
 import { Context, Keys, type FoundSecret, type ProvidedSecret, type Role, type TranslateOptions } from './context';
 import { translatePgadmin, translatePostgres, translateRedis, translateStateful } from './databases';
+import { mountedConfigFlows } from './config-flows';
 import { addFlow } from './env';
 import { assignRoutes, traefikLabels, translateProxy } from './edge';
-import { applyScrapes, translatePrometheus } from './prometheus';
+import { applyScrapes, scrapeTargets, translatePrometheus } from './prometheus';
 import { translateApp } from './workloads';
 
 type Obj = Record<string, any>;
@@ -123,7 +124,16 @@ function translateService(ctx: Context, s: ComposeService, traefik: boolean, scr
   }
   if (role === 'postgres') ctx.components[comp] = translatePostgres(ctx, keys, comp);
   else if (role === 'redis') ctx.components[comp] = translateRedis(ctx, keys, comp);
-  else if (role === 'stateful') ctx.components[comp] = translateStateful(ctx, keys, comp, portsOf(ctx, s));
+  else if (role === 'stateful') {
+    if (imageBase(s.config.image) === 'prometheus') {
+      // Dialed by another service (classify), so it runs; its targets still make the ServiceMonitors.
+      scrapes.push(...scrapeTargets(ctx, keys, true));
+      prometheus.add(s.name);
+      const dialers = dialersOf(ctx, s);
+      ctx.note(s.name, `kept as a stateful server: ${dialers.join(', ')} ${dialers.length > 1 ? 'dial' : 'dials'} it; it scrapes with its own configuration, and the cluster's prometheus-operator gets ServiceMonitors for the same targets`);
+    }
+    ctx.components[comp] = translateStateful(ctx, keys, comp, portsOf(ctx, s));
+  }
   else if (role === 'pgadmin') ctx.components[comp] = translatePgadmin(ctx, keys, comp);
   else if (role === 'edge') translateProxy(ctx, keys);
   else if (role === 'prometheus') {
@@ -206,7 +216,24 @@ function common(ctx: Context, keys: Keys, comp: string, role: Role, traefik: boo
     }
     if (String(link).includes(':') && String(link).split(':')[1] !== dep) keys.warn('links', `the alias ${String(link).split(':')[1]} of ${dep} is not a host name in Kubernetes; use ${ctx.componentOf(dep)}`);
   }
+  if (c && ['web', 'worker', 'job', 'stateful'].includes(c.kind)) configFlows(ctx, keys, c, comp);
   if (c?.uses && c.uses.length === 0) delete c.uses;
+}
+
+/** Flows written in the files the service mounts: admitted like env URLs, or said to go nowhere. */
+function configFlows(ctx: Context, keys: Keys, c: Obj, comp: string): void {
+  for (const f of mountedConfigFlows(ctx.project.folder, ctx.project.services, keys.service)) {
+    const role = ctx.roles.get(f.service);
+    if (role === 'postgres' || role === 'redis' || role === 'web' || role === 'stateful') {
+      c.uses ??= [];
+      const had = c.uses.some((u: Obj) => u.to === ctx.componentOf(f.service));
+      addFlow(ctx, c as { uses: Obj[] }, ctx.componentOf(f.service)!, comp);
+      if (!had) ctx.note(keys.service.name, `${f.file} dials ${f.service}:${f.port} -> uses ${ctx.componentOf(f.service)}`);
+    } else if ((role === 'dropped' || role === 'prometheus') && imageBase(keys.config.image) !== 'prometheus') {
+      // (A kept Prometheus's targets are reported by applyScrapes.)
+      keys.warn('volumes', `${f.file} dials ${f.service}:${f.port}, which is not deployed here (${role === 'prometheus' ? 'the cluster\'s Prometheus takes its place: point it there' : droppedBecause(ctx.project.services[f.service])}); that connection will fail`);
+    }
+  }
 }
 
 /** `after` needs a check the waiting pod can run; alembic and Django migrations have one. */

@@ -25,7 +25,8 @@ export interface Mounts {
   sync: { source: string; target: string }[];
 }
 
-const CODE = /\.(py|js|mjs|ts|tsx|go|rb|php|java|rs|ipynb)$|^(package\.json|requirements.*\.txt|pyproject\.toml|Dockerfile|go\.mod|Gemfile|manage\.py|\.git|(docker-)?compose.*\.ya?ml)$/;
+/** Source files and project manifests: a folder holding one is code, not configuration. */
+export const CODE = /\.(py|js|mjs|ts|tsx|go|rb|php|java|rs|ipynb)$|^(package\.json|requirements.*\.txt|pyproject\.toml|Dockerfile|go\.mod|Gemfile|manage\.py|\.git|(docker-)?compose.*\.ya?ml)$/;
 /** Files that hold secrets: they never go into a ConfigMap. */
 const SECRET_FILE = /^\.env|\.env$|\.(pem|key|p12|pfx|jks|keystore)$|^id_(rsa|ed25519|ecdsa)|secret|passw|token|credential/i;
 /** Folders mounted as configuration (anything else is data or code). */
