@@ -1,7 +1,8 @@
 /**
  * Pod hardening, in one place. Every pod template of the stack is built here, so each one runs
  * as a non-root uid >= 10000 with no privilege escalation, no capabilities, seccomp RuntimeDefault,
- * a read-only root filesystem, no service-account token and explicit resources.
+ * a read-only root filesystem, no service-account token and explicit resources; a pod that serves
+ * a port below 1024 gets it through a namespaced sysctl, never a capability.
  */
 import { k8s } from './k8s';
 import type { Resources } from '../model/schema';
@@ -111,6 +112,10 @@ export function podTemplate(p: PodProps): k8s.PodTemplateSpec {
   const scratchVolumes: k8s.Volume[] = writable.map((path) => ({ name: volumeNameFor(path), emptyDir: { sizeLimit: quantity(SCRATCH_SIZE) } }));
   const scratchMounts: k8s.VolumeMount[] = writable.map((path) => ({ name: volumeNameFor(path), mountPath: path }));
   const build = (c: ContainerProps) => container(c, uid, p.pull.imagePullPolicy, scratchMounts);
+  // A non-root process binds a port below 1024 only when the pod's network namespace allows it: this
+  // sysctl is namespaced and "safe" (Pod Security restricted admits it), and opens no more than needed.
+  const lowest = Math.min(...p.containers.flatMap((c) => (c.ports ?? []).map((port) => port.containerPort)));
+  const sysctls = lowest < 1024 ? [{ name: 'net.ipv4.ip_unprivileged_port_start', value: String(lowest) }] : undefined;
   return {
     metadata: { labels: p.labels, annotations: p.annotations },
     spec: {
@@ -127,6 +132,7 @@ export function podTemplate(p: PodProps): k8s.PodTemplateSpec {
         fsGroup: uid,
         fsGroupChangePolicy: 'OnRootMismatch',
         seccompProfile: { type: 'RuntimeDefault' },
+        sysctls,
       },
       initContainers: p.initContainers?.length ? p.initContainers.map(build) : undefined,
       containers: p.containers.map(build),

@@ -30,7 +30,8 @@ export function pinnedImage(ref: string): boolean {
   return /:[\w][\w.-]*$|@sha256:/.test(ref.replace(/^[^/]*:[0-9]+\//, '')) && !/:latest$/.test(ref);
 }
 export const httpPath = z.string().regex(/^\/[^\s]*$/, 'must be an absolute HTTP path such as "/health"');
-export const port = z.number().int().min(1024, 'must be at least 1024 (pods run without NET_BIND_SERVICE)').max(65535);
+// Ports below 1024 are bound without root: the pod sets net.ipv4.ip_unprivileged_port_start (charts/pod.ts).
+export const port = z.number().int().min(1, 'must be a port number from 1 to 65535').max(65535, 'must be a port number from 1 to 65535');
 export const command = z.array(z.string().min(1)).min(1, 'must hold at least one word');
 export const cron = z
   .string()

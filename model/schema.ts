@@ -45,7 +45,7 @@ export const webComponent = z
     kind: z.literal('web').meta({ description: 'A long-running HTTP service: a Deployment and a Service.' }),
     ...workloadFields,
     role: z.enum(['api', 'dashboard']).optional().meta({ description: 'What the service is, for labels and defaults.', default: 'api' }),
-    port: port.meta({ description: 'Port the app listens on (at least 1024); the Service exposes it as `http`.' }),
+    port: port.meta({ description: 'Port the app listens on; the Service exposes it as `http`. A port below 1024 is bound by the non-root uid through the pod sysctl net.ipv4.ip_unprivileged_port_start (admitted by Pod Security restricted).' }),
     healthPath: httpPath.optional().meta({ description: 'Startup and readiness probes GET this path. Required unless `probe` gives a command, a TCP port or false.' }),
     livenessPath: httpPath
       .optional()

@@ -96,10 +96,10 @@ describe('main.ts', () => {
   it('fails with the file, line and field of a bad spec, and writes nothing', () => {
     const out = tmp();
     const spec = join(out, 'stack.yaml');
-    writeFileSync(spec, 'name: shop\ncomponents:\n  web:\n    kind: web\n    image: ghcr.io/acme/shop:2.1.0\n    port: 80\n    healthPath: /healthz\n');
+    writeFileSync(spec, 'name: shop\ncomponents:\n  web:\n    kind: web\n    image: ghcr.io/acme/shop:2.1.0\n    port: 70000\n    healthPath: /healthz\n');
     const r = tsx(['main.ts', '--spec', spec, '--out', join(out, 'dist')]);
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain(`${spec}:6:11: components.web.port: must be at least 1024`);
+    expect(r.stderr).toContain(`${spec}:6:11: components.web.port: must be a port number from 1 to 65535`);
     expect(existsSync(join(out, 'dist'))).toBe(false);
   });
 

@@ -20,8 +20,8 @@ const POSTGRES = new Set(['postgres', 'postgresql', 'postgis', 'timescaledb']);
 /** Servers that keep data: StatefulSets with claim templates, never routed. */
 /** Redis and the servers that speak its protocol and ship its binaries (Valkey, KeyDB). */
 const REDIS = new Set(['redis', 'redis-stack-server', 'valkey', 'keydb']);
-const STATEFUL = new Set(['redismod', 'redis-stack', 'mysql', 'mariadb', 'mongo', 'mongodb', 'percona-server', 'rabbitmq', 'elasticsearch', 'opensearch', 'minio', 'clickhouse-server', 'influxdb', 'cassandra', 'neo4j', 'kafka', 'zookeeper', 'etcd', 'memcached', 'nats']);
-const PROXIES = new Set(['nginx', 'nginx-unprivileged', 'traefik']);
+const STATEFUL = new Set(['redismod', 'redis-stack', 'mysql', 'mariadb', 'mongo', 'mongodb', 'percona-server', 'rabbitmq', 'elasticsearch', 'opensearch', 'minio', 'rustfs', 'seaweedfs', 'clickhouse-server', 'influxdb', 'cassandra', 'neo4j', 'kafka', 'zookeeper', 'etcd', 'memcached', 'nats']);
+const PROXIES = new Set(['nginx', 'nginx-unprivileged', 'traefik', 'nginx-proxy']);
 
 /** Whether the container runs to completion: compose `restart: "no"` or `on-failure`, or a top-level job. */
 export function runsToCompletion(s: ComposeService): boolean {
@@ -60,7 +60,7 @@ export function nginxConfigText(folder: ProjectFolder, s: ComposeService): strin
 }
 
 /** The image a service runs for classification: its own, or for a local build of a proxy, the Dockerfile's base. */
-function baseOf(folder: ProjectFolder, s: ComposeService): string {
+export function baseOf(folder: ProjectFolder, s: ComposeService): string {
   const own = imageBase(s.config.image);
   if (!s.config.build || PROXIES.has(own)) return own;
   const from = imageBase(buildContext(folder, s)?.from);
@@ -85,6 +85,17 @@ export function devTool(s: ComposeService): string | undefined {
   return undefined;
 }
 
+/**
+ * A one-off CLI in a development profile (airflow-cli, a shell, a console): no port, and its name or
+ * command is the tool itself with nothing to run. Compose users `docker compose run` it; it is no workload.
+ */
+function cliHelper(s: ComposeService): boolean {
+  if (!s.localOnly || (s.config.ports ?? []).length > 0 || (s.config.expose ?? []).length > 0) return false;
+  const words: string[] = [...(s.config.entrypoint ?? []), ...(s.config.command ?? [])];
+  const bare = words.length === 0 || /^((\/usr)?\/bin\/)?(ba)?sh$/.test(words[0]) && (words.length === 1 || (words[1] === '-c' && words.length === 3 && /^[\w.-]+$/.test(words[2])));
+  return /(^|[-_])(cli|shell|console|repl|toolbox)$/.test(s.name) && bare;
+}
+
 /** Agents of the Docker host itself: Kubernetes has its own (kubelet's cAdvisor, node exporters, cert-manager). */
 const HOST_AGENTS: Record<string, string> = {
   'node-exporter': 'a host exporter; the cluster runs its own node exporter (kube-prometheus-stack)',
@@ -101,6 +112,7 @@ const HOST_PATHS = /^\/(proc|sys|dev)?(\/|$)|^\/var\/lib\/docker(\/|$)/;
 export function droppedBecause(s: ComposeService): string | undefined {
   const base = imageBase(s.config.image);
   if (HOST_AGENTS[base]) return HOST_AGENTS[base];
+  if (cliHelper(s)) return `a command-line helper in profile ${s.config.profiles.join(', ')}, run by hand (docker compose run ${s.name} ...): in the cluster, kubectl exec into a running pod of the same image`;
   const host = (s.config.volumes ?? []).filter((m: { type: string; source?: string }) => m.type === 'bind' && m.source && HOST_PATHS.test(m.source)).map((m: { source: string }) => m.source);
   if (host.length > 0) return `mounts the host's ${host.join(', ')}, which a pod under Pod Security "restricted" cannot`;
   return undefined;
@@ -119,12 +131,31 @@ export function classify(ctx: Context, s: ComposeService): Role {
   if (base === 'pgadmin4') return 'pgadmin';
   // A Prometheus others query (a Grafana datasource) keeps running; otherwise the operator replaces it.
   if (base === 'prometheus') return dialersOf(ctx, s).length > 0 ? 'stateful' : 'prometheus';
-  if (PROXIES.has(base) && (base === 'traefik' || /proxy_pass/.test(nginxConfigText(ctx.project.folder, s) ?? '') || (c.ports ?? []).some((p: { target: number }) => p.target === 443))) return 'edge';
+  // nginx-proxy (jwilder/, nginxproxy/) routes to the services that set VIRTUAL_HOST.
+  if (PROXIES.has(base) && (base === 'traefik' || base === 'nginx-proxy' || /proxy_pass/.test(nginxConfigText(ctx.project.folder, s) ?? '') || (c.ports ?? []).some((p: { target: number }) => p.target === 443))) return 'edge';
   if (runsToCompletion(s) && scheduleOf(s)) return 'scheduled';
   // A server that publishes or is dialed on a port serves, even when an override says restart "no".
   if (portsOf(ctx, s).length > 0) return 'web';
   if (runsToCompletion(s)) return 'job';
   return 'worker';
+}
+
+/** A service's environment as its container gets it: env files, then `environment`. */
+function serviceEnv(s: ComposeService): Record<string, unknown> {
+  return Object.assign({}, ...(s.envFiles ?? []).map((f) => f.vars), s.config.environment);
+}
+
+/** What nginx-proxy reads from a service's environment: VIRTUAL_HOST (even empty: the default host), VIRTUAL_PORT, VIRTUAL_PATH. */
+export function virtualHostOf(s: ComposeService): { hosts: string[]; port?: number; path: string } | undefined {
+  const env = serviceEnv(s);
+  if (!('VIRTUAL_HOST' in env)) return undefined;
+  const port = Number(env.VIRTUAL_PORT);
+  const path = String(env.VIRTUAL_PATH ?? '').trim();
+  return {
+    hosts: String(env.VIRTUAL_HOST ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean),
+    ...(Number.isInteger(port) && port > 0 && port < 65536 ? { port } : {}),
+    path: path.startsWith('/') ? path.replace(/\/+$/, '') || '/' : '/',
+  };
 }
 
 /** Services that dial `s` on a port: in their environment, the files they mount, or through links. */
@@ -133,7 +164,7 @@ export function dialersOf(ctx: Context, s: ComposeService): string[] {
   const out = new Set<string>();
   for (const other of Object.values(ctx.project.services)) {
     if (other === s) continue;
-    if (Object.values(other.config.environment ?? {}).some((v) => typeof v === 'string' && dialed.test(v))) out.add(other.name);
+    if (Object.values(serviceEnv(other)).some((v) => typeof v === 'string' && dialed.test(v))) out.add(other.name);
     if ((other.config.links ?? []).some((l: string) => String(l).split(':')[0] === s.name)) out.add(other.name);
   }
   for (const f of dialedInMountedConfig(ctx.project.folder, ctx.project.services, s)) out.add(f.from);
@@ -152,16 +183,20 @@ export function portsOf(ctx: Context, s: ComposeService): number[] {
   for (const [k, v] of Object.entries(c.labels ?? {})) {
     if (/^traefik\.http\.services\.[^.]+\.loadbalancer\.server\.port$/.test(k)) ports.add(Number(v));
   }
+  // nginx-proxy reaches a VIRTUAL_HOST on VIRTUAL_PORT, else its only exposed port, else 80.
+  const virtual = virtualHostOf(s);
+  if (virtual && (virtual.port !== undefined || ports.size === 0)) ports.add(virtual.port ?? 80);
+  // Compose lets containers dial any port without declaring it: a URL another service names is served
+  // (n8n's task broker on 5679 beside its published 5678), and so is what a proxy or settings file names.
+  const dialed = new RegExp(hostPort(s.name).source, 'g');
+  for (const other of Object.values(ctx.project.services)) {
+    if (other === s) continue;
+    for (const v of Object.values(serviceEnv(other))) if (typeof v === 'string') for (const m of v.matchAll(dialed)) ports.add(Number(m[1]));
+  }
   if (ports.size === 0) {
-    // Compose lets containers dial any port without declaring it; look at what the others dial.
-    const dialed = hostPort(s.name);
     const proxied = new RegExp(`(?:proxy_pass\\s+https?://|fastcgi_pass\\s+|uwsgi_pass\\s+|grpc_pass\\s+(?:grpcs?://)?|server\\s+)${s.name.replace(/[.]/g, '\\.')}:(\\d+)`, 'g');
+    // An nginx in front of it (mounted or baked config) names the port it proxies to.
     for (const other of Object.values(ctx.project.services)) {
-      for (const v of Object.values(other.config.environment ?? {})) {
-        const m = typeof v === 'string' ? dialed.exec(v) : null;
-        if (m) ports.add(Number(m[1]));
-      }
-      // An nginx in front of it (mounted or baked config) names the port it proxies to.
       if (other !== s && PROXIES.has(baseOf(ctx.project.folder, other))) for (const m of (nginxConfigText(ctx.project.folder, other) ?? '').matchAll(proxied)) ports.add(Number(m[1]));
     }
     // A settings file another service mounts (a datasource, an app config) names the port it dials.

@@ -164,6 +164,8 @@ const SERVER_DEFAULTS: Record<string, { port: number; data: string; writable: st
   rabbitmq: { port: 5672, data: '/var/lib/rabbitmq', writable: ['/tmp', '/etc/rabbitmq'] },
   elasticsearch: { port: 9200, data: '/usr/share/elasticsearch/data', writable: ['/tmp', '/usr/share/elasticsearch/logs'] },
   minio: { port: 9000, data: '/data', writable: ['/tmp'] },
+  rustfs: { port: 9000, data: '/data', writable: ['/tmp', '/logs'] },
+  seaweedfs: { port: 8333, data: '/data', writable: ['/tmp'] },
   // Redis with modules keeps its image's own command (the redis component would drop the modules).
   redismod: { port: 6379, data: '/data', writable: ['/tmp'] },
   // Only when another service dials it (classify); otherwise the cluster's prometheus-operator replaces it.

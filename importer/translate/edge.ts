@@ -4,7 +4,7 @@
  * its rate limit the edge's. Without a proxy, web services that compose publishes on the host are
  * routed on subdomains of their own, the rest stay internal.
  */
-import { imageBase, nginxConfigText } from './classify';
+import { baseOf, nginxConfigText, virtualHostOf } from './classify';
 import { kebab, type Context, type Keys } from './context';
 import { readNginx } from './nginx';
 import { traefikRoutes } from './traefik';
@@ -28,9 +28,14 @@ const found: WeakMap<Context, Found[]> = new WeakMap();
 const record = (ctx: Context, f: Found) => found.set(ctx, [...(found.get(ctx) ?? []), f]);
 
 export function translateProxy(ctx: Context, keys: Keys): void {
-  const base = imageBase(keys.take('image'));
+  // A proxy built from a local Dockerfile is judged by the image it starts FROM.
+  const base = baseOf(ctx.project.folder, keys.service);
+  keys.take('image');
   ctx.edge ??= {};
-  if (base === 'traefik') {
+  if (base === 'nginx-proxy') {
+    keys.take('volumes');
+    ctx.note(keys.service.name, 'nginx-proxy writes its configuration from the VIRTUAL_HOST of the other services; those become their routes');
+  } else if (base === 'traefik') {
     const flags = (keys.take<string[]>('command') ?? []).join(' ');
     const email = /--certificatesresolvers\.[^.]+\.acme\.email=(\S+)/.exec(flags)?.[1];
     if (email) ctx.edge.tls = { ...ctx.edge.tls, email };
@@ -70,6 +75,16 @@ export function traefikLabels(ctx: Context, keys: Keys): Set<string> {
     if (r.strips) keys.warn(`labels.traefik.http.routers.${r.router}.middlewares`, `strips ${r.path}; the edge passes the prefix on: serve under ${r.path} or use a subdomain`);
   }
   return t.used;
+}
+
+/** Routes for nginx-proxy: each service's VIRTUAL_HOST (the stack's host when empty) and VIRTUAL_PATH. */
+export function virtualHostRoutes(ctx: Context): void {
+  for (const s of Object.values(ctx.project.services)) {
+    const v = virtualHostOf(s);
+    if (!v || ctx.roles.get(s.name) === 'edge') continue;
+    const hosts = v.hosts.length ? v.hosts : [undefined];
+    for (const host of hosts) record(ctx, { service: s.name, path: v.path, host, from: `environment of ${s.name}` });
+  }
 }
 
 /** Gives every web component its route (or `route: false`) and sets the public host for prod. */

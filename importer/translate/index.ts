@@ -6,12 +6,12 @@
 import { SPEC_VERSION } from '../../model/schema';
 import { ComposeError, fail, type ComposeIssue } from '../load/errors';
 import type { ComposeProject, ComposeService, ImportWarning } from '../load/model';
-import { classify, devTool, dialersOf, droppedBecause, imageBase, portsOf, runsToCompletion } from './classify';
+import { classify, devTool, dialersOf, droppedBecause, imageBase, portsOf, runsToCompletion, virtualHostOf } from './classify';
 import { Context, Keys, type FoundSecret, type ProvidedSecret, type Role, type TranslateOptions } from './context';
 import { translatePgadmin, translatePostgres, translateRedis, translateStateful } from './databases';
 import { mountedConfigFlows } from './config-flows';
 import { addFlow } from './env';
-import { assignRoutes, traefikLabels, translateProxy } from './edge';
+import { assignRoutes, traefikLabels, translateProxy, virtualHostRoutes } from './edge';
 import { applyScrapes, scrapeTargets, translatePrometheus } from './prometheus';
 import { translateApp } from './workloads';
 
@@ -66,6 +66,12 @@ export function translate(project: ComposeProject, options: TranslateOptions = {
     ctx.edge ??= {};
     ctx.warn('(project)', 'labels', `Traefik labels of ${labelled.map((s) => s.name).join(', ')} are for a Traefik outside this file; they become the edge's routes (Gateway or Ingress)`);
   }
+  // VIRTUAL_HOST without an nginx-proxy service: the file runs behind the host's nginx-proxy.
+  const virtual = services.filter((s) => ctx.roles.get(s.name) !== 'edge' && virtualHostOf(s));
+  if (virtual.length > 0 && !services.some((s) => ctx.roles.get(s.name) === 'edge')) {
+    ctx.edge ??= {};
+    ctx.warn('(project)', 'environment', `VIRTUAL_HOST of ${virtual.map((s) => s.name).join(', ')} is for an nginx-proxy outside this file; it becomes the edge's routes (Gateway or Ingress)`);
+  }
   const scrapes: Obj[] = [];
   const afters: [Keys, string, string][] = [];
   const prometheus = new Set<string>();
@@ -86,6 +92,7 @@ export function translate(project: ComposeProject, options: TranslateOptions = {
   if (problems.length > 0) throw new ComposeError(problems);
   topLevel(ctx);
   applyScrapes(ctx, scrapes, prometheus);
+  virtualHostRoutes(ctx);
   assignRoutes(ctx);
   settleAfters(ctx, afters);
   dropDerived(ctx);

@@ -77,14 +77,11 @@ export function translateApp(ctx: Context, keys: Keys, name: string, role: Role,
   if (role === 'web') {
     const main = health?.http?.port && ports.includes(health.http.port) ? health.http.port : ports[0];
     c.role = DASHBOARD.test(text) || main === 8501 || main === 8050 ? 'dashboard' : 'api';
-    // A port below 1024 moves up by 8000 (80 -> 8080), or further when the service already has that one (80 and 8080).
-    let shifted = main + 8000;
-    while (main < 1024 && ports.includes(shifted)) shifted += 1000;
-    c.port = main < 1024 ? shifted : main;
-    if (main < 1024) keys.warn('ports', `listens on ${main}; pods cannot bind ports below 1024 without root, so the spec uses ${c.port}: make the app listen there`);
-    const extra = ports.filter((p) => p !== main && p >= 1024);
+    // The port stays as the image serves it: below 1024 too (the pod's sysctl lets a non-root process bind it).
+    c.port = main;
+    if (main < 1024) ctx.note(keys.service.name, `listens on ${main} as a non-root uid: the pod sets net.ipv4.ip_unprivileged_port_start=${Math.min(...ports)}`);
+    const extra = ports.filter((p) => p !== main);
     if (extra.length) c.extraPorts = extra.map((p) => ({ name: `port-${p}`, port: p }));
-    for (const p of ports.filter((p) => p !== main && p < 1024)) keys.warn('ports', `port ${p} is below 1024 and not reachable without root; left out`);
     const http = health?.http && health.http.port === main ? health.http : undefined;
     const timing = health?.probe && typeof health.probe === 'object' ? health.probe : {};
     if (http) c.healthPath = http.path;
@@ -103,7 +100,7 @@ export function translateApp(ctx: Context, keys: Keys, name: string, role: Role,
     if (grace !== undefined) c.terminationGracePeriodSeconds = Math.min(3600, seconds(grace) ?? 30);
   } else if (role === 'worker') {
     c.mode = 'continuous';
-    if (health?.http && health.http.port && health.http.port >= 1024) {
+    if (health?.http && health.http.port) {
       c.healthPort = health.http.port;
       c.healthPath = health.http.path;
       if (typeof health.probe === 'object' && Object.keys(health.probe).length) c.probe = health.probe;

@@ -64,12 +64,12 @@ describe('a Prometheus that another service dials', () => {
     const prom = r.spec.components.prometheus as Obj;
     expect(prom).toMatchObject({ kind: 'stateful', image: 'prom/prometheus:v2.53.0', ports: [{ port: 9090 }], data: [{ path: '/prometheus' }] });
     expect(Object.keys(prom.files)).toEqual(['/etc/prometheus/prometheus.yml']);
-    expect(r.spec.components.grafana.uses).toEqual([{ to: 'prometheus' }]);
+    expect((r.spec.components.grafana as Obj).uses).toEqual([{ to: 'prometheus' }]);
     expect(r.summary.get('prometheus')!.join('\n')).toContain('kept as a stateful server: grafana dials it');
     // Its targets still make the ServiceMonitors, each job at its own interval.
     expect(r.spec.components.api).toMatchObject({ metricsPath: '/metrics', metricsInterval: '1m' });
     expect(r.spec.components.web).toMatchObject({ metricsPath: '/stats' });
-    expect(r.spec.components.web.metricsInterval).toBeUndefined();
+    expect((r.spec.components.web as Obj).metricsInterval).toBeUndefined();
     const objects = kindObjects(r);
     expect(objects.some((o) => o.kind === 'StatefulSet' && o.metadata.name === 'prometheus')).toBe(true);
     const monitors = objects.filter((o) => o.kind === 'ServiceMonitor');
@@ -94,7 +94,7 @@ describe('flows from mounted settings files', () => {
       'config/settings.yaml': 'search:\n  url: "http://search:9200/index"\n  timeout: 5\n',
     });
     expect(r.spec.components.search).toMatchObject({ kind: 'web', port: 9200 });
-    expect(r.spec.components.app.uses).toEqual([{ to: 'search', env: 'SEARCH_URL' }]);
+    expect((r.spec.components.app as Obj).uses).toEqual([{ to: 'search', env: 'SEARCH_URL' }]);
     expect(r.summary.get('app')!.join('\n')).toContain('config/settings.yaml dials search:9200 -> uses search');
   });
 
@@ -113,7 +113,7 @@ describe('flows from mounted settings files', () => {
       'app.py': 'print("hi")\n',
       'docs/example.yaml': 'url: cache:7000\n',
     });
-    expect(r.spec.components.app.uses).toBeUndefined();
+    expect((r.spec.components.app as Obj).uses).toBeUndefined();
   });
 });
 

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatWarning, importCompose } from '../../importer/import';
+import { buildManifests } from '../../charts/synth';
+import { resolveStack } from '../../model/presets';
 
 async function run(compose: string, extra: { prodHost?: string; prodClass?: string } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'stackport-decide-'));
@@ -70,10 +72,14 @@ describe('translation decisions', () => {
     expect(w).toContain('cache: profiles: app need it in every environment, so it runs in prod too');
   });
 
-  it('turns a shift of a port below 1024 into a warning', async () => {
-    const { c, w } = await run('services:\n  site:\n    image: ghcr.io/acme/site:1.0.0\n    expose: ["80"]\n');
-    expect(c.site.port).toBe(8080);
-    expect(w.find((x: string) => x.startsWith('site: '))).toContain('listens on 80');
+  it('keeps a port below 1024 as the image serves it, and the pod opens it to its non-root uid by sysctl', async () => {
+    const { spec, c, w } = await run('services:\n  site:\n    image: ghcr.io/acme/site:1.0.0\n    expose: ["80"]\n');
+    expect(c.site.port).toBe(80);
+    expect(w.filter((x: string) => x.startsWith('site: ports'))).toEqual([]);
+    const pod = (buildManifests(resolveStack(spec as never, 'kind')) as any[]).find((o) => o.kind === 'Deployment' && o.metadata.name === 'site').spec.template.spec;
+    expect(pod.securityContext.sysctls).toEqual([{ name: 'net.ipv4.ip_unprivileged_port_start', value: '80' }]);
+    expect(pod.containers[0].securityContext).toMatchObject({ runAsNonRoot: true, capabilities: { drop: ['ALL'] } });
+    expect(pod.containers[0].securityContext.capabilities.add).toBeUndefined();
   });
 });
 

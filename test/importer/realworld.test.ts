@@ -280,10 +280,10 @@ describe('public project shapes', () => {
     expect((r.spec.components.app as any).uses).toEqual([{ to: 'cache' }, { to: 'db' }, { to: 'db', env: 'DATABASE_DIRECT_URL' }]);
   });
 
-  it('ports 80 and 8080 on one service: 80 moves to a port the service does not use', async () => {
+  it('ports 80, 443, 8080 and 8443 on one service are all kept; the pod opens ports from 80 up to its uid', async () => {
     const r = await importOf({ 'compose.yaml': 'services:\n  app:\n    image: example/app:1.0\n    ports: ["80:80", "8080:8080", "443:443", "8443:8443"]\n' });
-    expect(r.spec.components.app).toMatchObject({ port: 9080, extraPorts: [{ name: 'port-8080', port: 8080 }, { name: 'port-8443', port: 8443 }] });
-    expect(warnings(r)).toContain('app: ports: listens on 80; pods cannot bind ports below 1024 without root, so the spec uses 9080: make the app listen there');
+    expect(r.spec.components.app).toMatchObject({ port: 80, extraPorts: [{ name: 'port-8080', port: 8080 }, { name: 'port-443', port: 443 }, { name: 'port-8443', port: 8443 }] });
+    expect(r.summary.get('app')!.join('\n')).toContain('listens on 80 as a non-root uid: the pod sets net.ipv4.ip_unprivileged_port_start=80');
   });
 
   it('an empty host IP in a port (":8080:80", "${BIND:-}:8443:443") means every interface, as in compose', async () => {

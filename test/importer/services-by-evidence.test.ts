@@ -1,0 +1,93 @@
+/**
+ * What a service becomes follows the evidence compose projects carry: nginx-proxy's VIRTUAL_HOST,
+ * a port another service dials besides the published one, a CLI helper in a debug profile, an
+ * object store, and ports below 1024 kept as the image serves them.
+ */
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { buildManifests } from '../../charts/synth';
+import { formatWarning, importCompose, type ImportResult } from '../../importer/import';
+import { resolveStack } from '../../model/presets';
+
+type Obj = Record<string, any>;
+
+async function importOf(files: Record<string, string>, profiles: string[] = []): Promise<ImportResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'stackport-evidence-'));
+  for (const [f, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, f)), { recursive: true });
+    writeFileSync(join(dir, f), text);
+  }
+  return importCompose({ files: [join(dir, 'compose.yaml')], environment: {}, profiles });
+}
+
+const components = (r: ImportResult) => r.spec.components as Record<string, Obj>;
+const warnings = (r: ImportResult) => r.warnings.map(formatWarning).join('\n');
+
+describe('nginx-proxy', () => {
+  const compose = (proxy: string) => `services:
+${proxy}  web:
+    image: nginx:1.27-alpine
+    environment:
+      VIRTUAL_HOST: ""
+  admin:
+    image: acme/admin:2.0
+    expose: ["3000"]
+    environment:
+      VIRTUAL_HOST: admin.example.com
+      VIRTUAL_PORT: "3000"
+      VIRTUAL_PATH: /console/
+`;
+  const PROXY = '  proxy:\n    build: ./proxy\n    ports: ["80:80", "443:443"]\n    volumes: ["/var/run/docker.sock:/tmp/docker.sock:ro"]\n';
+
+  it('built from nginx-proxy is the edge, and each VIRTUAL_HOST becomes a route on its VIRTUAL_PORT (80 by default) and VIRTUAL_PATH', async () => {
+    const r = await importOf({ 'compose.yaml': compose(PROXY), 'proxy/Dockerfile': 'FROM nginxproxy/nginx-proxy:1.7-alpine\nCOPY uploadsize.conf /etc/nginx/conf.d/\n' }, []);
+    expect(components(r).proxy).toBeUndefined();
+    expect(r.summary.get('proxy')!.join('\n')).toContain('VIRTUAL_HOST');
+    expect(components(r).web).toMatchObject({ kind: 'web', port: 80, route: { path: '/' } });
+    expect(components(r).admin).toMatchObject({ kind: 'web', port: 3000, route: { path: '/console' } });
+    expect(r.spec.environments?.prod?.edge?.host).toBe('admin.example.com');
+  });
+
+  it('without a proxy service, VIRTUAL_HOST is for the host\'s nginx-proxy: the routes are kept and the warning says so', async () => {
+    const r = await importOf({ 'compose.yaml': compose('') });
+    expect(components(r).web.route).toEqual({ path: '/' });
+    expect(warnings(r)).toContain('(project): environment: VIRTUAL_HOST of web, admin is for an nginx-proxy outside this file');
+  });
+});
+
+describe('ports', () => {
+  it('a port another service dials is served besides the published one', async () => {
+    const r = await importOf({
+      'compose.yaml': 'services:\n  main:\n    image: acme/flow:1.0\n    ports: ["5678:5678"]\n  runner:\n    image: acme/runner:1.0\n    env_file: runner.env\n',
+      'runner.env': 'BROKER_URI=http://main:5679\n',
+    });
+    expect(components(r).main).toMatchObject({ port: 5678, extraPorts: [{ name: 'port-5679', port: 5679 }] });
+  });
+
+  it('a port below 1024 is kept, and only the pod that serves it gets the sysctl, set to its lowest port', async () => {
+    const r = await importOf({ 'compose.yaml': 'services:\n  site:\n    image: httpd:2.4\n    ports: ["8080:80", "8443:443"]\n  api:\n    image: acme/api:1.0\n    ports: ["8000:8000"]\n' });
+    expect(components(r).site).toMatchObject({ port: 80, extraPorts: [{ port: 443 }] });
+    const pods = Object.fromEntries((buildManifests(resolveStack(r.spec, 'kind')) as Obj[]).filter((o) => o.kind === 'Deployment').map((d) => [d.metadata.name, d.spec.template.spec]));
+    expect(pods.site.securityContext.sysctls).toEqual([{ name: 'net.ipv4.ip_unprivileged_port_start', value: '80' }]);
+    expect(pods.api.securityContext.sysctls).toBeUndefined();
+  });
+});
+
+describe('what is not a workload, and what keeps data', () => {
+  it('a CLI helper in the debug profile is not deployed, and says how to run it instead', async () => {
+    const r = await importOf({
+      'compose.yaml': 'services:\n  app:\n    image: acme/app:1.0\n    ports: ["8080:8080"]\n  app-cli:\n    image: acme/app:1.0\n    profiles: [debug]\n    command: [bash, -c, app]\n  console:\n    image: acme/app:1.0\n    profiles: [debug]\n    command: [app, serve-debug]\n',
+    });
+    expect(components(r)['app-cli']).toBeUndefined();
+    expect(warnings(r)).toContain('app-cli: image: not deployed: a command-line helper in profile debug, run by hand (docker compose run app-cli ...)');
+    // A debug service that runs something stays (local environments only).
+    expect(components(r).console).toBeDefined();
+  });
+
+  it('an S3-compatible object store keeps its data in a StatefulSet', async () => {
+    const r = await importOf({ 'compose.yaml': 'services:\n  storage:\n    image: rustfs/rustfs:1.0.0-alpha.83\n    ports: ["9000:9000", "9001:9001"]\n    volumes: ["storage-data:/data"]\nvolumes:\n  storage-data:\n' });
+    expect(components(r).storage).toMatchObject({ kind: 'stateful', ports: [{ port: 9000 }, { port: 9001 }], data: [{ path: '/data' }] });
+  });
+});
