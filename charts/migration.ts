@@ -42,7 +42,7 @@ export class Migration extends Construct {
         labels,
         containers: [appContainer(stack, c, { volumeMounts: mounts.volumeMounts })],
         volumes: mounts.volumes,
-        initContainers: [...waitForServers(stack, c), ...waitForJobs(stack, c)],
+        initContainers: [...waitForServers(stack, c), ...waitForJobs(stack, c), ...mounts.initContainers],
         writablePaths: c.writablePaths,
         uid: c.runAsUser,
         pull: stack,

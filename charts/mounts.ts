@@ -8,6 +8,8 @@ import { k8s } from './k8s';
 import type { ResolvedStack } from '../model/presets';
 import type { SecretRef } from '../model/schema';
 import { meta } from './labels';
+import type { ContainerProps } from './pod';
+import { shellQuote } from './workload';
 
 export interface MountSource {
   readonly name: string;
@@ -19,6 +21,25 @@ export interface MountSource {
 export interface Mounts {
   readonly volumes: k8s.Volume[];
   readonly volumeMounts: k8s.VolumeMount[];
+  /** One per seeded volume the component mounts: fills it before the app starts (see seedContainer). */
+  readonly initContainers: ContainerProps[];
+}
+
+const SEED_TARGET = '/seed-target';
+
+/**
+ * Copies a seed image's folder into an empty volume. Every pod of every component that mounts the
+ * volume runs it, so whichever starts first fills it; a volume that has content is left as it is.
+ */
+function seedContainer(stack: ResolvedStack, volume: string, claim: string, seed: { image: string; path: string }): ContainerProps {
+  const copy = `if [ -z "$(ls -A ${SEED_TARGET})" ]; then cp -R ${shellQuote(seed.path.replace(/\/+$/, '') || '/')}/. ${SEED_TARGET}/; fi`;
+  return {
+    name: `seed-${volume}`.slice(0, 63).replace(/-+$/, ''),
+    image: seed.image,
+    command: ['sh', '-c', copy],
+    resources: stack.preset.resources.wait,
+    volumeMounts: [{ name: claim, mountPath: SEED_TARGET }],
+  };
 }
 
 /** ConfigMap keys for file paths: the base name, made unique with a counter when two files share one. */
@@ -39,9 +60,14 @@ export function fileKeys(paths: readonly string[]): Map<string, string> {
 export function addMounts(scope: Construct, stack: ResolvedStack, c: MountSource, labels: Record<string, string>): Mounts {
   const volumes: k8s.Volume[] = [];
   const volumeMounts: k8s.VolumeMount[] = [];
+  const initContainers: ContainerProps[] = [];
   for (const v of c.volumes ?? []) {
     const name = `pvc-${v.volume}`.slice(0, 63);
-    if (!volumes.some((x) => x.name === name)) volumes.push({ name, persistentVolumeClaim: { claimName: v.volume } });
+    const seed = stack.spec.volumes?.[v.volume]?.seed;
+    if (!volumes.some((x) => x.name === name)) {
+      volumes.push({ name, persistentVolumeClaim: { claimName: v.volume } });
+      if (seed) initContainers.push(seedContainer(stack, v.volume, name, seed));
+    }
     volumeMounts.push({ name, mountPath: v.path, readOnly: v.readOnly, subPath: v.subPath });
   }
   const files = Object.entries(c.files ?? {});
@@ -60,5 +86,5 @@ export function addMounts(scope: Construct, stack: ResolvedStack, c: MountSource
     volumes.push({ name, secret: { secretName: secret, defaultMode: 0o440, items: keys.map((key) => ({ key, path: key })) } });
     for (const e of entries) volumeMounts.push({ name, mountPath: e.path, subPath: e.key, readOnly: true });
   }
-  return { volumes, volumeMounts };
+  return { volumes, volumeMounts, initContainers };
 }

@@ -50,6 +50,7 @@ export class Stateful extends Construct {
         writablePaths: c.writablePaths,
         terminationGracePeriodSeconds: c.terminationGracePeriodSeconds ?? 60,
         volumes: mounts.volumes,
+        initContainers: mounts.initContainers,
         containers: [
           {
             name,

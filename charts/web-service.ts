@@ -71,7 +71,7 @@ export class WebService extends Construct {
           labels,
           containers: [app],
           volumes: mounts.volumes,
-          initContainers: waitForJobs(stack, c),
+          initContainers: [...waitForJobs(stack, c), ...mounts.initContainers],
           writablePaths: c.writablePaths,
           uid: c.runAsUser,
           pull: stack,

@@ -40,7 +40,7 @@ export class Worker extends Construct {
     const pod = {
       labels,
       volumes: mounts.volumes,
-      initContainers: waitForJobs(stack, c),
+      initContainers: [...waitForJobs(stack, c), ...mounts.initContainers],
       writablePaths: c.writablePaths,
       uid: c.runAsUser,
       pull: stack,

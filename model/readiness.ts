@@ -27,5 +27,8 @@ export function readinessIssues(spec: StackSpec, effective: Record<string, Compo
       message: `"${image}" has no pinned tag or digest; ${environment} needs one (pin it here, or set environments.${environment}.components.${name}.image)`,
     });
   }
+  for (const [name, v] of Object.entries(spec.volumes ?? {})) {
+    if (v.seed && !pinnedImage(v.seed.image)) issues.push({ path: ['volumes', name, 'seed', 'image'], message: `"${v.seed.image}" has no pinned tag or digest; ${environment} needs one` });
+  }
   return issues;
 }

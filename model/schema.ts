@@ -4,7 +4,7 @@
  * happens by default; docs/spec.md and schema/stack.schema.json are generated from them.
  */
 import { z } from 'zod';
-import { command, cron, dnsLabel, duration, env, httpPath, image, port, portName, probe, quantity, relation, resources, routePath, secretRef, workloadFields } from './fields';
+import { absPath, command, cron, dnsLabel, duration, env, httpPath, image, port, portName, probe, quantity, relation, resources, routePath, secretRef, workloadFields } from './fields';
 import { edge, monitoring } from './schema-edge';
 import { pgadminComponent, postgresComponent, redisComponent, statefulComponent } from './schema-servers';
 
@@ -225,6 +225,16 @@ export const stackSpec = z
             .enum(['ReadWriteOnce', 'ReadWriteMany'])
             .optional()
             .meta({ description: 'ReadWriteOnce volumes can only be shared by pods on one node (fine on kind and k3d).', default: 'ReadWriteOnce' }),
+          seed: z
+            .strictObject({
+              image: image.meta({ description: 'Image holding the files (it needs `sh` and `cp`).' }),
+              path: absPath.meta({ description: 'Folder in that image whose content is copied.' }),
+            })
+            .optional()
+            .meta({
+              description:
+                'Fill the volume before first use (data or models a compose project bind-mounted from the host): an init container of every pod that mounts it copies `path` of `image` into it while it is empty. Default: the volume starts empty.',
+            }),
         }),
       )
       .optional()

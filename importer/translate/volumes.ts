@@ -7,10 +7,11 @@
  * there for hot reload and become sync rules of its build (`stackport dev`). Host files outside the project folder are
  * never read: each such mount is left out with a warning saying how to bring the file in.
  */
-import { basename, relative, resolve as resolvePath } from 'node:path';
+import { basename, posix, relative, resolve as resolvePath } from 'node:path';
 import type { Mount } from '../load/normalize';
 import { outsideProject } from '../load/project-folder';
 import { inside } from './build';
+import { buildContext } from './build-context';
 import { kebab, type Context, type Keys } from './context';
 
 type Obj = Record<string, any>;
@@ -133,11 +134,20 @@ export function translateMounts(ctx: Context, keys: Keys, opts: { claims?: boole
       for (const [f, t] of texts) out.files[`${m.target.replace(/\/$/, '')}/${relative(m.source, f)}`] = t!;
       continue;
     }
+    // Data or models the image already holds (COPY in its Dockerfile): an empty volume would hide them.
+    const baked = bakedBy(ctx, keys, m);
+    if (baked) {
+      ctx.note(keys.service.name, `${shown} is in the image already (Dockerfile: ${baked}); not mounted, so the app reads the image's copy`);
+      continue;
+    }
     // A data directory: give it a volume of its own; the files on the host are not copied.
     const name = kebab(basename(m.source)) || 'data';
     ctx.volumes[name] ??= {};
     out.volumes.push({ volume: name, path: m.target, ...(m.read_only ? { readOnly: true } : {}) });
-    keys.warn(where(m), `host directory ${shown} becomes the volume "${name}"; its current content is not copied`);
+    keys.warn(
+      where(m),
+      `host directory ${shown} becomes the volume "${name}", which starts empty (the files are not copied): bake them into the image (COPY ${shown.replace(/^\.\//, '')} ${m.target} in its Dockerfile), or set volumes.${name}.seed to an image holding them (every pod copies them in before it starts)`,
+    );
   }
   for (const t of [keys.take<string[]>('tmpfs') ?? []].flat()) out.writablePaths.push(String(t).split(':')[0]);
   keys.take('read_only');
@@ -164,6 +174,15 @@ export function translateMounts(ctx: Context, keys: Keys, opts: { claims?: boole
     else out.files[target] = String(text);
   }
   return out;
+}
+
+/** The Dockerfile instruction that copies a mounted host folder to the same path in the image, if any. */
+function bakedBy(ctx: Context, keys: Keys, m: Mount): string | undefined {
+  for (const c of buildContext(ctx.project.folder, keys.service)?.copies ?? []) {
+    if (m.source !== c.source && !m.source!.startsWith(`${c.source}/`)) continue;
+    if (posix.join(c.dest, relative(c.source, m.source!)) === m.target) return `COPY ${relative(ctx.project.dir, c.source) || '.'} ${c.dest}`;
+  }
+  return undefined;
 }
 
 function isOutside(ctx: Context, file: string): boolean {

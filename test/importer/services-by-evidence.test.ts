@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildManifests } from '../../charts/synth';
 import { formatWarning, importCompose, type ImportResult } from '../../importer/import';
+import { parseSpec } from '../../model/load';
 import { resolveStack } from '../../model/presets';
 
 type Obj = Record<string, any>;
@@ -89,5 +90,62 @@ describe('what is not a workload, and what keeps data', () => {
   it('an S3-compatible object store keeps its data in a StatefulSet', async () => {
     const r = await importOf({ 'compose.yaml': 'services:\n  storage:\n    image: rustfs/rustfs:1.0.0-alpha.83\n    ports: ["9000:9000", "9001:9001"]\n    volumes: ["storage-data:/data"]\nvolumes:\n  storage-data:\n' });
     expect(components(r).storage).toMatchObject({ kind: 'stateful', ports: [{ port: 9000 }, { port: 9001 }], data: [{ path: '/data' }] });
+  });
+});
+
+describe('data and model folders mounted from the host', () => {
+  const files = (dockerfile: string) => ({
+    'compose.yaml': 'services:\n  api:\n    build: ./api\n    ports: ["8000:8000"]\n    volumes: ["./api/models:/srv/app/models:ro", "./data:/srv/data"]\n',
+    'api/Dockerfile': dockerfile,
+    'api/models/model.onnx.txt': 'weights\n',
+    'data/rows.csv': 'a,b\n',
+  });
+
+  it('are not mounted when the Dockerfile copies them to the same path (an empty volume would hide the image\'s copy)', async () => {
+    const r = await importOf(files('FROM python:3.12-slim\nWORKDIR /srv/app\nCOPY . .\n'));
+    expect(components(r).api.volumes).toEqual([{ volume: 'data', path: '/srv/data' }]);
+    expect(r.summary.get('api')!.join('\n')).toContain('./api/models is in the image already (Dockerfile: COPY api /srv/app); not mounted');
+  });
+
+  it('otherwise become a volume, and the warning says how to fill it: bake it in, or seed it from an image', async () => {
+    const r = await importOf(files('FROM python:3.12-slim\nCOPY app.py /srv/app/\n'));
+    expect(components(r).api.volumes).toEqual([
+      { volume: 'models', path: '/srv/app/models', readOnly: true },
+      { volume: 'data', path: '/srv/data' },
+    ]);
+    expect(warnings(r)).toContain(
+      'api: volumes./srv/app/models: host directory ./api/models becomes the volume "models", which starts empty (the files are not copied): bake them into the image (COPY api/models /srv/app/models in its Dockerfile), or set volumes.models.seed to an image holding them',
+    );
+  });
+});
+
+describe('volumes.<name>.seed', () => {
+  const spec = (seed: Obj) => ({
+    apiVersion: 'stackport.dev/v1alpha1',
+    name: 'ml',
+    volumes: { models: { seed } },
+    components: {
+      api: { kind: 'web', image: 'acme/api:1.0', port: 8000, healthPath: '/health', volumes: [{ volume: 'models', path: '/models', readOnly: true }] },
+      batch: { kind: 'worker', image: 'acme/api:1.0', schedule: '0 * * * *', volumes: [{ volume: 'models', path: '/models' }] },
+    },
+  });
+
+  it('fills the volume from the image before every pod that mounts it starts, only while it is empty, as the pod\'s uid', () => {
+    const objects = buildManifests(resolveStack(spec({ image: 'ghcr.io/acme/models:2024.06', path: '/opt/models/' }) as never, 'kind')) as Obj[];
+    const web = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'api').spec.template.spec;
+    const cron = objects.find((o) => o.kind === 'CronJob').spec.jobTemplate.spec.template.spec;
+    for (const pod of [web, cron]) {
+      const seed = pod.initContainers.find((c: Obj) => c.name === 'seed-models');
+      expect(seed).toMatchObject({ image: 'ghcr.io/acme/models:2024.06', command: ['sh', '-c', 'if [ -z "$(ls -A /seed-target)" ]; then cp -R /opt/models/. /seed-target/; fi'] });
+      expect(seed.volumeMounts.at(-1)).toEqual({ name: 'pvc-models', mountPath: '/seed-target' });
+      expect(seed.securityContext).toMatchObject({ runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
+    }
+  });
+
+  it('needs a pinned image in prod, and an absolute path', () => {
+    expect(() => resolveStack({ ...spec({ image: 'ghcr.io/acme/models:latest', path: '/opt/models' }), environments: { prod: { edge: { host: 'ml.example.com', className: 'eg' } } } } as never, 'prod')).toThrow(
+      'volumes.models.seed.image: "ghcr.io/acme/models:latest" has no pinned tag or digest; prod needs one',
+    );
+    expect(() => parseSpec(spec({ image: 'ghcr.io/acme/models:1', path: 'opt/models' }))).toThrow('volumes.models.seed.path: must be an absolute path');
   });
 });
