@@ -13,6 +13,7 @@ import { mountedConfigFlows } from './config-flows';
 import { addFlow } from './env';
 import { assignRoutes, traefikLabels, translateProxy, virtualHostRoutes } from './edge';
 import { applyScrapes, scrapeTargets, translatePrometheus } from './prometheus';
+import { balancedCopies } from './replicas';
 import { translateApp } from './workloads';
 
 type Obj = Record<string, any>;
@@ -58,6 +59,9 @@ export function translate(project: ComposeProject, options: TranslateOptions = {
   }
   for (const s of Object.values(project.services)) ctx.roles.set(s.name, classify(ctx, s));
   const services = Object.values(project.services).sort((a, b) => ORDER.indexOf(ctx.roles.get(a.name)!) - ORDER.indexOf(ctx.roles.get(b.name)!));
+  // Copies a proxy balances over become one component with replicas; their names lead to it.
+  const copies = balancedCopies(ctx);
+  for (const [copy, { first }] of copies) ctx.names.set(copy, ctx.componentOf(first)!);
   // Traefik labels route even without a Traefik service: the file runs behind a Traefik of its host.
   const traefikService = services.some((s) => ctx.roles.get(s.name) === 'edge' && imageBase(s.config.image) === 'traefik');
   const labelled = services.filter((s) => ctx.roles.get(s.name) !== 'edge' && Object.keys(s.config.labels ?? {}).some((k) => /^traefik\.http\.routers\.[^.]+\.rule$/.test(k)));
@@ -78,6 +82,11 @@ export function translate(project: ComposeProject, options: TranslateOptions = {
   // Every service is translated even when an earlier one has a problem, so one run reports them all.
   const problems: ComposeIssue[] = [];
   for (const s of services) {
+    const copy = copies.get(s.name);
+    if (copy) {
+      ctx.note(s.name, `a copy of ${copy.first} that ${copy.proxy} balances over: one of the ${copy.count} replicas of component ${ctx.componentOf(s.name)}`);
+      continue;
+    }
     try {
       translateService(ctx, s, traefik, scrapes, afters, prometheus);
     } catch (e) {
@@ -90,6 +99,10 @@ export function translate(project: ComposeProject, options: TranslateOptions = {
     }
   }
   if (problems.length > 0) throw new ComposeError(problems);
+  for (const { first, count } of copies.values()) {
+    const c = ctx.components[ctx.componentOf(first)!];
+    if (c) c.replicas = Math.max(c.replicas ?? 1, count);
+  }
   topLevel(ctx);
   applyScrapes(ctx, scrapes, prometheus);
   virtualHostRoutes(ctx);

@@ -49,6 +49,8 @@ export interface NginxProxy {
   readonly rateLimit?: { average: number; burst: number };
   /** Locations that do not reach a compose service, and other things not carried over. */
   readonly notes: string[];
+  /** The hosts of each upstream that balances over several servers. */
+  readonly balanced: string[][];
 }
 
 const all = (ds: Directive[], name: string): Directive[] => ds.flatMap((d) => [...(d.name === name ? [d] : []), ...(d.block ? all(d.block, name) : [])]);
@@ -56,7 +58,10 @@ const all = (ds: Directive[], name: string): Directive[] => ds.flatMap((d) => [.
 export function readNginx(text: string): NginxProxy {
   const tree = parseNginx(text);
   const upstreams = new Map<string, { host: string; port?: number }>();
+  const balanced: string[][] = [];
   for (const u of all(tree, 'upstream')) {
+    const hosts = [...new Set((u.block ?? []).filter((d) => d.name === 'server' && d.args[0]).map((d) => d.args[0].split(':')[0]))];
+    if (hosts.length > 1) balanced.push(hosts);
     const server = u.block?.find((d) => d.name === 'server');
     if (server) {
       const [host, port] = server.args[0].split(':');
@@ -112,5 +117,5 @@ export function readNginx(text: string): NginxProxy {
   const req = all(tree, 'limit_req')[0];
   const rate = zone?.args.map((a) => /^rate=(\d+)r\/s$/.exec(a)).find(Boolean);
   if (rate) rateLimit = { average: Number(rate[1]), burst: Number(req?.args.map((a) => /^burst=(\d+)$/.exec(a)).find(Boolean)?.[1] ?? rate[1]) };
-  return { tls, serverNames, routes, rateLimit, notes };
+  return { tls, serverNames, routes, rateLimit, notes, balanced };
 }

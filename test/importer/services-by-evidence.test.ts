@@ -132,8 +132,8 @@ describe('volumes.<name>.seed', () => {
 
   it('fills the volume from the image before every pod that mounts it starts, only while it is empty, as the pod\'s uid', () => {
     const objects = buildManifests(resolveStack(spec({ image: 'ghcr.io/acme/models:2024.06', path: '/opt/models/' }) as never, 'kind')) as Obj[];
-    const web = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'api').spec.template.spec;
-    const cron = objects.find((o) => o.kind === 'CronJob').spec.jobTemplate.spec.template.spec;
+    const web = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'api')!.spec.template.spec;
+    const cron = objects.find((o) => o.kind === 'CronJob')!.spec.jobTemplate.spec.template.spec;
     for (const pod of [web, cron]) {
       const seed = pod.initContainers.find((c: Obj) => c.name === 'seed-models');
       expect(seed).toMatchObject({ image: 'ghcr.io/acme/models:2024.06', command: ['sh', '-c', 'if [ -z "$(ls -A /seed-target)" ]; then cp -R /opt/models/. /seed-target/; fi'] });
@@ -147,5 +147,28 @@ describe('volumes.<name>.seed', () => {
       'volumes.models.seed.image: "ghcr.io/acme/models:latest" has no pinned tag or digest; prod needs one',
     );
     expect(() => parseSpec(spec({ image: 'ghcr.io/acme/models:1', path: 'opt/models' }))).toThrow('volumes.models.seed.path: must be an absolute path');
+  });
+});
+
+describe('copies of one service behind an nginx upstream', () => {
+  const files = (extra = '') => ({
+    'compose.yaml': `services:\n  nginx:\n    build: ./nginx\n    ports: ["80:80"]\n  node1:\n    build: ./node\n    ports: ["8080"]\n  node2:\n    build: ./node\n    ports: ["8080"]\n  node3:\n    build: ./node\n    ports: ["8080"]\n${extra}`,
+    'nginx/Dockerfile': 'FROM nginx:1.27\nCOPY nginx.conf /etc/nginx/nginx.conf\n',
+    'nginx/nginx.conf': 'events {}\nhttp {\n  upstream app {\n    least_conn;\n    server node1:8080 weight=60;\n    server node2:8080 weight=60;\n    server node3:8080;\n  }\n  server {\n    listen 80;\n    location / { proxy_pass http://app; }\n  }\n}\n',
+    'node/Dockerfile': 'FROM node:20-alpine\nCOPY index.js .\n',
+  });
+
+  it('become one component with a replica each, routed where nginx balanced them', async () => {
+    const r = await importOf(files());
+    expect(Object.keys(components(r))).toEqual(['node1']);
+    expect(components(r).node1).toMatchObject({ kind: 'web', port: 8080, replicas: 3, route: { path: '/' } });
+    expect(r.summary.get('node3')!.join('\n')).toContain('a copy of node1 that nginx balances over: one of the 3 replicas of component node1');
+  });
+
+  it('stay apart when they differ, or when another service dials one by name', async () => {
+    const differ = await importOf({ ...files(), 'compose.yaml': files()['compose.yaml'].replace('  node3:\n    build: ./node\n', '  node3:\n    build: ./node\n    environment: {ROLE: canary}\n') });
+    expect(Object.keys(components(differ)).sort()).toEqual(['node1', 'node2', 'node3']);
+    const named = await importOf(files('  probe:\n    image: acme/probe:1.0\n    environment: {TARGET: "http://node2:8080"}\n'));
+    expect(Object.keys(components(named)).sort()).toEqual(['node1', 'node2', 'node3', 'probe']);
   });
 });
