@@ -175,6 +175,9 @@ mkdir -p "$BIN_ROOT" "$SRC_ROOT"
 # Query module metadata outside any main module.
 modinfo() { (cd "$SRC_ROOT" && go list -m -f "$2" "$1"); }
 
+# The module cache directory of MODULE@VERSION, downloading it if needed.
+moddir() { (cd "$SRC_ROOT" && go mod download -json "$1" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p'); }
+
 # Requirements ("path version") of a go.mod file, block or single-line form.
 mod_requires() {
   go mod edit -print "$1" | awk '
@@ -241,7 +244,7 @@ traefik_wrapper() {
   gomod="$(modinfo "github.com/traefik/traefik/v3@$TRAEFIK_VERSION" '{{.GoMod}}')"
   lego_ver="$(mod_requires "$gomod" | awk '$1 == "github.com/go-acme/lego/v5" { print $2 }')"
   [[ -n "$lego_ver" ]] || { echo "build.sh: traefik $TRAEFIK_VERSION does not require github.com/go-acme/lego/v5" >&2; return 1; }
-  lego_src="$(cd "$SRC_ROOT" && go mod download -json "github.com/go-acme/lego/v5@$lego_ver" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
+  lego_src="$(moddir "github.com/go-acme/lego/v5@$lego_ver")"
   rm -rf "$lego" "$ext" && mkdir -p "$ext"
   cp -r "$lego_src" "$lego" && chmod -R u+w "$lego"
   f="$lego/providers/dns/zz_gen_dns_providers.go"
@@ -260,7 +263,7 @@ traefik_wrapper() {
   # that v0.4.0 lacks are added: CheckSecret (upstream's own, from its later master) and
   # DigestAuth.RequireAuthStale (a 401 with stale=true, RFC 7616 3.3).
   local httpauth="$SRC_ROOT/traefik-$TRAEFIK_VERSION-go-http-auth" httpauth_src
-  httpauth_src="$(cd "$SRC_ROOT" && go mod download -json github.com/abbot/go-http-auth@v0.4.0 | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
+  httpauth_src="$(moddir github.com/abbot/go-http-auth@v0.4.0)"
   rm -rf "$httpauth" && cp -r "$httpauth_src" "$httpauth" && chmod -R u+w "$httpauth"
   rm -rf "$httpauth/examples" "$httpauth"/*_test.go
   printf 'module github.com/abbot/go-http-auth\n\ngo 1.16\n' >"$httpauth/go.mod"
@@ -315,7 +318,7 @@ GO
 # controller names the configuration defaults list: cert-manager without the Venafi issuer.
 cert_manager_module() {
   local src copy="$SRC_ROOT/cert-manager-$CERT_MANAGER_VERSION/module" dir
-  src="$(cd "$SRC_ROOT" && go mod download -json "github.com/cert-manager/cert-manager@$CERT_MANAGER_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
+  src="$(moddir "github.com/cert-manager/cert-manager@$CERT_MANAGER_VERSION")"
   [[ -d "$src" ]] || { echo "build.sh: cannot download github.com/cert-manager/cert-manager@$CERT_MANAGER_VERSION" >&2; return 1; }
   rm -rf "$copy" && mkdir -p "${copy%/*}" && cp -r "$src" "$copy" && chmod -R u+w "$copy"
   for dir in pkg/issuer/venafi pkg/controller/certificaterequests/venafi pkg/controller/certificatesigningrequests/venafi; do

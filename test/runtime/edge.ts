@@ -8,20 +8,14 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseVersionsFile } from '../../ops/pinned';
 import { type Kube, type Result, run } from '../cluster/kube';
 import { ROOT, diagnostics, waitUntil } from './node';
 import type { NodeInfo } from './node';
 
 /** KEY=VALUE lines of the version files the manifests' `${KEY}` placeholders come from. */
 function versions(): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const f of ['scripts/crd-versions.env', 'scripts/cluster/versions.env']) {
-    for (const line of readFileSync(join(ROOT, f), 'utf8').split('\n')) {
-      const m = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
-      if (m) out[m[1]] = m[2].replace(/^"|"$/g, '');
-    }
-  }
-  return out;
+  return Object.assign({}, ...['scripts/crd-versions.env', 'scripts/cluster/versions.env'].map((f) => parseVersionsFile(readFileSync(join(ROOT, f), 'utf8'))));
 }
 
 /** scripts/edge/manifests/NAME.yaml with its placeholders filled in (`extra` adds some); an unknown one is an error. */
