@@ -29,6 +29,16 @@ export const image = z
 export function pinnedImage(ref: string): boolean {
   return /:[\w][\w.-]*$|@sha256:/.test(ref.replace(/^[^/]*:[0-9]+\//, '')) && !/:latest$/.test(ref);
 }
+/**
+ * A PostgreSQL database or role name, kept exactly as written: the init script quotes it, so
+ * "yourUser" is the role yourUser (as the official image and libpq treat it), not youruser. ASCII
+ * letters, digits, "_" and "-" only, so no quoting is ever needed in shells, URLs or file names;
+ * 63 characters is PostgreSQL's limit (NAMEDATALEN - 1).
+ */
+export const PG_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,62}$/;
+export const pgName = z
+  .string()
+  .regex(PG_NAME, 'must be a PostgreSQL name: 1 to 63 letters, digits, "_" or "-", starting with a letter or "_" (no quotes, spaces or other characters; case is kept)');
 export const httpPath = z.string().regex(/^\/[^\s]*$/, 'must be an absolute HTTP path such as "/health"');
 export const port = z.number().int().min(1024, 'must be at least 1024 (pods run without NET_BIND_SERVICE)').max(65535);
 export const command = z.array(z.string().min(1)).min(1, 'must hold at least one word');
@@ -83,9 +93,7 @@ export const relation = z
     dnsLabel.transform((to) => ({ to })),
     z.strictObject({
       to: dnsLabel.meta({ description: 'The component this one talks to.' }),
-      database: z
-        .string()
-        .regex(/^[a-z_][a-z0-9_]*$/, 'must be a lower-case SQL identifier')
+      database: pgName
         .optional()
         .meta({ description: 'PostgreSQL: the database to use. Default: the target\'s first database.' }),
       access: z
