@@ -39,6 +39,10 @@ export const PG_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,62}$/;
 export const pgName = z
   .string()
   .regex(PG_NAME, 'must be a PostgreSQL name: 1 to 63 letters, digits, "_" or "-", starting with a letter or "_" (no quotes, spaces or other characters; case is kept)');
+/** Role names PostgreSQL refuses even quoted. */
+export function reservedRole(name: string): boolean {
+  return name === 'public' || name === 'none' || name.startsWith('pg_');
+}
 export const httpPath = z.string().regex(/^\/[^\s]*$/, 'must be an absolute HTTP path such as "/health"');
 export const port = z.number().int().min(1024, 'must be at least 1024 (pods run without NET_BIND_SERVICE)').max(65535);
 export const command = z.array(z.string().min(1)).min(1, 'must hold at least one word');

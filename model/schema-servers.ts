@@ -3,11 +3,11 @@
  * server); model/schema.ts assembles them with the workloads into the stack.
  */
 import { z } from 'zod';
-import { absPath, cron, dnsLabel, image, pgName, port, portName, probe, quantity, resources, uid, workloadFields } from './fields';
+import { absPath, cron, dnsLabel, image, pgName, port, portName, probe, quantity, reservedRole, resources, uid, workloadFields } from './fields';
 import { EVICTION_POLICIES } from './redis-memory';
 
 /** PostgreSQL refuses these role names even quoted. */
-const pgRole = pgName.refine((s) => s !== 'public' && s !== 'none' && !s.startsWith('pg_'), 'is a name PostgreSQL reserves ("public", "none" and names starting with "pg_"): choose another login name');
+const pgRole = pgName.refine((s) => !reservedRole(s), 'is a name PostgreSQL reserves ("public", "none" and names starting with "pg_"): choose another login name');
 
 export const postgresComponent = z
   .strictObject({
