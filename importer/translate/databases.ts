@@ -12,7 +12,7 @@ import type { Context, Keys } from './context';
 import { expandSecrets, translateEnv } from './env';
 import { seconds, translateHealth } from './health';
 import { imageOf, KNOWN_TAGS } from './images';
-import { conventionOf, setVariables, specPgName, type Convention } from './postgres-logins';
+import { conventionOf, setVariables, sharesSecret, specPgName, type Convention } from './postgres-logins';
 import { outsideMount, translateMounts } from './volumes';
 import { EVICTION_POLICIES } from '../../model/redis-memory';
 
@@ -112,7 +112,11 @@ export function translatePostgres(ctx: Context, keys: Keys, name: string): Obj {
     if (m.target === '/docker-entrypoint-initdb.d' || m.target.startsWith('/docker-entrypoint-initdb.d/')) {
       if (outsideMount(ctx, keys, m)) continue;
       const found = initDatabases(ctx, keys, m);
-      for (const d of found) add(d.name, d.owner && d.owner !== 'postgres' ? d.owner : owner);
+      for (const d of found) {
+        const apart = d.owner && d.owner !== 'postgres' && !sharesSecret(databases, d.owner);
+        if (d.owner && d.owner !== 'postgres' && !apart) keys.warn(`volumes.${m.target}`, `login "${d.owner}" differs from another owner only in case or in "_" versus "-", which the spec's Secret names cannot tell apart: database ${d.name} is owned by "${owner}"`);
+        add(d.name, apart ? d.owner : owner);
+      }
       keys.warn(`volumes.${m.target}`, `init scripts are not run as they are; the spec's init script creates ${found.length ? `the databases they create (${found.map((d) => d.name).join(', ')}) and ` : ''}the logins. Run schema and data setup from a job`);
     } else if (m.type === 'volume' && m.source && m.target.startsWith('/var/lib/postgresql')) {
       const size = ctx.project.volumes[m.source]?.labels?.['kompose.volume.size'] ?? keys.config.labels?.['kompose.volume.size'];

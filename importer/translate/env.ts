@@ -10,7 +10,7 @@ import { isSecretName, SECRET_MARK, secretsIn } from '../load/interpolate';
 import type { EnvFile } from '../load/model';
 import { kebab, type Context, type Keys } from './context';
 import { passwordParams } from './secret-values';
-import { specPgName } from './postgres-logins';
+import { sharesSecret, specPgName } from './postgres-logins';
 import { PG_NAME, reservedRole } from '../../model/fields';
 
 type Obj = Record<string, any>;
@@ -278,7 +278,8 @@ function relationFromUrl(ctx: Context, keys: Keys, name: string, value: string, 
     const login = user === undefined ? undefined : decoded(user);
     const readOnly = /(^|_)(ro|readonly|read_only|reader)$/i.test(login ?? '');
     if (!pg.databases.some((d: Obj) => d.name === db)) {
-      const owner = !readOnly && login && PG_NAME.test(login) && !reservedRole(login) && login !== 'postgres' ? login : pg.databases[0].owner;
+      const own = !readOnly && login && PG_NAME.test(login) && !reservedRole(login) && login !== 'postgres' && !sharesSecret(pg.databases, login);
+      const owner = own ? login : pg.databases[0].owner;
       pg.databases.push({ name: db, owner });
       ctx.note(host, `database ${db} (owner ${owner}) added: ${keys.service.name} connects to it`);
     }

@@ -4,6 +4,7 @@
  * yourUser (the official image quotes it, libpq does not fold case), not youruser.
  */
 import { reservedRole } from '../../model/fields';
+import { loginLabel } from '../../model/relations';
 import type { Keys } from './context';
 
 type Obj = Record<string, any>;
@@ -66,4 +67,12 @@ export function specPgName(keys: Keys, key: string, written: string, what: 'logi
   if (what === 'login' && reservedRole(name)) keys.fail(key, `"${written}" is a role name PostgreSQL reserves ("public", "none" and names starting with "pg_"), so the server refuses it: choose another login`);
   if (name !== written) keys.warn(key, `${what} "${written}" is not a name the spec takes (letters, digits, "_" and "-", at most 63): it is "${name}" in the spec, so clients must ${what === 'login' ? 'log in as' : 'connect to'} "${name}"`);
   return name;
+}
+
+/**
+ * Whether a login would share its Secret with another owner of the server ("App" beside "app"),
+ * which the spec refuses (model/validate-postgres.ts): the importer then keeps the owner it has.
+ */
+export function sharesSecret(databases: readonly { owner?: string }[], login: string): boolean {
+  return databases.some((d) => d.owner !== undefined && d.owner !== login && loginLabel(d.owner) === loginLabel(login));
 }

@@ -258,6 +258,16 @@ describe('logins keep their case, and custom images their own variables', () => 
     expect(r.spec.components.db).toMatchObject({ databases: [{ name: 'app', owner: 'app' }, { name: 'Reports', owner: 'Analyst' }, { name: 'sales', owner: 'app' }] });
   });
 
+  it('a login differing from an owner only in case keeps the owner (one Secret cannot serve two), with a warning', async () => {
+    const r = await importOf({
+      'compose.yaml': 'services:\n  db:\n    image: postgres:16.4\n    environment: {POSTGRES_USER: App}\n    volumes: ["./init.sql:/docker-entrypoint-initdb.d/init.sql"]\n  api:\n    image: acme/api:1\n    ports: ["8000:8000"]\n    environment:\n      DATABASE_URL: postgresql://app:pw-Xy12@db:5432/orders\n',
+      'init.sql': 'CREATE DATABASE audit OWNER "APP";\n',
+    });
+    expect(r.spec.components.db).toMatchObject({ databases: [{ name: 'App', owner: 'App' }, { name: 'audit', owner: 'App' }, { name: 'orders', owner: 'App' }] });
+    expect(warnings(r)).toContain('db: volumes./docker-entrypoint-initdb.d/init.sql: login "APP" differs from another owner only in case or in "_" versus "-", which the spec\'s Secret names cannot tell apart: database audit is owned by "App"');
+    expect(warnings(r)).toContain('api: environment.DATABASE_URL: connects as "app"; the spec gives api the login of the database owner, "App"');
+  });
+
   it('sameersbn/postgresql: DB_USER, DB_PASS and the DB_NAME list make the login and databases; the app reading DB_PASS gets its Secret', async () => {
     const r = await importOf({
       'compose.yaml': [
