@@ -87,7 +87,8 @@ export function translatePostgres(ctx: Context, keys: Keys, name: string): Obj {
   const databases: Obj[] = [{ name: db, owner }];
   const add = (n: string, o = owner) => databases.some((d) => d.name === n) || databases.push({ name: n, owner: o });
   for (const extra of named.slice(1)) add(extra);
-  for (const extra of String(env.POSTGRES_MULTIPLE_DATABASES ?? '').split(/[,\s]+/).filter(Boolean)) add(specPgName(keys, 'environment.POSTGRES_MULTIPLE_DATABASES', extra.split(':')[0], 'database'));
+  // The usual script for this variable writes the names unquoted in CREATE DATABASE, so PostgreSQL folds them.
+  for (const extra of String(env.POSTGRES_MULTIPLE_DATABASES ?? '').split(/[,\s]+/).filter(Boolean)) add(specPgName(keys, 'environment.POSTGRES_MULTIPLE_DATABASES', extra.split(':')[0].toLowerCase(), 'database'));
   const c: Obj = { kind: 'postgres', ...(image ? { image } : {}), databases };
   // Each password variable of the convention (and its _FILE form) -> the Secret the spec manages for it.
   const passwords = new Map<string, { secret: string; whose: string }>([[conv.password, { secret: loginSecret(name, owner), whose: `the login password of ${owner}` }]]);

@@ -250,12 +250,14 @@ describe('logins keep their case, and custom images their own variables', () => 
     );
   });
 
-  it('CREATE DATABASE in an init script: quoted names keep their case, unquoted ones fold as PostgreSQL folds them', async () => {
+  it('CREATE DATABASE in an init script: quoted names keep their case, unquoted ones fold as PostgreSQL folds them (so do POSTGRES_MULTIPLE_DATABASES)', async () => {
     const r = await importOf({
-      'compose.yaml': 'services:\n  db:\n    image: postgres:16.4\n    environment: {POSTGRES_USER: app}\n    volumes: ["./init:/docker-entrypoint-initdb.d"]\n',
+      'compose.yaml': 'services:\n  db:\n    image: postgres:16.4\n    environment: {POSTGRES_USER: app, POSTGRES_MULTIPLE_DATABASES: "Orders,audit"}\n    volumes: ["./init:/docker-entrypoint-initdb.d"]\n',
       'init/01.sql': 'CREATE DATABASE "Reports" OWNER "Analyst";\nCREATE DATABASE Sales WITH OWNER = app;\n',
     });
-    expect(r.spec.components.db).toMatchObject({ databases: [{ name: 'app', owner: 'app' }, { name: 'Reports', owner: 'Analyst' }, { name: 'sales', owner: 'app' }] });
+    expect(r.spec.components.db).toMatchObject({
+      databases: [{ name: 'app', owner: 'app' }, { name: 'orders', owner: 'app' }, { name: 'audit', owner: 'app' }, { name: 'Reports', owner: 'Analyst' }, { name: 'sales', owner: 'app' }],
+    });
   });
 
   it('a login differing from an owner only in case keeps the owner (one Secret cannot serve two), with a warning', async () => {
