@@ -4,6 +4,7 @@
  * fields. The password variables they used are remembered, so a client reading the same variable
  * gets the Secret the spec manages. Other servers become generic stateful components.
  */
+import { reservedRole } from '../../model/fields';
 import { secretNames } from '../../model/relations';
 import { secretsIn } from '../load/interpolate';
 import type { Mount } from '../load/normalize';
@@ -40,7 +41,11 @@ function initDatabases(ctx: Context, keys: Keys, m: Mount): { name: string; owne
   const key = `volumes.${m.target}`;
   for (const f of files) {
     const text = folder.readText(f) ?? '';
-    for (const x of text.matchAll(CREATE_DATABASE)) out.push({ name: specPgName(keys, key, sqlName(x[1]), 'database'), owner: x[2] && specPgName(keys, key, sqlName(x[2]), 'login') });
+    for (const x of text.matchAll(CREATE_DATABASE)) {
+      // OWNER CURRENT_USER (the superuser running the script) or a reserved role: the server's own owner.
+      const owner = x[2] && !/^(current_user|session_user|current_role)$/i.test(x[2]) && !reservedRole(sqlName(x[2])) ? specPgName(keys, key, sqlName(x[2]), 'login') : undefined;
+      out.push({ name: specPgName(keys, key, sqlName(x[1]), 'database'), owner });
+    }
   }
   return out;
 }

@@ -253,10 +253,17 @@ describe('logins keep their case, and custom images their own variables', () => 
   it('CREATE DATABASE in an init script: quoted names keep their case, unquoted ones fold as PostgreSQL folds them (so do POSTGRES_MULTIPLE_DATABASES)', async () => {
     const r = await importOf({
       'compose.yaml': 'services:\n  db:\n    image: postgres:16.4\n    environment: {POSTGRES_USER: app, POSTGRES_MULTIPLE_DATABASES: "Orders,audit"}\n    volumes: ["./init:/docker-entrypoint-initdb.d"]\n',
-      'init/01.sql': 'CREATE DATABASE "Reports" OWNER "Analyst";\nCREATE DATABASE Sales WITH OWNER = app;\n',
+      'init/01.sql': 'CREATE DATABASE "Reports" OWNER "Analyst";\nCREATE DATABASE Sales WITH OWNER = app;\nCREATE DATABASE "Ledger" OWNER CURRENT_USER;\n',
     });
     expect(r.spec.components.db).toMatchObject({
-      databases: [{ name: 'app', owner: 'app' }, { name: 'orders', owner: 'app' }, { name: 'audit', owner: 'app' }, { name: 'Reports', owner: 'Analyst' }, { name: 'sales', owner: 'app' }],
+      databases: [
+        { name: 'app', owner: 'app' },
+        { name: 'orders', owner: 'app' },
+        { name: 'audit', owner: 'app' },
+        { name: 'Reports', owner: 'Analyst' },
+        { name: 'sales', owner: 'app' },
+        { name: 'Ledger', owner: 'app' },
+      ],
     });
   });
 
