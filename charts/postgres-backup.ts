@@ -7,6 +7,7 @@ import { labelsFor, meta } from './labels';
 import { podTemplate, quantity } from './pod';
 import { POSTGRES_IMAGE, POSTGRES_UID } from './postgres';
 import { waitForServer } from './waits';
+import { shellQuote } from './workload';
 
 export interface PostgresBackupProps {
   readonly stack: ResolvedStack;
@@ -88,14 +89,17 @@ export class PostgresBackup extends Construct {
   }
 }
 
+/** The `date -u +%Y%m%dT%H%M%SZ` stamp as a glob: database "app" must not prune "app-archive"'s dumps. */
+const STAMP_GLOB = '[0-9]'.repeat(8) + 'T' + '[0-9]'.repeat(6) + 'Z';
+
 /** The dump script; the password is read from the mounted Secret at run time, never from env. */
 export function backupScript(host: string, databases: string[], retain: number): string {
   return [
     'set -eu',
     'export PGPASSWORD="$(cat /run/secrets/postgres/password)"',
     'stamp="$(date -u +%Y%m%dT%H%M%SZ)"',
-    `prune() { ls -1t ${BACKUP_DIR}/"$1"-*."$2" 2>/dev/null | tail -n +${retain + 1} | xargs -r rm -f --; }`,
-    `for db in ${databases.join(' ')}; do`,
+    `prune() { ls -1t ${BACKUP_DIR}/"$1"-${STAMP_GLOB}."$2" 2>/dev/null | tail -n +${retain + 1} | xargs -r rm -f --; }`,
+    `for db in ${databases.map(shellQuote).join(' ')}; do`,
     `  pg_dump -h ${host} -p ${POSTGRES_PORT} -U postgres -d "$db" -Fc -f "${BACKUP_DIR}/$db-$stamp.dump.partial"`,
     `  mv "${BACKUP_DIR}/$db-$stamp.dump.partial" "${BACKUP_DIR}/$db-$stamp.dump"`,
     '  prune "$db" dump',

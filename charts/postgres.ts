@@ -6,6 +6,8 @@ import { POSTGRES_PORT, postgresLogins, secretNames, type PostgresLogin } from '
 import { dataService } from './data-service';
 import { labelsFor, meta, selectorFor } from './labels';
 import { execProbe, podTemplate, quantity } from './pod';
+import { psqlArg, sqlIdent, sqlLiteral } from './sql';
+import { shellQuote } from './workload';
 
 export interface PostgresProps {
   readonly stack: ResolvedStack;
@@ -115,38 +117,42 @@ export class Postgres extends Construct {
  * Creates the login roles and databases, idempotently (only when missing; an existing database is
  * granted to its owner login instead of being locked), reading each
  * password from its mounted Secret file so no password is in the ConfigMap or the process list.
- * Read-only roles get CONNECT, USAGE and SELECT, also on tables the owner creates later.
+ * Read-only roles get CONNECT, USAGE and SELECT, also on tables the owner creates later. Names are
+ * quoted everywhere (charts/sql.ts), so a login keeps the case clients log in with.
  */
 export function initScript(c: PostgresComponent, logins: PostgresLogin[]): string {
   const sql: string[] = [];
   for (const l of logins) {
-    sql.push(`\\set pw \`cat ${LOGINS_DIR}/${l.user}\``);
-    sql.push(`SELECT 'CREATE ROLE ${l.user} LOGIN' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${l.user}')\\gexec`);
-    sql.push(`ALTER ROLE ${l.user} WITH LOGIN PASSWORD :'pw';`);
+    const user = sqlIdent(l.user);
+    sql.push(`\\set pw \`cat ${shellQuote(`${LOGINS_DIR}/${l.user}`)}\``);
+    sql.push(`SELECT ${sqlLiteral(`CREATE ROLE ${user} LOGIN`)} WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = ${sqlLiteral(l.user)})\\gexec`);
+    sql.push(`ALTER ROLE ${user} WITH LOGIN PASSWORD :'pw';`);
   }
   sql.push('\\unset pw');
   for (const db of c.databases) {
+    const [name, owner] = [sqlIdent(db.name), sqlIdent(db.owner)];
     // A database that already exists (the maintenance database "postgres", or one a restore made) is
     // granted to its login, never locked: revoking PUBLIC there would cut off whoever else uses it.
-    sql.push(`SELECT NOT EXISTS (SELECT FROM pg_database WHERE datname = '${db.name}') AS missing \\gset`);
+    sql.push(`SELECT NOT EXISTS (SELECT FROM pg_database WHERE datname = ${sqlLiteral(db.name)}) AS missing \\gset`);
     sql.push('\\if :missing');
-    sql.push(`CREATE DATABASE ${db.name} OWNER ${db.owner};`);
-    sql.push(`REVOKE ALL ON DATABASE ${db.name} FROM PUBLIC;`);
+    sql.push(`CREATE DATABASE ${name} OWNER ${owner};`);
+    sql.push(`REVOKE ALL ON DATABASE ${name} FROM PUBLIC;`);
     sql.push('\\else');
-    sql.push(`GRANT ALL ON DATABASE ${db.name} TO ${db.owner};`);
+    sql.push(`GRANT ALL ON DATABASE ${name} TO ${owner};`);
     // PostgreSQL 15+ lets only the owner create in schema public; the login needs it to migrate.
-    sql.push(`\\connect ${db.name}`);
-    sql.push(`GRANT ALL ON SCHEMA public TO ${db.owner};`);
+    sql.push(`\\connect ${psqlArg(db.name)}`);
+    sql.push(`GRANT ALL ON SCHEMA public TO ${owner};`);
     sql.push('\\connect postgres');
     sql.push('\\endif');
   }
   for (const l of logins.filter((x) => x.access === 'read-only')) {
-    const owner = c.databases.find((d) => d.name === l.database)!.owner;
-    sql.push(`GRANT CONNECT ON DATABASE ${l.database} TO ${l.user};`);
-    sql.push(`\\connect ${l.database}`);
-    sql.push(`GRANT USAGE ON SCHEMA public TO ${l.user};`);
-    sql.push(`GRANT SELECT ON ALL TABLES IN SCHEMA public TO ${l.user};`);
-    sql.push(`ALTER DEFAULT PRIVILEGES FOR ROLE ${owner} IN SCHEMA public GRANT SELECT ON TABLES TO ${l.user};`);
+    const owner = sqlIdent(c.databases.find((d) => d.name === l.database)!.owner);
+    const user = sqlIdent(l.user);
+    sql.push(`GRANT CONNECT ON DATABASE ${sqlIdent(l.database)} TO ${user};`);
+    sql.push(`\\connect ${psqlArg(l.database)}`);
+    sql.push(`GRANT USAGE ON SCHEMA public TO ${user};`);
+    sql.push(`GRANT SELECT ON ALL TABLES IN SCHEMA public TO ${user};`);
+    sql.push(`ALTER DEFAULT PRIVILEGES FOR ROLE ${owner} IN SCHEMA public GRANT SELECT ON TABLES TO ${user};`);
     sql.push('\\connect postgres');
   }
   return [

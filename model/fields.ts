@@ -29,6 +29,20 @@ export const image = z
 export function pinnedImage(ref: string): boolean {
   return /:[\w][\w.-]*$|@sha256:/.test(ref.replace(/^[^/]*:[0-9]+\//, '')) && !/:latest$/.test(ref);
 }
+/**
+ * A PostgreSQL database or role name, kept exactly as written: the init script quotes it, so
+ * "yourUser" is the role yourUser (as the official image and libpq treat it), not youruser. ASCII
+ * letters, digits, "_" and "-" only, so no quoting is ever needed in shells, URLs or file names;
+ * 63 characters is PostgreSQL's limit (NAMEDATALEN - 1).
+ */
+export const PG_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,62}$/;
+export const pgName = z
+  .string()
+  .regex(PG_NAME, 'must be a PostgreSQL name: 1 to 63 letters, digits, "_" or "-", starting with a letter or "_" (no quotes, spaces or other characters; case is kept)');
+/** Role names PostgreSQL refuses even quoted. */
+export function reservedRole(name: string): boolean {
+  return name === 'public' || name === 'none' || name.startsWith('pg_');
+}
 export const httpPath = z.string().regex(/^\/[^\s]*$/, 'must be an absolute HTTP path such as "/health"');
 // Ports below 1024 are bound without root: the pod sets net.ipv4.ip_unprivileged_port_start (charts/pod.ts).
 export const port = z.number().int().min(1, 'must be a port number from 1 to 65535').max(65535, 'must be a port number from 1 to 65535');
@@ -84,9 +98,7 @@ export const relation = z
     dnsLabel.transform((to) => ({ to })),
     z.strictObject({
       to: dnsLabel.meta({ description: 'The component this one talks to.' }),
-      database: z
-        .string()
-        .regex(/^[a-z_][a-z0-9_]*$/, 'must be a lower-case SQL identifier')
+      database: pgName
         .optional()
         .meta({ description: 'PostgreSQL: the database to use. Default: the target\'s first database.' }),
       access: z

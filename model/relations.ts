@@ -2,6 +2,7 @@
  * Everything that follows from "A uses B": the connection variables A gets, the logins and Secrets
  * B needs, and the network flow. Declared once in the spec, derived here, nowhere else.
  */
+import { createHash } from 'node:crypto';
 import type { Component, PostgresComponent, Relation, StackSpec } from './schema';
 
 export interface NormalizedRelation {
@@ -31,10 +32,26 @@ export type EnvVar = { name: string; value: string } | { name: string; secret: {
 export const POSTGRES_PORT = 5432;
 export const REDIS_PORT = 6379;
 
+/**
+ * A login (case kept, "_" and "-" allowed) as it appears in Kubernetes names, which are lower-case
+ * DNS labels: lower-case, "_" as "-". Not one-to-one ("App" and "app" map alike), so validation
+ * refuses two logins of one server whose Secret names would be the same (model/validate-postgres.ts).
+ */
+export function loginLabel(user: string): string {
+  return user.toLowerCase().replace(/_/g, '-');
+}
+
+/** A name cut to a DNS label's 63 characters; a cut one ends in a hash of the whole, so it stays distinct. */
+function fitLabel(name: string): string {
+  const whole = name.replace(/-+$/, '');
+  if (whole.length <= 63) return whole;
+  return `${whole.slice(0, 56).replace(/-+$/, '')}-${createHash('sha256').update(whole).digest('hex').slice(0, 6)}`;
+}
+
 export const secretNames = {
   postgresSuperuser: (pg: string) => `${pg}-superuser`,
   /** The superuser "postgres" owning a database (an app that used it keeps it) logs in with the superuser's Secret. */
-  postgresLogin: (pg: string, user: string) => (user === 'postgres' ? `${pg}-superuser` : `${pg}-user-${user.replace(/_/g, '-')}`),
+  postgresLogin: (pg: string, user: string) => (user === 'postgres' ? `${pg}-superuser` : fitLabel(`${pg}-user-${loginLabel(user)}`)),
   redisAuth: (redis: string) => `${redis}-auth`,
   pgadminLogin: (pgadmin: string) => `${pgadmin}-login`,
 };
@@ -57,7 +74,7 @@ export function postgresLogins(spec: StackSpec, pgName: string): PostgresLogin[]
     for (const r of usesOf(c)) {
       if (r.to !== pgName || r.access !== 'read-only') continue;
       const database = r.database ?? pg.databases[0].name;
-      const user = `${database}_ro`;
+      const user = readOnlyLogin(database);
       logins.set(user, { user, database, access: 'read-only', secretName: secretNames.postgresLogin(pgName, user) });
     }
   }
@@ -68,9 +85,14 @@ export function usesOf(c: Component): NormalizedRelation[] {
   return 'uses' in c && c.uses ? c.uses.map(normalizeRelation) : [];
 }
 
+/** The login of a database's read-only relations. */
+export function readOnlyLogin(database: string): string {
+  return `${database}_ro`;
+}
+
 function loginFor(pg: PostgresComponent, r: NormalizedRelation): { user: string; database: string } {
   const database = r.database ?? pg.databases[0].name;
-  if (r.access === 'read-only') return { user: `${database}_ro`, database };
+  if (r.access === 'read-only') return { user: readOnlyLogin(database), database };
   return { user: pg.databases.find((d) => d.name === database)!.owner, database };
 }
 
@@ -107,7 +129,8 @@ export function connectionEnv(spec: StackSpec, componentName: string): EnvVar[] 
     if (target.kind === 'postgres') {
       const { user, database } = loginFor(target, r);
       out.push({ name: passwordVar, secret: { name: secretNames.postgresLogin(r.to, user), key: 'password' } });
-      out.push({ name: urlVar, value: `${r.scheme ?? 'postgresql'}://${user}:$(${passwordVar})@${host}:${port}/${database}` });
+      // Names may hold capitals and "-", which URLs carry as they are; encoding keeps any other character safe.
+      out.push({ name: urlVar, value: `${r.scheme ?? 'postgresql'}://${encodeURIComponent(user)}:$(${passwordVar})@${host}:${port}/${encodeURIComponent(database)}` });
     } else if (target.kind === 'redis') {
       const db = r.redisDb ?? 0;
       if (target.password !== false) {

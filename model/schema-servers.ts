@@ -3,17 +3,26 @@
  * server); model/schema.ts assembles them with the workloads into the stack.
  */
 import { z } from 'zod';
-import { absPath, cron, dnsLabel, image, port, portName, probe, quantity, resources, uid, workloadFields } from './fields';
+import { absPath, cron, dnsLabel, image, pgName, port, portName, probe, quantity, reservedRole, resources, uid, workloadFields } from './fields';
 import { EVICTION_POLICIES } from './redis-memory';
 
-const sqlIdent = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier');
+/** PostgreSQL refuses these role names even quoted. */
+const pgRole = pgName.refine((s) => !reservedRole(s), 'is a name PostgreSQL reserves ("public", "none" and names starting with "pg_"): choose another login name');
 
 export const postgresComponent = z
   .strictObject({
     kind: z.literal('postgres').meta({ description: 'A PostgreSQL server: a StatefulSet with its own volume.' }),
     image: image.optional().meta({ description: 'PostgreSQL image.', default: 'postgres:16.4' }),
     databases: z
-      .array(z.strictObject({ name: sqlIdent.meta({ description: 'Database name.' }), owner: sqlIdent.meta({ description: 'Login role that owns it (its password in `postgres-user-<owner>`).' }) }))
+      .array(
+        z.strictObject({
+          name: pgName.meta({ description: 'Database name, case kept ("MyApp" and "myapp" are two databases): letters, digits, "_" and "-", at most 63.' }),
+          owner: pgRole.meta({
+            description:
+              'Login role that owns it, case kept as clients log in with it: letters, digits, "_" and "-", at most 63. Its password is in the Secret `<component>-user-<owner>` (lower-case, "_" as "-"), so two logins of one server may not differ only in case; the superuser `postgres` uses `<component>-superuser`.',
+          }),
+        }),
+      )
       .min(1, 'must list at least one database')
       .meta({ description: 'Databases created at first start; each owner gets a login role.' }),
     storage: quantity.optional().meta({ description: 'Size of the data volume. Default: 2Gi locally, 20Gi in prod.' }),

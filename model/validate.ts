@@ -5,6 +5,7 @@
 import type { SpecIssue } from './errors';
 import type { Component, StackSpec } from './schema';
 import { defaultEnvName, normalizeRelation } from './relations';
+import { checkPostgres } from './validate-postgres';
 import { checkWorkloads, replacesHttpCheck } from './validate-workloads';
 
 type Path = (string | number)[];
@@ -37,11 +38,7 @@ export function checkSemantics(spec: StackSpec): SpecIssue[] {
     }
     if (c.kind === 'postgres') {
       if (c.external && c.backup?.enabled) add([...base, 'backup', 'enabled'], 'backups run only for an in-cluster server; back up the external server where it runs');
-      const seen = new Set<string>();
-      c.databases.forEach((db, i) => {
-        if (seen.has(db.name)) add([...base, 'databases', i, 'name'], `database "${db.name}" is listed twice`);
-        seen.add(db.name);
-      });
+      checkPostgres(spec, name, c, add);
     }
     if (c.kind === 'pgadmin') {
       c.servers?.forEach((s, i) => {

@@ -5,6 +5,9 @@ import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { planSecrets, readExisting } from '../ops/secrets';
 import { referenceStack } from '../model/reference';
+import { DNS_LABEL } from '../model/fields';
+import { defineStack } from '../model/load';
+import { loginLabel, secretNames } from '../model/relations';
 
 const names = (objs: any[]) => objs.map((o) => o.metadata.name).sort();
 
@@ -45,5 +48,31 @@ describe('secrets command', () => {
     run();
     expect(readFileSync(file, 'utf8')).toBe(before);
     expect(readExisting(file).get('redis-auth')?.password).toMatch(/^[A-Za-z0-9_-]{32}$/);
+  });
+});
+
+describe('login Secret names', () => {
+  it('are DNS labels derived from the login: lower-case, "_" as "-", the superuser its own', () => {
+    expect(loginLabel('yourUser')).toBe('youruser');
+    expect(secretNames.postgresLogin('db', 'yourUser')).toBe('db-user-youruser');
+    expect(secretNames.postgresLogin('db', 'Sales-EU_ro')).toBe('db-user-sales-eu-ro');
+    expect(secretNames.postgresLogin('db', 'app_')).toBe('db-user-app');
+    expect(secretNames.postgresLogin('db', 'postgres')).toBe('db-superuser');
+    expect(secretNames.postgresLogin('db', 'Postgres')).toBe('db-user-postgres');
+  });
+
+  it('are cut to 63 characters with a hash of the whole, deterministically and apart', () => {
+    const a = secretNames.postgresLogin('analytics-postgres', `${'Long'.repeat(15)}A`);
+    const b = secretNames.postgresLogin('analytics-postgres', `${'Long'.repeat(15)}B`);
+    expect(a).toMatch(DNS_LABEL);
+    expect(a).toHaveLength(63);
+    expect(a).toMatch(/^analytics-postgres-user-longlong.*-[0-9a-f]{6}$/);
+    expect(a).not.toBe(b);
+    expect(secretNames.postgresLogin('analytics-postgres', `${'Long'.repeat(15)}A`)).toBe(a);
+  });
+
+  it('are what the secrets command creates for a mixed-case login', () => {
+    const spec = defineStack({ name: 'tools', components: { db: { kind: 'postgres', databases: [{ name: 'postgres', owner: 'yourUser' }] } } });
+    expect(names(planSecrets(spec, 'kind', new Map(), {}).objects)).toEqual(['db-superuser', 'db-user-youruser']);
   });
 });

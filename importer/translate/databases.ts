@@ -4,6 +4,7 @@
  * fields. The password variables they used are remembered, so a client reading the same variable
  * gets the Secret the spec manages. Other servers become generic stateful components.
  */
+import { reservedRole } from '../../model/fields';
 import { secretNames } from '../../model/relations';
 import { secretsIn } from '../load/interpolate';
 import type { Mount } from '../load/normalize';
@@ -12,12 +13,11 @@ import type { Context, Keys } from './context';
 import { expandSecrets, translateEnv } from './env';
 import { seconds, translateHealth } from './health';
 import { imageOf, KNOWN_TAGS } from './images';
+import { conventionOf, setVariables, sharesSecret, specPgName, type Convention } from './postgres-logins';
 import { outsideMount, translateMounts } from './volumes';
 import { EVICTION_POLICIES } from '../../model/redis-memory';
 
 type Obj = Record<string, any>;
-
-const ident = (s: string) => s.toLowerCase().replace(/[^a-z0-9_]/g, '_').replace(/^([0-9])/, '_$1').slice(0, 63);
 
 /** Remembers which compose variable (or literal) held a password the spec now manages. */
 function manage(ctx: Context, value: unknown, secret: string, key = 'password'): void {
@@ -27,15 +27,25 @@ function manage(ctx: Context, value: unknown, secret: string, key = 'password'):
   else if (vars.length === 0) ctx.managedSecrets.set(`lit:${value}`, { secret, key });
 }
 
+/** A name in SQL: "Quoted" keeps its case, unquoted folds to lower case, as PostgreSQL reads it. */
+const sqlName = (token: string) => (token.startsWith('"') ? token.slice(1, -1).replace(/""/g, '"') : token.toLowerCase());
+const SQL_NAME = String.raw`("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)`;
+const CREATE_DATABASE = new RegExp(String.raw`CREATE\s+DATABASE\s+${SQL_NAME}(?:\s+(?:WITH\s+)?OWNER\s*=?\s*${SQL_NAME})?`, 'gi');
+
 /** Databases and owners created by init scripts: `CREATE DATABASE x [OWNER y]`. */
-function initDatabases(ctx: Context, m: Mount): { name: string; owner?: string }[] {
+function initDatabases(ctx: Context, keys: Keys, m: Mount): { name: string; owner?: string }[] {
   const folder = ctx.project.folder;
   const kind = m.source ? folder.kind(m.source) : undefined;
   const files = kind === 'dir' ? folder.list(m.source!, 0).files : kind === 'file' ? [m.source!] : [];
   const out: { name: string; owner?: string }[] = [];
+  const key = `volumes.${m.target}`;
   for (const f of files) {
     const text = folder.readText(f) ?? '';
-    for (const x of text.matchAll(/CREATE\s+DATABASE\s+"?([A-Za-z_][A-Za-z0-9_]*)"?(?:\s+(?:WITH\s+)?OWNER\s*=?\s*"?([A-Za-z_][A-Za-z0-9_]*)"?)?/gi)) out.push({ name: ident(x[1]), owner: x[2] && ident(x[2]) });
+    for (const x of text.matchAll(CREATE_DATABASE)) {
+      // OWNER CURRENT_USER (the superuser running the script) or a reserved role: the server's own owner.
+      const owner = x[2] && !/^(current_user|session_user|current_role)$/i.test(x[2]) && !reservedRole(sqlName(x[2])) ? specPgName(keys, key, sqlName(x[2]), 'login') : undefined;
+      out.push({ name: specPgName(keys, key, sqlName(x[1]), 'database'), owner });
+    }
   }
   return out;
 }
@@ -50,11 +60,28 @@ function serverEnv(keys: Keys): Obj {
 
 const loginSecret = (pg: string, owner: string) => secretNames.postgresLogin(pg, owner);
 
+/**
+ * An image that configures itself from its own variables runs its own entrypoint, which the postgres
+ * component does not drive (it mounts the init script and the password files the official one reads):
+ * the component runs the spec default image and creates the same login and databases.
+ */
+function ownImage(ctx: Context, keys: Keys, name: string, conv: Convention, env: Obj): string | undefined {
+  if (conv.official || keys.config.build !== undefined) return imageOf(ctx, keys, name, '');
+  const written = keys.take<string>('image');
+  keys.warn('image', `"${written}" is configured by its own variables (${setVariables(conv, env).join(', ')}) through its own entrypoint, which the postgres component does not run: it runs the official image (the spec default) with the same login and databases; set image to an official-compatible one for another version`);
+  return undefined;
+}
+
 export function translatePostgres(ctx: Context, keys: Keys, name: string): Obj {
-  const image = imageOf(ctx, keys, name, '');
   const env: Obj = serverEnv(keys);
-  const user = ident(env.POSTGRES_USER ?? 'postgres');
-  let db = ident(env.POSTGRES_DB ?? user);
+  const conv = conventionOf(env, keys.config.image);
+  const image = ownImage(ctx, keys, name, conv, env);
+  // An empty value counts as unset, as the images read it (${POSTGRES_USER:-postgres}).
+  const set = (k: string) => (typeof env[k] === 'string' && env[k] !== '' ? (env[k] as string) : undefined);
+  const user = set(conv.user) === undefined ? 'postgres' : specPgName(keys, `environment.${conv.user}`, set(conv.user)!, 'login');
+  const written = set(conv.database);
+  const named = (conv.list ? (written ?? '').split(',') : [written ?? '']).map((d) => d.trim()).filter(Boolean).map((d) => specPgName(keys, `environment.${conv.database}`, d, 'database'));
+  let db = named[0] ?? (conv.defaultDatabase === 'login' ? user : 'postgres');
   if (db === 'postgres' && user === 'postgres') {
     db = 'app';
     ctx.note(keys.service.name, 'the application data goes into database "app", not the "postgres" maintenance database');
@@ -64,24 +91,38 @@ export function translatePostgres(ctx: Context, keys: Keys, name: string): Obj {
   if (user === 'postgres') ctx.note(keys.service.name, `database ${db} is owned by the superuser "postgres", as in compose (its password is the Secret ${name}-superuser); give the app a login of its own by setting another owner`);
   const databases: Obj[] = [{ name: db, owner }];
   const add = (n: string, o = owner) => databases.some((d) => d.name === n) || databases.push({ name: n, owner: o });
-  for (const extra of String(env.POSTGRES_MULTIPLE_DATABASES ?? '').split(/[,\s]+/).filter(Boolean)) add(ident(extra.split(':')[0]));
+  for (const extra of named.slice(1)) add(extra);
+  // The usual script for this variable writes the names unquoted in CREATE DATABASE, so PostgreSQL folds them.
+  for (const extra of String(env.POSTGRES_MULTIPLE_DATABASES ?? '').split(/[,\s]+/).filter(Boolean)) add(specPgName(keys, 'environment.POSTGRES_MULTIPLE_DATABASES', extra.split(':')[0].toLowerCase(), 'database'));
   const c: Obj = { kind: 'postgres', ...(image ? { image } : {}), databases };
+  // Each password variable of the convention (and its _FILE form) -> the Secret the spec manages for it.
+  const passwords = new Map<string, { secret: string; whose: string }>([[conv.password, { secret: loginSecret(name, owner), whose: `the login password of ${owner}` }]]);
+  if (conv.superuserPassword) passwords.set(conv.superuserPassword, { secret: secretNames.postgresSuperuser(name), whose: 'the superuser password' });
+  const fileOf = (k: string) => (k.endsWith('_FILE') ? k.slice(0, -5) : undefined);
   for (const [k, v] of Object.entries(env)) {
-    if (k === 'POSTGRES_PASSWORD') {
-      manage(ctx, v, loginSecret(name, owner));
-      ctx.secretFound(keys.service.name, k, `the login password of ${owner}: a Secret the spec generates (${loginSecret(name, owner)})`);
-    }
-    else if (k === 'POSTGRES_PASSWORD_FILE') {
-      const secret = /^\/run\/secrets\/(.+)$/.exec(String(v))?.[1];
-      if (secret) ctx.managedSecrets.set(`secret:${secret}`, { secret: loginSecret(name, owner), key: 'password' });
-    } else if (['POSTGRES_USER', 'POSTGRES_DB', 'POSTGRES_MULTIPLE_DATABASES', 'PGDATA'].includes(k)) continue;
+    const password = passwords.get(k);
+    const passwordFile = passwords.get(fileOf(k) ?? '');
+    if (password) {
+      manage(ctx, v, password.secret);
+      ctx.secretFound(keys.service.name, k, `${password.whose}: a Secret the spec generates (${password.secret})`);
+    } else if (passwordFile) {
+      const file = /^\/run\/secrets\/(.+)$/.exec(String(v))?.[1];
+      if (file) ctx.managedSecrets.set(`secret:${file}`, { secret: passwordFile.secret, key: 'password' });
+    } else if ((fileOf(k) === conv.user || fileOf(k) === conv.database) && set(fileOf(k)!) === undefined) {
+      const [what, field, now] = fileOf(k) === conv.user ? ['login', 'owner', owner] : ['database', 'name', db];
+      keys.warn(`environment.${k}`, `the ${what} name is read from a file when the server starts, which the spec cannot see: set databases[0].${field} in stack.yaml to it (now "${now}")`);
+    } else if ([conv.user, conv.database, 'POSTGRES_MULTIPLE_DATABASES', 'PGDATA'].includes(k)) continue;
     else keys.warn(`environment.${k}`, 'not translated: the postgres component sets its own server environment');
   }
   for (const m of keys.take<Mount[]>('volumes') ?? []) {
     if (m.target === '/docker-entrypoint-initdb.d' || m.target.startsWith('/docker-entrypoint-initdb.d/')) {
       if (outsideMount(ctx, keys, m)) continue;
-      const found = initDatabases(ctx, m);
-      for (const d of found) add(d.name, d.owner && d.owner !== 'postgres' ? d.owner : owner);
+      const found = initDatabases(ctx, keys, m);
+      for (const d of found) {
+        const apart = d.owner && d.owner !== 'postgres' && !sharesSecret(databases, d.owner);
+        if (d.owner && d.owner !== 'postgres' && !apart) keys.warn(`volumes.${m.target}`, `login "${d.owner}" differs from another owner only in case or in "_" versus "-", which the spec's Secret names cannot tell apart: database ${d.name} is owned by "${owner}"`);
+        add(d.name, apart ? d.owner : owner);
+      }
       keys.warn(`volumes.${m.target}`, `init scripts are not run as they are; the spec's init script creates ${found.length ? `the databases they create (${found.map((d) => d.name).join(', ')}) and ` : ''}the logins. Run schema and data setup from a job`);
     } else if (m.type === 'volume' && m.source && m.target.startsWith('/var/lib/postgresql')) {
       const size = ctx.project.volumes[m.source]?.labels?.['kompose.volume.size'] ?? keys.config.labels?.['kompose.volume.size'];

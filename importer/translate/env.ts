@@ -10,6 +10,8 @@ import { isSecretName, SECRET_MARK, secretsIn } from '../load/interpolate';
 import type { EnvFile } from '../load/model';
 import { kebab, type Context, type Keys } from './context';
 import { passwordParams } from './secret-values';
+import { sharesSecret, specPgName } from './postgres-logins';
+import { PG_NAME, reservedRole } from '../../model/fields';
 
 type Obj = Record<string, any>;
 
@@ -247,6 +249,15 @@ function defaultEnv(ctx: Context, u: Obj): string | undefined {
   return role === 'postgres' ? 'DATABASE_URL' : role === 'redis' ? 'REDIS_URL' : role === 'web' ? `${u.to.toUpperCase().replace(/-/g, '_')}_URL` : undefined;
 }
 
+/** A URL part percent-decoded; as written when it is not valid percent-encoding. */
+function decoded(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}
+
 /** DATABASE_URL / REDIS_URL (or any variable) pointing at a PostgreSQL or Redis service becomes a relation. */
 function relationFromUrl(ctx: Context, keys: Keys, name: string, value: string, out: AppEnv): boolean {
   const u = URL.exec(value);
@@ -261,17 +272,21 @@ function relationFromUrl(ctx: Context, keys: Keys, name: string, value: string, 
   const rel: Obj = { to };
   if (role === 'postgres') {
     const pg = ctx.components[to];
-    const db = (path ?? '').replace(/^\//, '').toLowerCase().replace(/[^a-z0-9_]/g, '_') || pg.databases[0].name;
-    const readOnly = /(^|_)(ro|readonly|read_only|reader)$/i.test(user ?? '');
+    // libpq takes both names as written (no case folding), percent-decoded.
+    const written = decoded((path ?? '').replace(/^\//, ''));
+    const db = written ? specPgName(keys, `environment.${name}`, written, 'database') : pg.databases[0].name;
+    const login = user === undefined ? undefined : decoded(user);
+    const readOnly = /(^|_)(ro|readonly|read_only|reader)$/i.test(login ?? '');
     if (!pg.databases.some((d: Obj) => d.name === db)) {
-      const owner = !readOnly && user && /^[a-z_][a-z0-9_]*$/.test(user) && user !== 'postgres' ? user : pg.databases[0].owner;
+      const own = !readOnly && login && PG_NAME.test(login) && !reservedRole(login) && login !== 'postgres' && !sharesSecret(pg.databases, login);
+      const owner = own ? login : pg.databases[0].owner;
       pg.databases.push({ name: db, owner });
       ctx.note(host, `database ${db} (owner ${owner}) added: ${keys.service.name} connects to it`);
     }
     if (db !== pg.databases[0].name) rel.database = db;
     if (readOnly) rel.access = 'read-only';
     const owner = pg.databases.find((d: Obj) => d.name === db).owner;
-    if (user && !readOnly && user !== owner) keys.warn(`environment.${name}`, `connects as "${user}"; the spec gives ${keys.service.name} the login of the database owner, "${owner}"`);
+    if (login && !readOnly && login !== owner) keys.warn(`environment.${name}`, `connects as "${login}"; the spec gives ${keys.service.name} the login of the database owner, "${owner}"`);
     if (scheme !== 'postgresql') rel.scheme = scheme;
   } else {
     const db = Number((path ?? '/0').replace(/^\//, '') || 0);

@@ -57,11 +57,11 @@ describe('Postgres', () => {
     const script = find(objs, 'ConfigMap', 'postgres-init').data['10-stackport-logins.sh'];
     for (const user of ['app', 'pipeline', 'app_ro', 'features_ro']) {
       expect(script).toContain(`\\set pw \`cat /run/stackport/logins/${user}\``);
-      expect(script).toContain(`ALTER ROLE ${user} WITH LOGIN PASSWORD :'pw';`);
+      expect(script).toContain(`ALTER ROLE "${user}" WITH LOGIN PASSWORD :'pw';`);
     }
-    expect(script).toContain(`SELECT NOT EXISTS (SELECT FROM pg_database WHERE datname = 'app') AS missing \\gset\n\\if :missing\nCREATE DATABASE app OWNER app;\nREVOKE ALL ON DATABASE app FROM PUBLIC;\n\\else\nGRANT ALL ON DATABASE app TO app;`);
-    expect(script).toContain(`CREATE DATABASE features OWNER pipeline;`);
-    expect(script).toContain('ALTER DEFAULT PRIVILEGES FOR ROLE pipeline IN SCHEMA public GRANT SELECT ON TABLES TO features_ro;');
+    expect(script).toContain(`SELECT NOT EXISTS (SELECT FROM pg_database WHERE datname = 'app') AS missing \\gset\n\\if :missing\nCREATE DATABASE "app" OWNER "app";\nREVOKE ALL ON DATABASE "app" FROM PUBLIC;\n\\else\nGRANT ALL ON DATABASE "app" TO "app";`);
+    expect(script).toContain(`CREATE DATABASE "features" OWNER "pipeline";`);
+    expect(script).toContain('ALTER DEFAULT PRIVILEGES FOR ROLE "pipeline" IN SCHEMA public GRANT SELECT ON TABLES TO "features_ro";');
     expect(script).not.toMatch(/PASSWORD '[^:]/);
     const logins = pod.volumes.find((v: any) => v.name === 'logins').projected.sources.map((s: any) => s.secret.name);
     expect(logins.sort()).toEqual(['postgres-user-app', 'postgres-user-app-ro', 'postgres-user-features-ro', 'postgres-user-pipeline']);
@@ -72,8 +72,31 @@ describe('Postgres', () => {
     const objs2 = manifestsOf({ name: 'tools', components: { db: { kind: 'postgres', databases: [{ name: 'postgres', owner: 'tools' }] } } });
     const script: string = find(objs2, 'ConfigMap', 'db-init').data['10-stackport-logins.sh'];
     const [created, existing] = script.split('\\else\n');
-    expect(created).toContain('REVOKE ALL ON DATABASE postgres FROM PUBLIC;');
-    expect(existing.split('\\endif')[0]).toBe('GRANT ALL ON DATABASE postgres TO tools;\n\\connect postgres\nGRANT ALL ON SCHEMA public TO tools;\n\\connect postgres\n');
+    expect(created).toContain('REVOKE ALL ON DATABASE "postgres" FROM PUBLIC;');
+    expect(existing.split('\\endif')[0]).toBe('GRANT ALL ON DATABASE "postgres" TO "tools";\n\\connect \'postgres\'\nGRANT ALL ON SCHEMA public TO "tools";\n\\connect postgres\n');
+  });
+
+  it('keeps the case of logins and databases: every name quoted, literals escaped, Secrets lower-case', () => {
+    const objs2 = manifestsOf({
+      name: 'tools',
+      components: {
+        db: { kind: 'postgres', databases: [{ name: 'postgres', owner: 'yourUser' }, { name: 'Sales-EU', owner: 'yourUser' }] },
+        report: { kind: 'job', image: 'ghcr.io/acme/report:1.0.0', uses: [{ to: 'db', database: 'Sales-EU', access: 'read-only' }] },
+      },
+    });
+    const script: string = find(objs2, 'ConfigMap', 'db-init').data['10-stackport-logins.sh'];
+    expect(script).toContain(`\\set pw \`cat /run/stackport/logins/yourUser\`\nSELECT 'CREATE ROLE "yourUser" LOGIN' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'yourUser')\\gexec\nALTER ROLE "yourUser" WITH LOGIN PASSWORD :'pw';`);
+    // The maintenance database exists: granted to yourUser, never locked; quoting does not change that.
+    expect(script).toContain(`\\else\nGRANT ALL ON DATABASE "postgres" TO "yourUser";\n\\connect 'postgres'\nGRANT ALL ON SCHEMA public TO "yourUser";\n\\connect postgres\n\\endif`);
+    expect(script).toContain(`WHERE datname = 'Sales-EU') AS missing \\gset\n\\if :missing\nCREATE DATABASE "Sales-EU" OWNER "yourUser";\nREVOKE ALL ON DATABASE "Sales-EU" FROM PUBLIC;`);
+    expect(script).toContain(`GRANT CONNECT ON DATABASE "Sales-EU" TO "Sales-EU_ro";\n\\connect 'Sales-EU'\n`);
+    expect(script).toContain('ALTER DEFAULT PRIVILEGES FOR ROLE "yourUser" IN SCHEMA public GRANT SELECT ON TABLES TO "Sales-EU_ro";');
+    expect(script).not.toMatch(/(ROLE|DATABASE|TO|OWNER|FOR ROLE) (youruser|yourUser|Sales)/);
+    const pod2 = podSpec(find(objs2, 'StatefulSet', 'db'));
+    const items = pod2.volumes.find((v: any) => v.name === 'logins').projected.sources.map((s: any) => [s.secret.name, s.secret.items[0].path]);
+    expect(items).toEqual([['db-user-youruser', 'yourUser'], ['db-user-sales-eu-ro', 'Sales-EU_ro']]);
+    const env = envOf(container(find(objs2, 'Job', 'report')));
+    expect(env.DATABASE_URL).toBe('postgresql://Sales-EU_ro:$(DATABASE_PASSWORD)@db:5432/Sales-EU');
   });
 
   it('uses the preset storage class per environment', () => {
@@ -126,5 +149,16 @@ describe('PostgresBackup', () => {
       environments: { kind: { components: { db: { backup: { enabled: true } } } } },
     });
     expect(container(find(objs, 'CronJob', 'db-backup')).command[2]).toContain('tail -n +4');
+  });
+
+  it('keeps the case of database names, and prunes only the dumps of the database it names', () => {
+    const objs = manifestsOf({
+      name: 'lab',
+      components: { db: { kind: 'postgres', databases: [{ name: 'Sales', owner: 'lab' }, { name: 'Sales-2024', owner: 'lab' }], backup: { enabled: true } } },
+    });
+    const script = container(find(objs, 'CronJob', 'db-backup')).command[2];
+    expect(script).toContain('for db in Sales Sales-2024; do');
+    // "Sales-*" would also match Sales-2024's dumps; only the timestamp may follow the name.
+    expect(script).toContain('prune() { ls -1t /backups/"$1"-[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]T[0-9][0-9][0-9][0-9][0-9][0-9]Z."$2" 2>/dev/null');
   });
 });

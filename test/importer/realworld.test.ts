@@ -209,6 +209,131 @@ describe('logins keep their meaning', () => {
   });
 });
 
+describe('logins keep their case, and custom images their own variables', () => {
+  const manifestsOf = (r: ImportResult) => buildManifests(resolveStack(r.spec, 'kind'));
+  const envOf = (objs: any[], kind: string, name: string) => objs.find((o) => o.kind === kind && o.metadata.name === name).spec.template.spec.containers[0].env;
+
+  it('POSTGRES_USER=yourUser is the login yourUser, end to end: spec, init script, Secret and the app URL', async () => {
+    const r = await importOf({
+      'compose.yaml': 'services:\n  db:\n    image: postgres:16.4\n    environment: {POSTGRES_USER: yourUser, POSTGRES_PASSWORD: "${DB_PASSWORD}", POSTGRES_DB: ShopData}\n  api:\n    image: acme/api:1\n    ports: ["8000:8000"]\n    environment:\n      DATABASE_URL: postgresql://yourUser:${DB_PASSWORD}@db:5432/ShopData\n',
+    });
+    expect(r.spec.components.db).toMatchObject({ databases: [{ name: 'ShopData', owner: 'yourUser' }] });
+    expect((r.spec.components.api as any).uses).toEqual([{ to: 'db' }]);
+    // Nothing was renamed, so nothing is reported as changed.
+    expect(warnings(r).filter((w) => /login|connects as|not a name/.test(w))).toEqual([]);
+    const objs = manifestsOf(r);
+    const init = objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'db-init').data['10-stackport-logins.sh'];
+    expect(init).toContain(`SELECT 'CREATE ROLE "yourUser" LOGIN' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'yourUser')`);
+    expect(init).toContain('CREATE DATABASE "ShopData" OWNER "yourUser";');
+    const env = envOf(objs, 'Deployment', 'api');
+    expect(env.find((e: any) => e.name === 'DATABASE_PASSWORD').valueFrom.secretKeyRef).toEqual({ name: 'db-user-youruser', key: 'password' });
+    expect(env.find((e: any) => e.name === 'DATABASE_URL').value).toBe('postgresql://yourUser:$(DATABASE_PASSWORD)@db:5432/ShopData');
+  });
+
+  it('a URL naming another database adds it with its case, percent-decoded; another login than the owner is a warning', async () => {
+    const r = await importOf({
+      'compose.yaml': 'services:\n  db:\n    image: postgres:16.4\n    environment: {POSTGRES_USER: yourUser, POSTGRES_PASSWORD: pw-Xy12}\n  api:\n    image: acme/api:1\n    ports: ["8000:8000"]\n    environment:\n      DATABASE_URL: postgresql://Reporter:pw-Xy12@db:5432/Sales%2DEU\n      AUDIT_URL: postgresql://youruser:pw-Xy12@db:5432/yourUser\n',
+    });
+    expect(r.spec.components.db).toMatchObject({ databases: [{ name: 'yourUser', owner: 'yourUser' }, { name: 'Sales-EU', owner: 'Reporter' }] });
+    expect(warnings(r)).toContain('api: environment.AUDIT_URL: connects as "youruser"; the spec gives api the login of the database owner, "yourUser"');
+  });
+
+  it('names the spec cannot hold are changed with a warning; a reserved role name stops the import', async () => {
+    const r = await importOf({
+      'compose.yaml': 'services:\n  db:\n    image: postgres:16.4\n    environment: {POSTGRES_USER: my.user, POSTGRES_DB: "2024 data"}\n',
+    });
+    expect(r.spec.components.db).toMatchObject({ databases: [{ name: '_2024_data', owner: 'my_user' }] });
+    expect(warnings(r)).toContain('db: environment.POSTGRES_USER: login "my.user" is not a name the spec takes (letters, digits, "_" and "-", at most 63): it is "my_user" in the spec, so clients must log in as "my_user"');
+    expect(warnings(r)).toContain('db: environment.POSTGRES_DB: database "2024 data" is not a name the spec takes (letters, digits, "_" and "-", at most 63): it is "_2024_data" in the spec, so clients must connect to "_2024_data"');
+    await expect(importOf({ 'compose.yaml': 'services:\n  db:\n    image: postgres:16.4\n    environment: {POSTGRES_USER: pg_admin}\n' })).rejects.toThrow(
+      /services\.db\.environment\.POSTGRES_USER: "pg_admin" is a role name PostgreSQL reserves/,
+    );
+  });
+
+  it('CREATE DATABASE in an init script: quoted names keep their case, unquoted ones fold as PostgreSQL folds them (so do POSTGRES_MULTIPLE_DATABASES)', async () => {
+    const r = await importOf({
+      'compose.yaml': 'services:\n  db:\n    image: postgres:16.4\n    environment: {POSTGRES_USER: app, POSTGRES_MULTIPLE_DATABASES: "Orders,audit"}\n    volumes: ["./init:/docker-entrypoint-initdb.d"]\n',
+      'init/01.sql': 'CREATE DATABASE "Reports" OWNER "Analyst";\nCREATE DATABASE Sales WITH OWNER = app;\nCREATE DATABASE "Ledger" OWNER CURRENT_USER;\n',
+    });
+    expect(r.spec.components.db).toMatchObject({
+      databases: [
+        { name: 'app', owner: 'app' },
+        { name: 'orders', owner: 'app' },
+        { name: 'audit', owner: 'app' },
+        { name: 'Reports', owner: 'Analyst' },
+        { name: 'sales', owner: 'app' },
+        { name: 'Ledger', owner: 'app' },
+      ],
+    });
+  });
+
+  it('a login differing from an owner only in case keeps the owner (one Secret cannot serve two), with a warning', async () => {
+    const r = await importOf({
+      'compose.yaml': 'services:\n  db:\n    image: postgres:16.4\n    environment: {POSTGRES_USER: App}\n    volumes: ["./init.sql:/docker-entrypoint-initdb.d/init.sql"]\n  api:\n    image: acme/api:1\n    ports: ["8000:8000"]\n    environment:\n      DATABASE_URL: postgresql://app:pw-Xy12@db:5432/orders\n',
+      'init.sql': 'CREATE DATABASE audit OWNER "APP";\n',
+    });
+    expect(r.spec.components.db).toMatchObject({ databases: [{ name: 'App', owner: 'App' }, { name: 'audit', owner: 'App' }, { name: 'orders', owner: 'App' }] });
+    expect(warnings(r)).toContain('db: volumes./docker-entrypoint-initdb.d/init.sql: login "APP" differs from another owner only in case or in "_" versus "-", which the spec\'s Secret names cannot tell apart: database audit is owned by "App"');
+    expect(warnings(r)).toContain('api: environment.DATABASE_URL: connects as "app"; the spec gives api the login of the database owner, "App"');
+  });
+
+  it('sameersbn/postgresql: DB_USER, DB_PASS and the DB_NAME list make the login and databases; the app reading DB_PASS gets its Secret', async () => {
+    const r = await importOf({
+      'compose.yaml': [
+        'services:',
+        '  postgresql:',
+        '    image: sameersbn/postgresql:14-20230628',
+        '    environment: {DB_USER: gitLab, DB_PASS: "${DB_PASS}", DB_NAME: "gitlab_production, gitlab_ci", PG_PASSWORD: "${PG_ROOT_PASSWORD}", DB_EXTENSION: pg_trgm}',
+        '  gitlab:',
+        '    image: sameersbn/gitlab:16.0.4',
+        '    ports: ["8080:8080"]',
+        '    environment: {DB_HOST: postgresql, DB_USER: gitLab, DB_PASS: "${DB_PASS}", DB_NAME: gitlab_production}',
+        '  backup:',
+        '    image: acme/pg-backup:1.0',
+        '    environment: {PGHOST: postgresql, PGPASSWORD: "${PG_ROOT_PASSWORD}"}',
+        '',
+      ].join('\n'),
+    });
+    const db = r.spec.components.postgresql as any;
+    expect(db.image).toBeUndefined();
+    expect(db.databases).toEqual([{ name: 'gitlab_production', owner: 'gitLab' }, { name: 'gitlab_ci', owner: 'gitLab' }]);
+    expect((r.spec.components.gitlab as any).secretEnv).toEqual({ DB_PASS: { secret: 'postgresql-user-gitlab', key: 'password' } });
+    expect((r.spec.components.backup as any).secretEnv).toEqual({ PGPASSWORD: { secret: 'postgresql-superuser', key: 'password' } });
+    expect(r.secrets).toEqual([]);
+    const w = warnings(r);
+    expect(w).toContain('postgresql: image: "sameersbn/postgresql:14-20230628" is configured by its own variables (DB_USER, DB_PASS, DB_NAME, PG_PASSWORD) through its own entrypoint, which the postgres component does not run: it runs the official image (the spec default) with the same login and databases; set image to an official-compatible one for another version');
+    expect(w).toContain('postgresql: environment.DB_EXTENSION: not translated: the postgres component sets its own server environment');
+  });
+
+  it('bitnami/postgresql: POSTGRESQL_USERNAME, _PASSWORD, _DATABASE and the postgres password', async () => {
+    const r = await importOf({
+      'compose.yaml': [
+        'services:',
+        '  db:',
+        '    image: bitnami/postgresql:16.4.0',
+        '    environment: {POSTGRESQL_USERNAME: keyCloak, POSTGRESQL_PASSWORD: "${KC_DB_PASSWORD}", POSTGRESQL_DATABASE: keycloak, POSTGRESQL_POSTGRES_PASSWORD: "${ROOT_PASSWORD}"}',
+        '  kc:',
+        '    image: quay.io/keycloak/keycloak:25.0',
+        '    ports: ["8080:8080"]',
+        '    environment: {KC_DB_URL_HOST: db, KC_DB_USERNAME: keyCloak, KC_DB_PASSWORD: "${KC_DB_PASSWORD}"}',
+        '',
+      ].join('\n'),
+    });
+    expect(r.spec.components.db).toMatchObject({ databases: [{ name: 'keycloak', owner: 'keyCloak' }] });
+    expect((r.spec.components.db as any).image).toBeUndefined();
+    expect((r.spec.components.kc as any).secretEnv).toEqual({ KC_DB_PASSWORD: { secret: 'db-user-keycloak', key: 'password' } });
+  });
+
+  it('the official image keeps its own variables and image; DB_* there configure nothing; a login in a file is a warning', async () => {
+    const r = await importOf({
+      'compose.yaml': 'services:\n  db:\n    image: postgres:16.4\n    environment: {DB_USER: shop, POSTGRES_USER_FILE: /run/secrets/db_user}\n',
+    });
+    expect(r.spec.components.db).toMatchObject({ image: 'postgres:16.4', databases: [{ name: 'app', owner: 'postgres' }] });
+    expect(warnings(r)).toContain('db: environment.DB_USER: not translated: the postgres component sets its own server environment');
+    expect(warnings(r)).toContain('db: environment.POSTGRES_USER_FILE: the login name is read from a file when the server starts, which the spec cannot see: set databases[0].owner in stack.yaml to it (now "postgres")');
+  });
+});
+
 describe('a mail catcher the app sends to', () => {
   it('runs in kind and k3d only; the app keeps the host it names and prod is told to point it elsewhere', async () => {
     const r = await importOf({

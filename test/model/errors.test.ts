@@ -338,6 +338,78 @@ describe('postgres and pgadmin', () => {
     );
   });
 
+  it('accepts logins and databases with capitals and "-", kept as written', () => {
+    const spec = parseSpec(
+      variant((s) => {
+        s.components.postgres.databases = [{ name: 'Sales-EU', owner: 'yourUser' }, { name: 'postgres', owner: 'yourUser' }];
+        s.components.worker.uses = [{ to: 'postgres', database: 'Sales-EU', access: 'read-only' }];
+      }),
+      SOURCE,
+    );
+    expect(spec.components.postgres).toMatchObject({ databases: [{ name: 'Sales-EU', owner: 'yourUser' }, { name: 'postgres', owner: 'yourUser' }] });
+  });
+
+  it.each([
+    ['a quote', 'app"; DROP ROLE app; --'],
+    ['a space', 'my app'],
+    ['a NUL', 'app\u0000'],
+    ['a dot', 'my.app'],
+    ['a leading digit', '2fa'],
+    ['64 characters', 'a'.repeat(64)],
+    ['nothing', ''],
+  ])('a database owner with %s', (_, owner) => {
+    expectSingleProblem(
+      rejected((s) => (s.components.postgres.databases[0].owner = owner)),
+      'components.postgres.databases[0].owner',
+      'must be a PostgreSQL name: 1 to 63 letters, digits, "_" or "-", starting with a letter or "_"',
+    );
+  });
+
+  it('a database name with a quote, and a relation to it', () => {
+    expectSingleProblem(rejected((s) => (s.components.postgres.databases[0].name = "app'x")), 'components.postgres.databases[0].name', 'must be a PostgreSQL name');
+    expectSingleProblem(rejected((s) => (s.components.worker.uses[0].database = 'app db')), 'components.worker.uses[0].database', 'must be a PostgreSQL name');
+  });
+
+  it.each(['public', 'none', 'pg_app'])('a login PostgreSQL reserves (%s)', (owner) => {
+    expectSingleProblem(rejected((s) => (s.components.postgres.databases[0].owner = owner)), 'components.postgres.databases[0].owner', 'is a name PostgreSQL reserves');
+  });
+
+  it('two logins of one server that differ only in case (or "_" versus "-") would share a Secret', () => {
+    expectSingleProblem(
+      rejected((s) => s.components.postgres.databases.push({ name: 'audit', owner: 'App' })),
+      'components.postgres.databases[1].owner',
+      'login "App" and login "app" (components.postgres.databases[0].owner) would share the Secret postgres-user-app',
+      'may not differ only in case',
+    );
+    expectSingleProblem(
+      rejected((s) => {
+        s.components.postgres.databases.push({ name: 'audit', owner: 'app-ro' });
+        s.components.worker.uses = [{ to: 'postgres', access: 'read-only' }];
+      }),
+      'components.worker.uses[0].access',
+      'login "app_ro" and login "app-ro" (components.postgres.databases[1].owner) would share the Secret postgres-user-app-ro',
+    );
+  });
+
+  it('a read-only login that also owns a database, or would be too long', () => {
+    expectSingleProblem(
+      rejected((s) => {
+        s.components.postgres.databases.push({ name: 'audit', owner: 'app_ro' });
+        s.components.worker.uses = [{ to: 'postgres', access: 'read-only' }];
+      }),
+      'components.worker.uses[0].access',
+      'the read-only login "app_ro" also owns a database (components.postgres.databases[1].owner)',
+    );
+    expectSingleProblem(
+      rejected((s) => {
+        s.components.postgres.databases = [{ name: 'a'.repeat(61), owner: 'app' }];
+        s.components.worker.uses = [{ to: 'postgres', access: 'read-only' }];
+      }),
+      'components.worker.uses[0].access',
+      'longer than PostgreSQL\'s 63 characters: shorten the database name to at most 60',
+    );
+  });
+
   it('pgadmin server pointing at redis', () => {
     expectSingleProblem(
       rejected((s) => (s.components.pgadmin = { kind: 'pgadmin', servers: ['redis'] })),

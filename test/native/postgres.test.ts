@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { PGDATA, POSTGRES_UID, initScript } from '../../charts/postgres';
 import { backupScript } from '../../charts/postgres-backup';
+import { defineStack } from '../../model/load';
 import { postgresLogins } from '../../model/relations';
 import { referenceStack } from '../../model/reference';
 import type { PostgresComponent } from '../../model/schema';
@@ -221,6 +222,57 @@ describeNative('postgres (native, uid 10999 without a passwd entry)', 'postgres'
     expect(asLogin('app_ro', 'app', 'SELECT 1', old).stderr).toContain('password authentication failed');
     for (const l of logins) ok(asLogin(l.user, l.database, 'SELECT 1'));
   });
+
+  it('a mixed-case login is created as written, owns its databases and logs in as itself; the maintenance database is granted, not locked', () => {
+    const spec = defineStack({
+      name: 'tools',
+      components: {
+        db: { kind: 'postgres', databases: [{ name: 'postgres', owner: 'yourUser' }, { name: 'Sales-EU', owner: 'yourUser' }, { name: 'Sales', owner: 'yourUser' }] },
+        report: { kind: 'job', image: 'ghcr.io/acme/report:1.0.0', uses: [{ to: 'db', database: 'Sales-EU', access: 'read-only' }] },
+      },
+    });
+    const mixed = postgresLogins(spec, 'db');
+    expect(mixed.map((l) => l.user)).toEqual(['yourUser', 'Sales-EU_ro']);
+    for (const l of mixed) {
+      passwords[l.user] = newPassword();
+      root.write(`logins/${l.user}`, passwords[l.user], 0o440, fsGroup);
+    }
+    const script = substitute(initScript(spec.components.db as PostgresComponent, mixed), [['/run/stackport/logins', paths.logins]]);
+    const file = root.write('mixed/10-stackport-logins.sh', script, 0o555);
+    for (let i = 0; i < 2; i++) {
+      const r = runAs(UID, [file], podEnv({ PGHOST: paths.sock, PGPORT: String(port) }));
+      expect(r.status, r.output).toBe(0);
+    }
+    expect(ok(su(`SELECT string_agg(rolname, ',' ORDER BY rolname) FROM pg_roles WHERE lower(rolname) IN ('youruser', 'sales-eu_ro')`))).toBe('Sales-EU_ro,yourUser');
+    expect(ok(su(`SELECT string_agg(datname || ':' || pg_get_userbyid(datdba), ',' ORDER BY datname) FROM pg_database WHERE datname LIKE 'Sales%'`))).toBe('Sales:yourUser,Sales-EU:yourUser');
+    expect(ok(asLogin('yourUser', 'Sales-EU', `CREATE TABLE "Orders" (id int); INSERT INTO "Orders" VALUES (7); SELECT current_user || '@' || current_database()`)).split('\n').pop()).toBe('yourUser@Sales-EU');
+    // libpq does not fold case: the lower-cased name the importer used to write is no role at all.
+    const folded = asLogin('youruser', 'Sales-EU', 'SELECT 1', passwords.yourUser);
+    expect(folded.status, folded.output).not.toBe(0);
+    expect(folded.stderr).toContain('password authentication failed for user "youruser"');
+    // The maintenance database existed: granted to yourUser (schema public included), and still open to the other logins.
+    ok(asLogin('yourUser', 'postgres', 'CREATE TABLE mine (id int); DROP TABLE mine'));
+    ok(asLogin('pipeline', 'postgres', 'SELECT 1'));
+    expect(ok(asLogin('Sales-EU_ro', 'Sales-EU', 'SELECT id FROM "Orders"'))).toBe('7');
+    expect(asLogin('Sales-EU_ro', 'Sales-EU', 'INSERT INTO "Orders" VALUES (8)').stderr).toContain('permission denied for table Orders');
+    expect(asLogin('Sales-EU_ro', 'Sales', 'SELECT 1').stderr).toContain('permission denied for database "Sales"');
+  });
+
+  it('the backup script dumps mixed-case databases, and pruning one never removes the dumps of another named like it', async () => {
+    const dir = root.mkdir('mixed-backups', 0o2775, fsGroup);
+    const script = substitute(backupScript('127.0.0.1', ['Sales-EU', 'Sales'], 1), [
+      ['/run/secrets/postgres/password', paths.superuser],
+      ['/backups', dir],
+      ['-p 5432', `-p ${port}`],
+    ]);
+    for (let i = 0; i < 2; i++) {
+      if (i > 0) await sleep(1_100); // the file names carry a one-second timestamp
+      const r = runAs(UID, ['sh', '-c', script], baseEnv({ HOME: paths.tmp }));
+      expect(r.status, r.output).toBe(0);
+    }
+    const files = fs.readdirSync(dir).sort();
+    expect(files.filter((f) => f.endsWith('.dump')).map((f) => f.replace(/-\d{8}T\d{6}Z\.dump$/, ''))).toEqual(['Sales', 'Sales-EU']);
+  }, 30_000);
 
   it("the StatefulSet's startup, readiness and liveness pg_isready commands exit 0 as uid 10999", () => {
     const adapt = (argv: string[]) => adaptArgv(argv, [['/var/run/postgresql', paths.sock], ['5432', String(port)]]);
