@@ -50,6 +50,33 @@ function initDatabases(ctx: Context, keys: Keys, m: Mount): { name: string; owne
   return out;
 }
 
+const SHELL_VAR = String.raw`\$\{?([A-Za-z_][A-Za-z0-9_]*)(?::?-[^}]*)?\}?`;
+const CREATE_LOGIN = new RegExp(String.raw`CREATE\s+(?:USER|ROLE)\s+(?:${SHELL_VAR}|${SQL_NAME})[^;]*?PASSWORD\s+'${SHELL_VAR}'`, 'gi');
+const GRANT_ALL = new RegExp(String.raw`GRANT\s+ALL(?:\s+PRIVILEGES)?\s+ON\s+DATABASE\s+(?:${SHELL_VAR}|${SQL_NAME})\s+TO\s+(?:${SHELL_VAR}|${SQL_NAME})`, 'gi');
+
+/**
+ * Logins an init script creates from the server's variables (`CREATE USER ${APP_USER} WITH PASSWORD
+ * '${APP_PASSWORD}'`), with the databases it grants them ALL on: apps log in with those variables.
+ */
+function initLogins(ctx: Context, m: Mount, env: Obj): { login: string; passwordVar: string; databases: string[]; vars: string[] }[] {
+  const folder = ctx.project.folder;
+  const kind = m.source ? folder.kind(m.source) : undefined;
+  const files = kind === 'dir' ? folder.list(m.source!, 0).files : kind === 'file' ? [m.source!] : [];
+  const name = (variable: string | undefined, sql: string | undefined) => (variable !== undefined ? (typeof env[variable] === 'string' && env[variable] ? String(env[variable]) : undefined) : sql && sqlName(sql));
+  const out: { login: string; passwordVar: string; databases: string[]; vars: string[] }[] = [];
+  for (const f of files) {
+    const text = folder.readText(f) ?? '';
+    const grants = [...text.matchAll(GRANT_ALL)].map((g) => ({ database: name(g[1], g[2]), login: name(g[3], g[4]), vars: [g[1], g[3]] }));
+    for (const x of text.matchAll(CREATE_LOGIN)) {
+      const login = name(x[1], x[2]);
+      if (!login || out.some((o) => o.login === login)) continue;
+      const own = grants.filter((g) => g.login === login && g.database);
+      out.push({ login, passwordVar: x[3], databases: own.map((g) => g.database!), vars: [x[1], ...own.flatMap((g) => g.vars)].filter((v): v is string => v !== undefined) });
+    }
+  }
+  return out;
+}
+
 /** A server's own environment: its env files, then `environment` (which wins), as compose merges them. */
 function serverEnv(keys: Keys): Obj {
   keys.take('env_file');
@@ -99,6 +126,9 @@ export function translatePostgres(ctx: Context, keys: Keys, name: string): Obj {
   const passwords = new Map<string, { secret: string; whose: string }>([[conv.password, { secret: loginSecret(name, owner), whose: `the login password of ${owner}` }]]);
   if (conv.superuserPassword) passwords.set(conv.superuserPassword, { secret: secretNames.postgresSuperuser(name), whose: 'the superuser password' });
   const fileOf = (k: string) => (k.endsWith('_FILE') ? k.slice(0, -5) : undefined);
+  // Variables an init script creates logins from are read there (below), not by the server.
+  const initMount = (m: Mount) => m.target === '/docker-entrypoint-initdb.d' || m.target.startsWith('/docker-entrypoint-initdb.d/');
+  const scriptVars = new Set(((keys.config.volumes ?? []) as Mount[]).filter((m) => initMount(m) && m.type === 'bind' && m.source !== undefined && ctx.project.folder.check(m.source).ok).flatMap((m) => initLogins(ctx, m, env).flatMap((l) => [l.passwordVar, ...l.vars])));
   for (const [k, v] of Object.entries(env)) {
     const password = passwords.get(k);
     const passwordFile = passwords.get(fileOf(k) ?? '');
@@ -111,17 +141,29 @@ export function translatePostgres(ctx: Context, keys: Keys, name: string): Obj {
     } else if ((fileOf(k) === conv.user || fileOf(k) === conv.database) && set(fileOf(k)!) === undefined) {
       const [what, field, now] = fileOf(k) === conv.user ? ['login', 'owner', owner] : ['database', 'name', db];
       keys.warn(`environment.${k}`, `the ${what} name is read from a file when the server starts, which the spec cannot see: set databases[0].${field} in stack.yaml to it (now "${now}")`);
-    } else if ([conv.user, conv.database, 'POSTGRES_MULTIPLE_DATABASES', 'PGDATA'].includes(k)) continue;
+    } else if ([conv.user, conv.database, 'POSTGRES_MULTIPLE_DATABASES', 'PGDATA'].includes(k) || scriptVars.has(k)) continue;
     else keys.warn(`environment.${k}`, 'not translated: the postgres component sets its own server environment');
   }
   for (const m of keys.take<Mount[]>('volumes') ?? []) {
-    if (m.target === '/docker-entrypoint-initdb.d' || m.target.startsWith('/docker-entrypoint-initdb.d/')) {
+    if (initMount(m)) {
       if (outsideMount(ctx, keys, m)) continue;
       const found = initDatabases(ctx, keys, m);
       for (const d of found) {
         const apart = d.owner && d.owner !== 'postgres' && !sharesSecret(databases, d.owner);
         if (d.owner && d.owner !== 'postgres' && !apart) keys.warn(`volumes.${m.target}`, `login "${d.owner}" differs from another owner only in case or in "_" versus "-", which the spec's Secret names cannot tell apart: database ${d.name} is owned by "${owner}"`);
         add(d.name, apart ? d.owner : owner);
+      }
+      for (const l of initLogins(ctx, m, env)) {
+        const login = specPgName(keys, `volumes.${m.target}`, l.login, 'login');
+        // The login the script creates owns the databases it gets ALL on (an owner has at least those rights).
+        for (const d of databases.filter((x) => l.databases.includes(x.name) && x.owner !== login && !sharesSecret(databases.filter((y) => y !== x), login))) {
+          keys.warn(`volumes.${m.target}`, `the init script creates login "${login}" with ALL on database ${d.name}: in the spec "${login}" owns ${d.name} (it was "${d.owner}")`);
+          d.owner = login;
+        }
+        if (!databases.some((d) => d.owner === login)) continue;
+        // The value the server gives that variable (usually ${VAR} from .env, shared with the apps).
+        manage(ctx, typeof env[l.passwordVar] === 'string' ? env[l.passwordVar] : `\u0001${l.passwordVar}\u0002`, loginSecret(name, login));
+        ctx.secretFound(keys.service.name, l.passwordVar, `the password the init script gives ${login}: the Secret the spec generates (${loginSecret(name, login)})`);
       }
       keys.warn(`volumes.${m.target}`, `init scripts are not run as they are; the spec's init script creates ${found.length ? `the databases they create (${found.map((d) => d.name).join(', ')}) and ` : ''}the logins. Run schema and data setup from a job`);
     } else if (m.type === 'volume' && m.source && m.target.startsWith('/var/lib/postgresql')) {
