@@ -28,6 +28,7 @@ import {
   condition,
   diagnostics,
   externalKube,
+  installCrds,
   run,
   startLocalCluster,
   waitUntil,
@@ -217,19 +218,9 @@ for (const env of ENVS) {
 
       // CRDs from crds/ that the cluster lacks (all of them on a fresh control plane; on a real
       // cluster the Helm charts' own CRDs stay untouched).
-      const have = new Set((await kube.items(['get', 'customresourcedefinitions.apiextensions.k8s.io'])).map((c) => c.metadata.name));
-      const crds = readDocs(join(ROOT, 'crds'), '.yaml').filter((d) => d.kind === 'CustomResourceDefinition');
-      const missing = crds.filter((c) => !have.has(c.metadata.name));
-      r.crdsInstalled = missing.length;
-      if (missing.length > 0) {
-        const file = join(scratch, 'crds.yaml');
-        writeFileSync(file, toYaml(missing));
-        const res = await kube.kubectl(['apply', '--server-side', '--field-manager=stackport-crds', '-f', file], { timeoutMs: 120_000 });
-        if (res.code !== 0) throw new Error(`installing CRDs failed:\n${res.stderr}`);
-        if (res.stderr.trim()) r.crdWarnings = res.stderr.trim();
-      }
-      await kube.ok(['wait', '--for=condition=Established', '--timeout=60s', ...crds.map((c) => `crd/${c.metadata.name}`)], { timeoutMs: 90_000 });
-      await kube.ok(['api-resources', '-o', 'name']); // refresh kubectl's discovery cache
+      const crds = await installCrds(kube, readDocs(join(ROOT, 'crds'), '.yaml'));
+      r.crdsInstalled = crds.installed;
+      if (crds.warnings) r.crdWarnings = crds.warnings;
 
       // cert-manager's namespace holds the local CA Certificate (kind, k3d).
       for (const extra of new Set(docs.map((d) => d.metadata?.namespace).filter((n: string | undefined) => n && n !== ns))) {

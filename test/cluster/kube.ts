@@ -154,6 +154,22 @@ export async function startLocalCluster(env: string): Promise<LocalCluster> {
   return { kube, info, startLog: r.stderr, stop, logTails };
 }
 
+/** Installs the CRDs among `docs` that the cluster lacks, and waits until every one is Established. */
+export async function installCrds(kube: Kube, docs: any[]): Promise<{ installed: number; warnings: string }> {
+  const have = new Set((await kube.items(['get', 'customresourcedefinitions.apiextensions.k8s.io'])).map((c) => c.metadata.name));
+  const crds = docs.filter((d) => d?.kind === 'CustomResourceDefinition');
+  const missing = crds.filter((c) => !have.has(c.metadata.name));
+  let warnings = '';
+  if (missing.length > 0) {
+    const res = await kube.kubectl(['apply', '--server-side', '--field-manager=stackport-crds', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: missing }), timeoutMs: 120_000 });
+    if (res.code !== 0) throw new Error(`installing CRDs failed:\n${res.stderr}`);
+    warnings = res.stderr.trim();
+  }
+  await kube.ok(['wait', '--for=condition=Established', '--timeout=60s', ...crds.map((c) => `crd/${c.metadata.name}`)], { timeoutMs: 90_000 });
+  await kube.ok(['api-resources', '-o', 'name']); // refresh kubectl's discovery cache
+  return { installed: missing.length, warnings };
+}
+
 /** An existing cluster (STACKPORT_KUBECONFIG). */
 export function externalKube(kubeconfig: string): { kube: Kube; cleanup(): void } {
   const cacheDir = mkdtempSync(join(tmpdir(), 'stackport-kube-cache-'));
