@@ -142,6 +142,15 @@ export interface SecretRequirement {
   readonly usedBy: readonly string[];
 }
 
+/**
+ * The environment variable the secrets command reads a provided value from: named after the key
+ * (fred-api-key -> FRED_API_KEY), or after Secret and key when the key alone is generic or shared by
+ * several Secrets (an external server's db-user-app/password -> DB_USER_APP_PASSWORD).
+ */
+export function providedVariable(secret: string, key: string, shared = false): string {
+  return (shared || key === 'password' ? `${secret}_${key}` : key).toUpperCase().replace(/[^A-Z0-9]+/g, '_');
+}
+
 /** Every Secret the enabled components of a stack reference, merged by name. */
 export function requiredSecrets(spec: StackSpec, enabled: (name: string) => boolean = () => true): SecretRequirement[] {
   const found = new Map<string, { keys: Set<string>; source: 'generated' | 'provided'; usedBy: Set<string> }>();

@@ -17,7 +17,7 @@ import { EVICTION_POLICIES } from '../../model/redis-memory';
 
 type Obj = Record<string, any>;
 
-const ident = (s: string) => s.toLowerCase().replace(/[^a-z0-9_]/g, '_').replace(/^([0-9])/, '_$1').slice(0, 63);
+export const ident = (s: string) => s.toLowerCase().replace(/[^a-z0-9_]/g, '_').replace(/^([0-9])/, '_$1').slice(0, 63);
 
 /** Remembers which compose variable (or literal) held a password the spec now manages. */
 function manage(ctx: Context, value: unknown, secret: string, key = 'password'): void {

@@ -9,6 +9,7 @@ import { basename } from 'node:path';
 import { isSecretName, SECRET_MARK, secretsIn } from '../load/interpolate';
 import type { EnvFile } from '../load/model';
 import { kebab, type Context, type Keys } from './context';
+import { externalRelations, mergedVars } from './external';
 import { passwordParams } from './secret-values';
 
 type Obj = Record<string, any>;
@@ -28,19 +29,29 @@ export interface AppEnv {
 
 const DEFAULT_PORTS: Record<string, number> = { http: 80, https: 443, postgres: 5432, postgresql: 5432, mysql: 3306, mongodb: 27017, redis: 6379, rediss: 6379, amqp: 5672, amqps: 5671 };
 
+/** Hosts that mean the container itself. */
+export const THIS_MACHINE = /^(localhost|127\.|0\.0\.0\.0)/;
+
+/** Logins named for reading only (app_ro, readonly): a relation with read-only access. */
+export const READ_ONLY_USER = /(^|_)(ro|readonly|read_only|reader)$/i;
+
 /** An outside endpoint in a value: its port, when the host is not a service and not this machine. */
 function outsidePort(ctx: Context, value: string): number | undefined {
-  const u = URL.exec(value);
-  if (!u || ctx.project.services[u[4]] || /^(localhost|127\.|0\.0\.0\.0)/.test(u[4]) || u[4].includes('$(')) return undefined;
+  const u = CONNECTION_URL.exec(value);
+  if (!u || ctx.project.services[u[4]] || THIS_MACHINE.test(u[4]) || u[4].includes('$(')) return undefined;
   const scheme = u[1].toLowerCase().split('+')[0];
   return u[5] ? Number(u[5]) : DEFAULT_PORTS[scheme];
 }
 
-const URL = /^([a-z][a-z0-9+.-]*):\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^:/?#@]+)(?::(\d+))?(\/[^?#]*)?(\?[^#]*)?$/i;
+/** scheme://user:password@host:port/path?query; groups 1-7 in that order. */
+export const CONNECTION_URL = /^([a-z][a-z0-9+.-]*):\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^:/?#@]+)(?::(\d+))?(\/[^?#]*)?(\?[^#]*)?$/i;
 
 /** A Secret reference for a compose variable or a literal secret value, reusing what the spec manages. */
 export function secretRefFor(ctx: Context, name: string, value: string | null, where: string): string {
   const vars = value === null ? [name] : secretsIn(value);
+  // No value here: compose reads the variable of that name, which may stand for a Secret the spec manages.
+  const managedVar = value === null ? ctx.managedSecrets.get(`var:${name}`) : undefined;
+  if (managedVar) return `${managedVar.secret}/${managedVar.key}`;
   if (value !== null && vars.length === 1 && value === `\u0001${vars[0]}\u0002`) {
     const managed = ctx.managedSecrets.get(`var:${vars[0]}`);
     return managed ? `${managed.secret}/${managed.key}` : ctx.provide(vars[0], `\${${vars[0]}} (${where})`);
@@ -77,7 +88,7 @@ const HOST_VAR = /(HOST|HOSTNAME|HOSTS|SERVER|ADDR|ADDRESS|ENDPOINT)$/i;
 /** Whether a variable can sit in a shared ConfigMap as it is. */
 function plain(ctx: Context, name: string, value: string): boolean {
   if (isSecretName(name) || secretsIn(value).length > 0 || ctx.detected.has(value) || passwordParams(value).length > 0) return false;
-  const u = URL.exec(value);
+  const u = CONNECTION_URL.exec(value);
   if (!u) return !(HOST_VAR.test(name) && ctx.project.services[value]);
   return !u[3] && !ctx.project.services[u[4]];
 }
@@ -86,6 +97,10 @@ export function translateEnv(ctx: Context, keys: Keys, component: string): AppEn
   const out: AppEnv = { env: {}, secretEnv: {}, envFrom: [], uses: [], egress: new Set() };
   keys.take('env_file');
   const pending: [string, string | null, string][] = [];
+  const environment = (keys.take('environment') as Record<string, string | null>) ?? {};
+  // Servers outside the project named anywhere in the service's variables; their URLs need no egress rule.
+  const covered = externalRelations(ctx, keys, mergedVars(keys.service.envFiles.map((f) => f.vars), environment), out.uses);
+  const egress = (name: string, port: number | undefined) => port !== undefined && !covered.has(name) && out.egress.add(port);
   for (const f of keys.service.envFiles) {
     const name = envFileName(f);
     const shared: Record<string, string> = {};
@@ -99,7 +114,7 @@ export function translateEnv(ctx: Context, keys: Keys, component: string): AppEn
       out.envFrom.push(name);
     }
   }
-  for (const [k, v] of Object.entries((keys.take('environment') as Obj) ?? {})) pending.push([k, v as string | null, `environment of ${keys.service.name}`]);
+  for (const [k, v] of Object.entries(environment)) pending.push([k, v, `environment of ${keys.service.name}`]);
   for (const [name, value, where] of pending) {
     if (!C_NAME.test(name)) {
       if (!where.startsWith('env file')) keys.warn(`environment.${name}`, UNNAMED(name));
@@ -123,12 +138,11 @@ export function translateEnv(ctx: Context, keys: Keys, component: string): AppEn
     }
     if (relationFromUrl(ctx, keys, name, value!, out)) continue;
     const rule = ctx.detected.get(value!);
-    if (rule && !URL.exec(value!)?.[3] && passwordParams(value!).length === 0) {
+    if (rule && !CONNECTION_URL.exec(value!)?.[3] && passwordParams(value!).length === 0) {
       // The whole value is the secret (a token, a webhook URL): the variable becomes a Secret reference.
       out.secretEnv[name] = secretRefFor(ctx, name, value, where);
       ctx.secretFound(keys.service.name, name, rule, value!);
-      const outside = outsidePort(ctx, value!);
-      if (outside) out.egress.add(outside);
+      egress(name, outsidePort(ctx, value!));
       continue;
     }
     let v = expandSecrets(ctx, value!, out.secretEnv, where);
@@ -150,9 +164,8 @@ export function translateEnv(ctx: Context, keys: Keys, component: string): AppEn
       }
       v = rebuilt + v.slice(from);
     }
-    const outside = outsidePort(ctx, v);
-    if (outside) out.egress.add(outside);
-    const u = URL.exec(v);
+    egress(name, outsidePort(ctx, v));
+    const u = CONNECTION_URL.exec(v);
     if (u?.[3] && !u[3].startsWith('$(')) {
       // A literal password inside a URL: move it to a Secret and splice it back in at run time.
       const pw = `${name.replace(/_(URL|URI|DSN)$/, '')}_PASSWORD`;
@@ -175,7 +188,7 @@ export function translateEnv(ctx: Context, keys: Keys, component: string): AppEn
  * that relation (undefined: no variable of its own).
  */
 function renameHost(ctx: Context, name: string, value: string, self: string, out: AppEnv): string | undefined {
-  const u = URL.exec(value);
+  const u = CONNECTION_URL.exec(value);
   if (!u && !HOST_VAR.test(name)) return value;
   const host = u ? u[4] : value;
   const target = ctx.project.services[host] ? host : undefined;
@@ -222,7 +235,7 @@ function replaceFlowOnly(uses: Obj[], to: string): void {
 /** A relation that only admits the network flow to `to` (for targets that get no variable, or already have one). */
 export function addFlow(ctx: Context, out: { uses: Obj[]; env?: Record<string, string> }, to: string, self: string): void {
   if (to === self || out.uses.some((u) => u.to === to)) return;
-  const role = ctx.roles.get([...ctx.names].find(([, c]) => c === to)?.[0] ?? '');
+  const role = ctx.roleOfComponent(to);
   const env = (name: string) => freeName(ctx, out, name);
   if (role === 'stateful') out.uses.push({ to });
   else if (role === 'web') out.uses.push({ to, env: env(`${to.toUpperCase().replace(/-/g, '_')}_URL`) });
@@ -233,7 +246,7 @@ export function addFlow(ctx: Context, out: { uses: Obj[]; env?: Record<string, s
   if (last?.env === undefined) delete last?.env;
 }
 
-function freeName(ctx: Context, out: { uses: Obj[]; env?: Record<string, string> }, name: string): string | undefined {
+export function freeName(ctx: Context, out: { uses: Obj[]; env?: Record<string, string> }, name: string): string | undefined {
   const taken = (n: string) => out.env?.[n] !== undefined || out.uses.some((u) => (u.env ?? defaultEnv(ctx, u)) === n);
   if (!taken(name)) return /^(DATABASE_URL|REDIS_URL)$/.test(name) ? undefined : name;
   const stem = name.replace(/_URL$/, '');
@@ -243,13 +256,13 @@ function freeName(ctx: Context, out: { uses: Obj[]; env?: Record<string, string>
 
 /** The variable a relation sets when it names none (see model/validate.ts defaultEnvName). */
 function defaultEnv(ctx: Context, u: Obj): string | undefined {
-  const role = ctx.roles.get([...ctx.names].find(([, c]) => c === u.to)?.[0] ?? '');
+  const role = ctx.roleOfComponent(u.to);
   return role === 'postgres' ? 'DATABASE_URL' : role === 'redis' ? 'REDIS_URL' : role === 'web' ? `${u.to.toUpperCase().replace(/-/g, '_')}_URL` : undefined;
 }
 
 /** DATABASE_URL / REDIS_URL (or any variable) pointing at a PostgreSQL or Redis service becomes a relation. */
 function relationFromUrl(ctx: Context, keys: Keys, name: string, value: string, out: AppEnv): boolean {
-  const u = URL.exec(value);
+  const u = CONNECTION_URL.exec(value);
   if (!u) return false;
   const [, scheme, user, , host, port, path, query] = u;
   const service = ctx.project.services[host];
@@ -262,7 +275,7 @@ function relationFromUrl(ctx: Context, keys: Keys, name: string, value: string, 
   if (role === 'postgres') {
     const pg = ctx.components[to];
     const db = (path ?? '').replace(/^\//, '').toLowerCase().replace(/[^a-z0-9_]/g, '_') || pg.databases[0].name;
-    const readOnly = /(^|_)(ro|readonly|read_only|reader)$/i.test(user ?? '');
+    const readOnly = READ_ONLY_USER.test(user ?? '');
     if (!pg.databases.some((d: Obj) => d.name === db)) {
       const owner = !readOnly && user && /^[a-z_][a-z0-9_]*$/.test(user) && user !== 'postgres' ? user : pg.databases[0].owner;
       pg.databases.push({ name: db, owner });

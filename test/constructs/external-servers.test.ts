@@ -82,9 +82,9 @@ describe('external Redis', () => {
     expect(requiredSecrets(spec)).toEqual([{ name: 'cache-auth', keys: ['password'], source: 'provided', usedBy: ['api', 'cache', 'nightly'] }]);
     const local = planSecrets(spec, 'kind', new Map(), {});
     expect((local.objects[0] as any).stringData.password).toMatch(/^placeholder-/);
-    expect(local.warnings).toEqual([expect.stringContaining('cache-auth/password: set PASSWORD to use a real value')]);
-    expect(() => planSecrets(spec, 'prod', new Map(), {})).toThrow('environment prod needs values for: cache-auth/password (set PASSWORD)');
-    expect((planSecrets(spec, 'kind', new Map(), { PASSWORD: 'from-the-provider' }).objects[0] as any).stringData.password).toBe('from-the-provider');
+    expect(local.warnings).toEqual([expect.stringContaining('cache-auth/password: set CACHE_AUTH_PASSWORD to use a real value')]);
+    expect(() => planSecrets(spec, 'prod', new Map(), {})).toThrow('environment prod needs values for: cache-auth/password (set CACHE_AUTH_PASSWORD)');
+    expect((planSecrets(spec, 'kind', new Map(), { CACHE_AUTH_PASSWORD: 'from-the-provider' }).objects[0] as any).stringData.password).toBe('from-the-provider');
   });
 });
 
