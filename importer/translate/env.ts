@@ -40,7 +40,9 @@ function outsidePort(ctx: Context, value: string): number | undefined {
   const u = CONNECTION_URL.exec(value);
   if (!u || ctx.project.services[u[4]] || THIS_MACHINE.test(u[4]) || u[4].includes('$(')) return undefined;
   const scheme = u[1].toLowerCase().split('+')[0];
-  return u[5] ? Number(u[5]) : DEFAULT_PORTS[scheme];
+  const port = u[5] ? Number(u[5]) : DEFAULT_PORTS[scheme];
+  // A port no server can listen on is a typo; an egress rule for it would make the spec invalid.
+  return port >= 1 && port <= 65535 ? port : undefined;
 }
 
 /** scheme://user:password@host:port/path?query; groups 1-7 in that order. */

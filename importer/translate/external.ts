@@ -189,8 +189,11 @@ export function externalRelations(ctx: Context, keys: Keys, vars: ReadonlyMap<st
     const m = urlMention(name, value) ?? hostMention(name, value, vars);
     if (!m || !outside(ctx, m.host)) continue;
     const host = m.host.toLowerCase();
-    if (!serverHost.safeParse(host).success || m.port < 1 || m.port > 65535) {
-      keys.warn(`environment.${name}`, `names a ${ENGINE_NAME[m.engine]} server at "${m.host}:${m.port}", which is not a host name and port the spec accepts (lower-case letters, digits, "-" and "." ; port 1-65535): no external component is made${m.url ? `, the egress to port ${m.port} stays open` : ''}; correct it, then add an external ${m.engine} component`);
+    const checked = serverHost.safeParse(host);
+    const portProblem = m.port < 1 || m.port > 65535;
+    const problem = !checked.success ? `"${m.host}" ${checked.error.issues[0].message}` : portProblem ? `its port ${m.port} must be 1-65535` : undefined;
+    if (problem) {
+      keys.warn(`environment.${name}`, `names a ${ENGINE_NAME[m.engine]} server outside the project, but ${problem}: no external component is made${m.url && !portProblem ? ` (egress to port ${m.port} stays open)` : ''}; correct the address, then add an external ${m.engine} component and a relation to it`);
       continue;
     }
     const server = serverFor(ctx, m, host);
