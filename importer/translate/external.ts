@@ -130,6 +130,8 @@ function managePassword(ctx: Context, keys: Keys, server: ExternalServer, m: Men
   const key = vars.length === 0 ? `lit:${m.password}` : vars.length === 1 && m.password === secretMark(vars[0]) ? `var:${vars[0]}` : undefined;
   if (!key) return;
   if (!ctx.managedSecrets.has(key)) ctx.managedSecrets.set(key, { secret, key: 'password' });
+  // Already the Secret of another login or server: the app reads that one, and this Secret's value comes from nowhere in compose.
+  if (ctx.managedSecrets.get(key)!.secret !== secret) return;
   const where = `environment of ${keys.service.name}`;
   if (!server.passwords.has(secret)) server.passwords.set(secret, { login, from: vars.length ? `\${${vars[0]}} (${where})` : `the password in ${m.variable} (${where})` });
 }

@@ -104,6 +104,15 @@ describe('external servers from compose', () => {
     expect(c.pg.databases).toEqual([{ name: 'app', owner: 'app' }]);
   });
 
+  it('a password variable the spec already manages for another server keeps that Secret', async () => {
+    const { c, secrets } = await run({
+      db: { image: 'postgres:16.4', environment: { POSTGRES_USER: 'app', POSTGRES_PASSWORD: '${DB_PASSWORD}' } },
+      app: app({ DATABASE_URL: 'postgresql://app:${DB_PASSWORD}@db:5432/app', REPLICA_URL: 'postgresql://app:${DB_PASSWORD}@replica.example.com/app' }),
+    });
+    expect(c.app.secretEnv.DB_PASSWORD).toEqual({ secret: 'db-user-app', key: 'password' });
+    expect(secrets).toEqual([{ secret: 'replica-user-app', key: 'password', from: 'the password of login app on replica.example.com (compose gives none)' }]);
+  });
+
   it('leaves other engines, single-word hosts and hosts of the project as they were', async () => {
     const { c } = await run({
       cache: { image: 'redis:7.4' },
