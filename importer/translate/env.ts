@@ -2,8 +2,9 @@
  * Environment variables and env files of an application service. Plain settings stay plain (env
  * files become shared ConfigMaps); secret-looking names and `${SECRET}` references become Secret
  * references and never carry a value; a connection URL to a PostgreSQL or Redis service becomes a
- * `uses` relation (the spec derives the URL); any other URL embedding a secret is rebuilt from the
- * Secret at run time with Kubernetes `$(VAR)` expansion.
+ * `uses` relation (the spec derives the URL), and one to such a server outside the project a
+ * relation to an external component (external.ts); any other URL embedding a secret is rebuilt
+ * from the Secret at run time with Kubernetes `$(VAR)` expansion.
  */
 import { basename } from 'node:path';
 import { isSecretName, SECRET_MARK, secretsIn } from '../load/interpolate';
