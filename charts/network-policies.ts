@@ -2,7 +2,7 @@ import { Construct } from 'constructs';
 import { k8s } from './k8s';
 import type { ResolvedStack } from '../model/presets';
 import type { Peer } from '../model/schema';
-import { endpointOf, portsOfComponent, usesOf } from '../model/relations';
+import { endpointOf, isExternal, portsOfComponent, usesOf } from '../model/relations';
 import { MANAGED_BY, selectorFor } from './labels';
 
 export interface NetworkPoliciesProps {
@@ -16,6 +16,15 @@ export const ACME_SOLVER_POLICY = 'acme-http01-solver';
 
 /** Cluster DNS as kind, k3s and kubeadm clusters label it. */
 const DNS: Peer = { namespace: 'kube-system', podLabels: { 'k8s-app': 'kube-dns' } };
+
+/**
+ * The peer of an external server. A NetworkPolicy cannot name a host, so a host name means any
+ * address on its port; an IPv4 address is that address alone.
+ */
+function externalPeer(spec: ResolvedStack['spec'], name: string): Peer {
+  const { host } = endpointOf(spec, name);
+  return { cidr: /^\d{1,3}(\.\d{1,3}){3}$/.test(host) ? `${host}/32` : '0.0.0.0/0' };
+}
 
 /** One allowed connection: `from` pods (or a peer outside the stack) to `to` pods on a port. */
 export interface Flow {
@@ -34,12 +43,12 @@ export interface Flow {
  */
 export function flowsOf(stack: ResolvedStack): Flow[] {
   const flows: Flow[] = [];
-  const inCluster = (name: string) => stack.components[name] && !(stack.components[name].kind === 'postgres' && 'external' in stack.components[name] && stack.components[name].external);
   const connect = (from: string, to: string) => {
-    for (const port of inCluster(to) ? portsOfComponent(stack.spec, to) : [endpointOf(stack.spec, to).port]) flows.push({ from, to: inCluster(to) ? to : { cidr: '0.0.0.0/0' }, port });
+    if (isExternal(stack.components[to])) flows.push({ from, to: externalPeer(stack.spec, to), port: endpointOf(stack.spec, to).port });
+    else for (const port of portsOfComponent(stack.spec, to)) flows.push({ from, to, port });
   };
   for (const c of Object.values(stack.components)) {
-    if (c.kind === 'postgres' && c.external) continue;
+    if (isExternal(c)) continue;
     flows.push({ from: c.name, to: DNS, port: 53, protocol: 'UDP' }, { from: c.name, to: DNS, port: 53, protocol: 'TCP' });
     const waited = ('after' in c ? c.after ?? [] : []).flatMap((job) => usesOf(stack.components[job]));
     const targets = new Set([...usesOf(c), ...waited].map((r) => r.to));
@@ -66,8 +75,8 @@ export function flowsOf(stack: ResolvedStack): Flow[] {
  */
 export function stackWidePolicy(stack: ResolvedStack): k8s.NetworkPolicySpec | undefined {
   if (stack.spec.network?.mode !== 'stack') return undefined;
-  const servers = Object.values(stack.components).filter((c) => ['web', 'stateful', 'redis'].includes(c.kind) || (c.kind === 'postgres' && !c.external));
-  const pods = Object.values(stack.components).filter((c) => !(c.kind === 'postgres' && c.external)).map((c) => c.name);
+  const servers = Object.values(stack.components).filter((c) => ['web', 'stateful', 'redis', 'postgres'].includes(c.kind) && !isExternal(c));
+  const pods = Object.values(stack.components).filter((c) => !isExternal(c)).map((c) => c.name);
   for (const c of Object.values(stack.components)) if (c.kind === 'postgres' && c.backup?.enabled && !c.external) pods.push(`${c.name}-backup`);
   const ports = [...new Set(servers.flatMap((c) => portsOfComponent(stack.spec, c.name)))].sort((a, b) => a - b);
   if (servers.length === 0 || ports.length === 0) return undefined;

@@ -24,14 +24,16 @@ const AUTH_CONF = '/run/redis/auth.conf';
  * password (the default) the server reads it from a Secret file at start, through an included
  * config file on an emptyDir, so it is in neither the manifest nor the command line. Probes use
  * `redis-cli ping`: readiness wants PONG, liveness also accepts LOADING while the AOF replays.
+ * With `external`, nothing runs here and clients connect to the external host.
  */
 export class Redis extends Construct {
-  readonly statefulSet: k8s.KubeStatefulSet;
-  readonly service: k8s.KubeService;
+  readonly statefulSet?: k8s.KubeStatefulSet;
+  readonly service?: k8s.KubeService;
 
   constructor(scope: Construct, id: string, props: RedisProps) {
     super(scope, id);
     const { stack, component: c } = props;
+    if (c.external) return;
     const name = c.name;
     const image = c.image ?? REDIS_IMAGE;
     const labels = labelsFor(stack, name, 'cache', image);

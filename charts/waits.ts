@@ -6,7 +6,7 @@
  */
 import type { JobComponent, PostgresComponent, RedisComponent, WebComponent, WorkerComponent } from '../model/schema';
 import type { Resolved, ResolvedStack } from '../model/presets';
-import { endpointOf, usesOf } from '../model/relations';
+import { endpointOf, isExternal, usesOf } from '../model/relations';
 import type { ContainerProps } from './pod';
 import { POSTGRES_IMAGE } from './postgres';
 import { REDIS_IMAGE } from './redis';
@@ -97,7 +97,9 @@ export function waitForServers(stack: ResolvedStack, c: { name: string } & Param
 export function waitForServer(stack: ResolvedStack, from: string, to: string): ContainerProps | undefined {
   const target = stack.components[to];
   const { host, port } = endpointOf(stack.spec, to);
-  const hint = `Check that ${to} is running (kubectl get pods -l app.kubernetes.io/name=${to}) and that a NetworkPolicy admits ${from} to it.`;
+  const hint = isExternal(target)
+    ? `${to} is an external server: check that ${host}:${port} answers from the cluster (DNS, firewall) and that a NetworkPolicy admits ${from} to it.`
+    : `Check that ${to} is running (kubectl get pods -l app.kubernetes.io/name=${to}) and that a NetworkPolicy admits ${from} to it.`;
   let image: string;
   let check: string;
   if (target.kind === 'postgres') {
@@ -106,8 +108,10 @@ export function waitForServer(stack: ResolvedStack, from: string, to: string): C
     check = `pg_isready -h ${host} -p ${port} -U postgres -d postgres -t 3`;
   } else if (target.kind === 'redis') {
     image = (target as RedisComponent).image ?? REDIS_IMAGE;
-    // Any reply, PONG or an authentication error, proves the server answers.
-    check = `r=$(redis-cli -h ${host} -p ${port} --no-auth-warning ping 2>&1); echo "$r"; echo "$r" | grep -qE 'PONG|NOAUTH|LOADING'`;
+    // Any reply, PONG or an authentication error, proves the server answers. A client that dials
+    // rediss:// (an external server over TLS) is checked over TLS; whose certificate is not the point here.
+    const tls = (stack.components[from] ? usesOf(stack.components[from]) : []).some((r) => r.to === to && r.scheme === 'rediss') ? ' --tls --insecure' : '';
+    check = `r=$(redis-cli -h ${host} -p ${port}${tls} --no-auth-warning ping 2>&1); echo "$r"; echo "$r" | grep -qE 'PONG|NOAUTH|LOADING'`;
   } else return undefined;
   return {
     name: `wait-for-${to}`,

@@ -53,6 +53,11 @@ export const cron = z
 export const hostname = z
   .string()
   .regex(/^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, 'must be a fully qualified host name such as "data.example.com"');
+/** A server's address as clients dial it: a host name (one label or more) or an IPv4 address. */
+export const serverHost = z
+  .string()
+  .max(253, 'must be at most 253 characters')
+  .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/, 'must be a lower-case host name or IPv4 address such as "db.example.com" or "10.0.4.12"');
 export const routePath = z.string().regex(/^\/([-a-zA-Z0-9._~]+(\/[-a-zA-Z0-9._~]+)*)?$/, 'must be a path prefix such as "/" or "/api" (no trailing slash)');
 export const duration = z.string().regex(/^[0-9]+(ms|s|m|h)$/, 'must be a duration such as "10s" or "5m"');
 export const uid = z.number().int().min(10000, 'must be at least 10000 (kube-score and Checkov reject lower ids)').max(2147483647);

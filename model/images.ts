@@ -5,6 +5,7 @@
 import { SpecError, type SpecIssue } from './errors';
 import { image } from './fields';
 import type { StackSpec } from './schema';
+import { isExternal } from './relations';
 
 /** Parses repeated `COMPONENT=REF` arguments and applies them; every problem is reported at once. */
 export function withImages(spec: StackSpec, overrides: readonly string[], source = '--image'): StackSpec {
@@ -25,7 +26,7 @@ export function withImages(spec: StackSpec, overrides: readonly string[], source
       issues.push({ path: at, message: `no component "${name}" (the spec has ${Object.keys(spec.components).join(', ')})` });
       continue;
     }
-    if (c.kind === 'postgres' && c.external) {
+    if (isExternal(c)) {
       issues.push({ path: at, message: `"${name}" is an external server: nothing runs its image` });
       continue;
     }

@@ -128,7 +128,7 @@ export function resolveStack(spec: StackSpec, environment: EnvironmentName, sour
   const components: Record<string, Resolved> = {};
   for (const [name, c] of Object.entries(effective)) {
     components[name] = { ...c, name, resources: resourcesOf(c, preset), replicas: replicasOf(c, preset) } as Resolved;
-    const redisProblem = c.kind === 'redis' ? redisMemoryProblem(c, components[name].resources) : undefined;
+    const redisProblem = c.kind === 'redis' && !c.external ? redisMemoryProblem(c, components[name].resources) : undefined;
     if (redisProblem) {
       const where = env?.components?.[name]?.resources ? ['environments', environment, 'components', name] : ['components', name];
       throw new SpecError(source, [{ path: [...where, 'resources', 'limits', 'memory'], message: redisProblem }]);

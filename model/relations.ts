@@ -3,7 +3,7 @@
  * B needs, and the network flow. Declared once in the spec, derived here, nowhere else.
  */
 import { createHash } from 'node:crypto';
-import type { Component, PostgresComponent, Relation, StackSpec } from './schema';
+import type { Component, PostgresComponent, RedisComponent, Relation, StackSpec } from './schema';
 
 export interface NormalizedRelation {
   readonly to: string;
@@ -96,11 +96,21 @@ function loginFor(pg: PostgresComponent, r: NormalizedRelation): { user: string;
   return { user: pg.databases.find((d) => d.name === database)!.owner, database };
 }
 
+/** The kinds of server a spec may place outside the cluster (`external`). */
+export type ExternalCapable = PostgresComponent | RedisComponent;
+
+/** A server that runs outside the cluster: nothing of it is deployed, clients dial its host. */
+export function isExternal(c: Component): c is ExternalCapable & { external: NonNullable<ExternalCapable['external']> } {
+  return (c.kind === 'postgres' || c.kind === 'redis') && c.external !== undefined;
+}
+
 /** Where a client reaches a component: its Service, or the external host. */
 export function endpointOf(spec: StackSpec, name: string): { host: string; port: number } {
   const c = spec.components[name];
-  if (c.kind === 'postgres') return c.external ? { host: c.external.host, port: c.external.port ?? POSTGRES_PORT } : { host: name, port: POSTGRES_PORT };
-  if (c.kind === 'redis') return { host: name, port: REDIS_PORT };
+  if (c.kind === 'postgres' || c.kind === 'redis') {
+    const standard = c.kind === 'postgres' ? POSTGRES_PORT : REDIS_PORT;
+    return c.external ? { host: c.external.host, port: c.external.port ?? standard } : { host: name, port: standard };
+  }
   if (c.kind === 'web') return { host: name, port: c.port };
   if (c.kind === 'stateful') return { host: name, port: c.ports[0].port };
   throw new Error(`${name} (${c.kind}) is not reachable as a service`);
@@ -155,6 +165,15 @@ export interface SecretRequirement {
   readonly usedBy: readonly string[];
 }
 
+/**
+ * The environment variable the secrets command reads a provided value from: named after the key
+ * (fred-api-key -> FRED_API_KEY), or after Secret and key when the key alone is generic or shared by
+ * several Secrets (an external server's db-user-app/password -> DB_USER_APP_PASSWORD).
+ */
+export function providedVariable(secret: string, key: string, shared = false): string {
+  return (shared || key === 'password' ? `${secret}_${key}` : key).toUpperCase().replace(/[^A-Z0-9]+/g, '_');
+}
+
 /** Every Secret the enabled components of a stack reference, merged by name. */
 export function requiredSecrets(spec: StackSpec, enabled: (name: string) => boolean = () => true): SecretRequirement[] {
   const found = new Map<string, { keys: Set<string>; source: 'generated' | 'provided'; usedBy: Set<string> }>();
@@ -171,7 +190,8 @@ export function requiredSecrets(spec: StackSpec, enabled: (name: string) => bool
       if (!c.external) need(secretNames.postgresSuperuser(name), 'password', 'generated', name);
       for (const l of postgresLogins(spec, name)) need(l.secretName, 'password', c.external ? 'provided' : 'generated', name);
     }
-    if (c.kind === 'redis' && c.password !== false) need(secretNames.redisAuth(name), 'password', 'generated', name);
+    // An external server already has its passwords: the user provides them, a random one would not log in.
+    if (c.kind === 'redis' && c.password !== false) need(secretNames.redisAuth(name), 'password', c.external ? 'provided' : 'generated', name);
     if (c.kind === 'pgadmin') need(secretNames.pgadminLogin(name), 'password', 'generated', name);
     for (const v of connectionEnv(spec, name)) if ('secret' in v) need(v.secret.name, v.secret.key, 'generated', name);
     if ('secretEnv' in c) for (const ref of Object.values(c.secretEnv ?? {})) need(ref.secret, ref.key, 'provided', name);

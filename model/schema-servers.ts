@@ -3,8 +3,24 @@
  * server); model/schema.ts assembles them with the workloads into the stack.
  */
 import { z } from 'zod';
-import { absPath, cron, dnsLabel, image, pgName, port, portName, probe, quantity, reservedRole, resources, uid, workloadFields } from './fields';
+import { absPath, cron, dnsLabel, image, pgName, port, portName, probe, quantity, reservedRole, resources, serverHost, uid, workloadFields } from './fields';
 import { EVICTION_POLICIES } from './redis-memory';
+
+/**
+ * A server outside the cluster (a managed database, a host on the network): clients connect to its
+ * host and port, NetworkPolicies let them out to it, and nothing of it runs in the cluster.
+ */
+function externalServer(engine: string, defaultPort: number, passwords: string) {
+  return z
+    .strictObject({
+      host: serverHost.meta({ description: 'Host name or IPv4 address of the server, as the cluster\'s pods resolve it.' }),
+      port: z.number().int().min(1).max(65535).optional().meta({ description: 'Port of the server.', default: defaultPort }),
+    })
+    .optional()
+    .meta({
+      description: `Use a ${engine} server outside the cluster instead of running one: clients get its host and port, egress to it is allowed, and ${passwords} (never generated). Fields that describe the in-cluster server are then refused. Default: run one in the cluster.`,
+    });
+}
 
 /** PostgreSQL refuses these role names even quoted. */
 const pgRole = pgName.refine((s) => !reservedRole(s), 'is a name PostgreSQL reserves ("public", "none" and names starting with "pg_"): choose another login name');
@@ -27,13 +43,7 @@ export const postgresComponent = z
       .meta({ description: 'Databases created at first start; each owner gets a login role.' }),
     storage: quantity.optional().meta({ description: 'Size of the data volume. Default: 2Gi locally, 20Gi in prod.' }),
     sharedMemory: quantity.optional().meta({ description: 'Size of the /dev/shm memory volume.', default: '256Mi' }),
-    external: z
-      .strictObject({
-        host: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a host name').meta({ description: 'Host name of the server.' }),
-        port: z.number().int().min(1).max(65535).optional().meta({ description: 'Port of the server.', default: 5432 }),
-      })
-      .optional()
-      .meta({ description: 'Use a server outside the cluster instead of running one. Default: run one in the cluster.' }),
+    external: externalServer('PostgreSQL', 5432, 'its login passwords are Secrets you provide'),
     backup: z
       .strictObject({
         enabled: z.boolean().optional().meta({ description: 'Run the backup CronJob. Default: on in prod, off locally.' }),
@@ -52,7 +62,8 @@ export const redisComponent = z
   .strictObject({
     kind: z.literal('redis').meta({ description: 'A Redis server: a StatefulSet with an append-only file.' }),
     image: image.optional().meta({ description: 'Redis image.', default: 'redis:7.4' }),
-    password: z.boolean().optional().meta({ description: 'Require a password read from the `<name>-auth` Secret.', default: true }),
+    password: z.boolean().optional().meta({ description: 'Require a password read from the `<name>-auth` Secret (for an external server, the password it expects, which you provide).', default: true }),
+    external: externalServer('Redis', 6379, 'its password (with `password`) is a Secret you provide'),
     storage: quantity.optional().meta({ description: 'Size of the data volume. Default: 512Mi locally, 2Gi in prod.' }),
     maxMemory: z
       .string()
@@ -75,7 +86,7 @@ export const redisComponent = z
     runAsUser: uid.optional().meta({ description: 'User and group id the server runs as (at least 10000).', default: 10999 }),
     resources: resources.optional().meta({ description: 'Requests and limits. Default: the environment preset\'s.' }),
   })
-  .meta({ id: 'RedisComponent', title: 'redis', description: 'A Redis server: StatefulSet, Services and redis.conf, password-protected, with a memory cap that fits its limit.' });
+  .meta({ id: 'RedisComponent', title: 'redis', description: 'A Redis server (or an external one): StatefulSet, Services and redis.conf, password-protected, with a memory cap that fits its limit.' });
 
 export const pgadminComponent = z
   .strictObject({

@@ -4,7 +4,7 @@
  */
 import type { SpecIssue } from './errors';
 import type { Component, StackSpec } from './schema';
-import { defaultEnvName, normalizeRelation } from './relations';
+import { defaultEnvName, endpointOf, isExternal, normalizeRelation, type ExternalCapable } from './relations';
 import { checkPostgres } from './validate-postgres';
 import { checkWorkloads, replacesHttpCheck } from './validate-workloads';
 
@@ -36,8 +36,8 @@ export function checkSemantics(spec: StackSpec): SpecIssue[] {
     if (c.kind === 'web' && c.autoscaling && c.replicas && c.autoscaling.maxReplicas < c.replicas) {
       add([...base, 'autoscaling', 'maxReplicas'], `must be at least replicas (${c.replicas})`);
     }
+    if (isExternal(c)) checkExternal(spec, name, c, base, add);
     if (c.kind === 'postgres') {
-      if (c.external && c.backup?.enabled) add([...base, 'backup', 'enabled'], 'backups run only for an in-cluster server; back up the external server where it runs');
       checkPostgres(spec, name, c, add);
     }
     if (c.kind === 'pgadmin') {
@@ -49,6 +49,21 @@ export function checkSemantics(spec: StackSpec): SpecIssue[] {
   checkCycles(spec, add);
   checkOverrides(spec, add);
   return [...issues, ...checkWorkloads(spec)];
+}
+
+/** What each external-capable kind runs in the cluster, which an external server does not: none of it may be set. */
+const IN_CLUSTER_ONLY: Record<ExternalCapable['kind'], string[]> = {
+  postgres: ['image', 'storage', 'sharedMemory', 'runAsUser', 'resources'],
+  redis: ['image', 'storage', 'maxMemory', 'cache', 'evictionPolicy', 'runAsUser', 'resources'],
+};
+
+function checkExternal(spec: StackSpec, name: string, c: ExternalCapable, base: Path, add: (p: Path, m: string) => void) {
+  const { host, port } = endpointOf(spec, name);
+  const where = `${host}:${port}`;
+  for (const f of IN_CLUSTER_ONLY[c.kind]) {
+    if ((c as Record<string, unknown>)[f] !== undefined) add([...base, f], `applies to a ${c.kind} run in the cluster, but this one is external (${where}): remove it, or remove external`);
+  }
+  if (c.kind === 'postgres' && c.backup?.enabled) add([...base, 'backup', 'enabled'], 'backups run only for an in-cluster server; back up the external server where it runs');
 }
 
 function checkUses(spec: StackSpec, name: string, c: Component & { uses?: unknown[] }, base: Path, add: (p: Path, m: string) => void) {
@@ -139,7 +154,11 @@ function checkOverrides(spec: StackSpec, add: (p: Path, m: string) => void) {
         }
       }
       if (override.replicas !== undefined && c.kind === 'worker' && c.mode !== 'continuous') add([...path, 'replicas'], 'applies to a continuous worker only');
-      if (override.image !== undefined && c.kind === 'postgres' && c.external) add([...path, 'image'], 'an external postgres runs no image');
+      if (isExternal(c)) {
+        for (const f of ['image', 'storage', 'resources', 'backup'] as const) {
+          if (override[f] !== undefined && (f !== 'backup' || c.kind === 'postgres')) add([...path, f], `${name} is an external ${c.kind} (${c.external.host}): nothing of it runs here, so there is nothing to change`);
+        }
+      }
     }
   }
 }

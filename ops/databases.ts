@@ -63,8 +63,9 @@ export function psql(t: Target, name: string, o: { readOnly?: boolean; command?:
 
 export function redisCli(t: Target, name: string | undefined, extra: string[]): number {
   const servers = Object.entries(t.stack.components).filter(([, c]) => c.kind === 'redis') as [string, RedisComponent][];
-  const server = name ? servers.find(([n]) => n === name) : servers[0];
+  const server = name ? servers.find(([n]) => n === name) : servers.find(([, c]) => !c.external) ?? servers[0];
   if (!server) throw new OpsError(name ? `no Redis component "${name}" (expected one of ${servers.map(([n]) => n).join(', ') || 'none'})` : 'the stack runs no Redis', 2);
+  if (server[1].external) throw new OpsError(`${server[0]} is an external server (${server[1].external.host}): connect to it with your own tools`);
   const ref = { component: server[0], pod: `${server[0]}-0` };
   // The password file exists only when the spec sets `password: true`.
   const script = `[ -r /run/secrets/redis/password ] && export REDISCLI_AUTH="$(cat /run/secrets/redis/password)"; exec redis-cli ${extra.map(quote).join(' ')}`;

@@ -5,8 +5,10 @@
  *
  * Generated values (database, Redis and pgAdmin passwords) are random and kept across runs: an
  * existing file is read first, so re-running never rotates a password PostgreSQL already stored.
- * Provided values (API keys) come from environment variables named after the key (fred-api-key ->
- * FRED_API_KEY). Locally a missing one gets a placeholder and a warning; for prod it is an error.
+ * Provided values (API keys, an external server's passwords) come from environment variables named
+ * after the key (fred-api-key -> FRED_API_KEY), or after Secret and key for a password or a key
+ * several Secrets share (db-user-app/password -> DB_USER_APP_PASSWORD; model/relations.ts).
+ * Locally a missing one gets a placeholder and a warning; for prod it is an error.
  * The file is written with mode 0600 under the gitignored .secrets/; --apply also runs
  * `kubectl apply --server-side -f` on it.
  */
@@ -20,16 +22,12 @@ import { SpecError } from '../model/errors';
 import { loadSpecFile } from '../model/load';
 import { readYamlDocuments, readYamlText, YamlInputError } from '../model/read-yaml';
 import { resolveStack } from '../model/presets';
-import { requiredSecrets, type SecretRequirement } from '../model/relations';
+import { providedVariable, requiredSecrets, type SecretRequirement } from '../model/relations';
 import { ENVIRONMENTS, type EnvironmentName, type StackSpec } from '../model/schema';
 
 /** URL-safe, so a password can sit inside DATABASE_URL without escaping. */
 export function randomPassword(): string {
   return randomBytes(24).toString('base64url');
-}
-
-export function envVarFor(key: string): string {
-  return key.toUpperCase().replace(/[^A-Z0-9]+/g, '_');
 }
 
 export interface SecretsPlan {
@@ -47,18 +45,21 @@ export function planSecrets(
   const stack = resolveStack(spec, environment);
   const warnings: string[] = [];
   const missing: string[] = [];
-  const objects = requiredSecrets(stack.spec).map((req: SecretRequirement) => {
+  const required = requiredSecrets(stack.spec);
+  const provided = required.filter((r) => r.source === 'provided');
+  const objects = required.map((req: SecretRequirement) => {
     const data: Record<string, string> = {};
     for (const key of req.keys) {
       const kept = existing.get(req.name)?.[key];
-      const fromEnv = env[envVarFor(key)];
+      const variable = providedVariable(req.name, key, provided.filter((r) => r.keys.includes(key)).length > 1);
+      const fromEnv = env[variable];
       if (req.source === 'provided') {
         if (fromEnv) data[key] = fromEnv;
         else if (kept) data[key] = kept;
         else if (stack.preset.local) {
           data[key] = `placeholder-${randomPassword().slice(0, 8)}`;
-          warnings.push(`${req.name}/${key}: set ${envVarFor(key)} to use a real value (placeholder written; used by ${req.usedBy.join(', ')})`);
-        } else missing.push(`${req.name}/${key} (set ${envVarFor(key)})`);
+          warnings.push(`${req.name}/${key}: set ${variable} to use a real value (placeholder written; used by ${req.usedBy.join(', ')})`);
+        } else missing.push(`${req.name}/${key} (set ${variable})`);
       } else {
         data[key] = kept ?? randomPassword();
       }

@@ -102,7 +102,7 @@ function outcome(result: ImportResult): Outcome {
     let kind: ExpectedKind;
     if (c.kind === 'worker') kind = c.mode === 'scheduled' ? 'scheduled' : 'worker';
     else if (c.kind === 'pgadmin') kind = 'dev-only';
-    else if (c.kind === 'postgres' && c.external) kind = 'external';
+    else if ((c.kind === 'postgres' || c.kind === 'redis') && c.external) kind = 'external';
     else kind = c.kind;
     kinds.set(service, prodOff(comp) && kind !== 'dev-only' ? 'dev-only' : kind);
   }

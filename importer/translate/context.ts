@@ -34,6 +34,20 @@ export interface ProvidedSecret {
   readonly from: string;
 }
 
+/** A PostgreSQL or Redis server outside the project that services name (external.ts): one `external` component. */
+export interface ExternalServer {
+  readonly component: string;
+  readonly engine: 'postgres' | 'redis';
+  readonly host: string;
+  readonly port: number;
+  /** The services that connect to it and the variable each names it in, first one first. */
+  readonly clients: { service: string; variable: string }[];
+  /** Secret -> the login whose password it holds and where compose had that password. */
+  readonly passwords: Map<string, { login?: string; from: string }>;
+  /** PostgreSQL databases whose owner is a guess (only read-only logins named them so far). */
+  readonly guessedOwners: Set<string>;
+}
+
 export class Context {
   readonly warnings: ImportWarning[] = [];
   readonly summary = new Map<string, string[]>();
@@ -51,6 +65,8 @@ export class Context {
   readonly found: FoundSecret[] = [];
   /** Literal secret strings seen (whole values or passwords inside them): none may reach stack.yaml. */
   readonly secretStrings = new Set<string>();
+  /** Servers outside the project, by "engine host:port". */
+  readonly externals = new Map<string, ExternalServer>();
   edge?: Obj;
   monitoring?: Obj;
   prodEdge: Obj = {};
@@ -92,6 +108,13 @@ export class Context {
 
   componentOf(service: string): string | undefined {
     return this.names.get(service);
+  }
+
+  /** What a component is: the role of its compose service, or the engine of an external server. */
+  roleOfComponent(component: string): Role | undefined {
+    const service = [...this.names].find(([, c]) => c === component)?.[0];
+    if (service !== undefined) return this.roles.get(service);
+    return [...this.externals.values()].find((e) => e.component === component)?.engine;
   }
 
   serviceByHost(host: string): ComposeService | undefined {

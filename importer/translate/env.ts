@@ -2,13 +2,15 @@
  * Environment variables and env files of an application service. Plain settings stay plain (env
  * files become shared ConfigMaps); secret-looking names and `${SECRET}` references become Secret
  * references and never carry a value; a connection URL to a PostgreSQL or Redis service becomes a
- * `uses` relation (the spec derives the URL); any other URL embedding a secret is rebuilt from the
- * Secret at run time with Kubernetes `$(VAR)` expansion.
+ * `uses` relation (the spec derives the URL), and one to such a server outside the project a
+ * relation to an external component (external.ts); any other URL embedding a secret is rebuilt
+ * from the Secret at run time with Kubernetes `$(VAR)` expansion.
  */
 import { basename } from 'node:path';
 import { isSecretName, SECRET_MARK, secretsIn } from '../load/interpolate';
 import type { EnvFile } from '../load/model';
 import { kebab, type Context, type Keys } from './context';
+import { externalRelations, mergedVars } from './external';
 import { passwordParams } from './secret-values';
 import { sharesSecret, specPgName } from './postgres-logins';
 import { PG_NAME, reservedRole } from '../../model/fields';
@@ -30,19 +32,31 @@ export interface AppEnv {
 
 const DEFAULT_PORTS: Record<string, number> = { http: 80, https: 443, postgres: 5432, postgresql: 5432, mysql: 3306, mongodb: 27017, redis: 6379, rediss: 6379, amqp: 5672, amqps: 5671 };
 
+/** Hosts that mean the container itself. */
+export const THIS_MACHINE = /^(localhost|127\.|0\.0\.0\.0)/;
+
+/** Logins named for reading only (app_ro, readonly): a relation with read-only access. */
+export const READ_ONLY_USER = /(^|_)(ro|readonly|read_only|reader)$/i;
+
 /** An outside endpoint in a value: its port, when the host is not a service and not this machine. */
 function outsidePort(ctx: Context, value: string): number | undefined {
-  const u = URL.exec(value);
-  if (!u || ctx.project.services[u[4]] || /^(localhost|127\.|0\.0\.0\.0)/.test(u[4]) || u[4].includes('$(')) return undefined;
+  const u = CONNECTION_URL.exec(value);
+  if (!u || ctx.project.services[u[4]] || THIS_MACHINE.test(u[4]) || u[4].includes('$(')) return undefined;
   const scheme = u[1].toLowerCase().split('+')[0];
-  return u[5] ? Number(u[5]) : DEFAULT_PORTS[scheme];
+  const port = u[5] ? Number(u[5]) : DEFAULT_PORTS[scheme];
+  // A port no server can listen on is a typo; an egress rule for it would make the spec invalid.
+  return port >= 1 && port <= 65535 ? port : undefined;
 }
 
-const URL = /^([a-z][a-z0-9+.-]*):\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^:/?#@]+)(?::(\d+))?(\/[^?#]*)?(\?[^#]*)?$/i;
+/** scheme://user:password@host:port/path?query; groups 1-7 in that order. */
+export const CONNECTION_URL = /^([a-z][a-z0-9+.-]*):\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^:/?#@]+)(?::(\d+))?(\/[^?#]*)?(\?[^#]*)?$/i;
 
 /** A Secret reference for a compose variable or a literal secret value, reusing what the spec manages. */
 export function secretRefFor(ctx: Context, name: string, value: string | null, where: string): string {
   const vars = value === null ? [name] : secretsIn(value);
+  // No value here: compose reads the variable of that name, which may stand for a Secret the spec manages.
+  const managedVar = value === null ? ctx.managedSecrets.get(`var:${name}`) : undefined;
+  if (managedVar) return `${managedVar.secret}/${managedVar.key}`;
   if (value !== null && vars.length === 1 && value === `\u0001${vars[0]}\u0002`) {
     const managed = ctx.managedSecrets.get(`var:${vars[0]}`);
     return managed ? `${managed.secret}/${managed.key}` : ctx.provide(vars[0], `\${${vars[0]}} (${where})`);
@@ -79,7 +93,7 @@ const HOST_VAR = /(HOST|HOSTNAME|HOSTS|SERVER|ADDR|ADDRESS|ENDPOINT)$/i;
 /** Whether a variable can sit in a shared ConfigMap as it is. */
 function plain(ctx: Context, name: string, value: string): boolean {
   if (isSecretName(name) || secretsIn(value).length > 0 || ctx.detected.has(value) || passwordParams(value).length > 0) return false;
-  const u = URL.exec(value);
+  const u = CONNECTION_URL.exec(value);
   if (!u) return !(HOST_VAR.test(name) && ctx.project.services[value]);
   return !u[3] && !ctx.project.services[u[4]];
 }
@@ -88,6 +102,10 @@ export function translateEnv(ctx: Context, keys: Keys, component: string): AppEn
   const out: AppEnv = { env: {}, secretEnv: {}, envFrom: [], uses: [], egress: new Set() };
   keys.take('env_file');
   const pending: [string, string | null, string][] = [];
+  const environment = (keys.take('environment') as Record<string, string | null>) ?? {};
+  // Servers outside the project named anywhere in the service's variables; their URLs need no egress rule.
+  const covered = externalRelations(ctx, keys, mergedVars(keys.service.envFiles.map((f) => f.vars), environment), out.uses);
+  const egress = (name: string, port: number | undefined) => port !== undefined && !covered.has(name) && out.egress.add(port);
   for (const f of keys.service.envFiles) {
     const name = envFileName(f);
     const shared: Record<string, string> = {};
@@ -101,7 +119,7 @@ export function translateEnv(ctx: Context, keys: Keys, component: string): AppEn
       out.envFrom.push(name);
     }
   }
-  for (const [k, v] of Object.entries((keys.take('environment') as Obj) ?? {})) pending.push([k, v as string | null, `environment of ${keys.service.name}`]);
+  for (const [k, v] of Object.entries(environment)) pending.push([k, v, `environment of ${keys.service.name}`]);
   for (const [name, value, where] of pending) {
     if (!C_NAME.test(name)) {
       if (!where.startsWith('env file')) keys.warn(`environment.${name}`, UNNAMED(name));
@@ -125,12 +143,11 @@ export function translateEnv(ctx: Context, keys: Keys, component: string): AppEn
     }
     if (relationFromUrl(ctx, keys, name, value!, out)) continue;
     const rule = ctx.detected.get(value!);
-    if (rule && !URL.exec(value!)?.[3] && passwordParams(value!).length === 0) {
+    if (rule && !CONNECTION_URL.exec(value!)?.[3] && passwordParams(value!).length === 0) {
       // The whole value is the secret (a token, a webhook URL): the variable becomes a Secret reference.
       out.secretEnv[name] = secretRefFor(ctx, name, value, where);
       ctx.secretFound(keys.service.name, name, rule, value!);
-      const outside = outsidePort(ctx, value!);
-      if (outside) out.egress.add(outside);
+      egress(name, outsidePort(ctx, value!));
       continue;
     }
     let v = expandSecrets(ctx, value!, out.secretEnv, where);
@@ -152,9 +169,8 @@ export function translateEnv(ctx: Context, keys: Keys, component: string): AppEn
       }
       v = rebuilt + v.slice(from);
     }
-    const outside = outsidePort(ctx, v);
-    if (outside) out.egress.add(outside);
-    const u = URL.exec(v);
+    egress(name, outsidePort(ctx, v));
+    const u = CONNECTION_URL.exec(v);
     if (u?.[3] && !u[3].startsWith('$(')) {
       // A literal password inside a URL: move it to a Secret and splice it back in at run time.
       const pw = `${name.replace(/_(URL|URI|DSN)$/, '')}_PASSWORD`;
@@ -177,7 +193,7 @@ export function translateEnv(ctx: Context, keys: Keys, component: string): AppEn
  * that relation (undefined: no variable of its own).
  */
 function renameHost(ctx: Context, name: string, value: string, self: string, out: AppEnv): string | undefined {
-  const u = URL.exec(value);
+  const u = CONNECTION_URL.exec(value);
   if (!u && !HOST_VAR.test(name)) return value;
   const host = u ? u[4] : value;
   const target = ctx.project.services[host] ? host : undefined;
@@ -224,7 +240,7 @@ function replaceFlowOnly(uses: Obj[], to: string): void {
 /** A relation that only admits the network flow to `to` (for targets that get no variable, or already have one). */
 export function addFlow(ctx: Context, out: { uses: Obj[]; env?: Record<string, string> }, to: string, self: string): void {
   if (to === self || out.uses.some((u) => u.to === to)) return;
-  const role = ctx.roles.get([...ctx.names].find(([, c]) => c === to)?.[0] ?? '');
+  const role = ctx.roleOfComponent(to);
   const env = (name: string) => freeName(ctx, out, name);
   if (role === 'stateful') out.uses.push({ to });
   else if (role === 'web') out.uses.push({ to, env: env(`${to.toUpperCase().replace(/-/g, '_')}_URL`) });
@@ -235,7 +251,7 @@ export function addFlow(ctx: Context, out: { uses: Obj[]; env?: Record<string, s
   if (last?.env === undefined) delete last?.env;
 }
 
-function freeName(ctx: Context, out: { uses: Obj[]; env?: Record<string, string> }, name: string): string | undefined {
+export function freeName(ctx: Context, out: { uses: Obj[]; env?: Record<string, string> }, name: string): string | undefined {
   const taken = (n: string) => out.env?.[n] !== undefined || out.uses.some((u) => (u.env ?? defaultEnv(ctx, u)) === n);
   if (!taken(name)) return /^(DATABASE_URL|REDIS_URL)$/.test(name) ? undefined : name;
   const stem = name.replace(/_URL$/, '');
@@ -245,7 +261,7 @@ function freeName(ctx: Context, out: { uses: Obj[]; env?: Record<string, string>
 
 /** The variable a relation sets when it names none (see model/validate.ts defaultEnvName). */
 function defaultEnv(ctx: Context, u: Obj): string | undefined {
-  const role = ctx.roles.get([...ctx.names].find(([, c]) => c === u.to)?.[0] ?? '');
+  const role = ctx.roleOfComponent(u.to);
   return role === 'postgres' ? 'DATABASE_URL' : role === 'redis' ? 'REDIS_URL' : role === 'web' ? `${u.to.toUpperCase().replace(/-/g, '_')}_URL` : undefined;
 }
 
@@ -260,7 +276,7 @@ function decoded(part: string): string {
 
 /** DATABASE_URL / REDIS_URL (or any variable) pointing at a PostgreSQL or Redis service becomes a relation. */
 function relationFromUrl(ctx: Context, keys: Keys, name: string, value: string, out: AppEnv): boolean {
-  const u = URL.exec(value);
+  const u = CONNECTION_URL.exec(value);
   if (!u) return false;
   const [, scheme, user, , host, port, path, query] = u;
   const service = ctx.project.services[host];
@@ -276,7 +292,7 @@ function relationFromUrl(ctx: Context, keys: Keys, name: string, value: string, 
     const written = decoded((path ?? '').replace(/^\//, ''));
     const db = written ? specPgName(keys, `environment.${name}`, written, 'database') : pg.databases[0].name;
     const login = user === undefined ? undefined : decoded(user);
-    const readOnly = /(^|_)(ro|readonly|read_only|reader)$/i.test(login ?? '');
+    const readOnly = READ_ONLY_USER.test(login ?? '');
     if (!pg.databases.some((d: Obj) => d.name === db)) {
       const own = !readOnly && login && PG_NAME.test(login) && !reservedRole(login) && login !== 'postgres' && !sharesSecret(pg.databases, login);
       const owner = own ? login : pg.databases[0].owner;

@@ -11,6 +11,7 @@ import { Context, Keys, type FoundSecret, type ProvidedSecret, type Role, type T
 import { translatePgadmin, translatePostgres, translateRedis, translateStateful } from './databases';
 import { mountedConfigFlows } from './config-flows';
 import { addFlow } from './env';
+import { reportExternals } from './external';
 import { assignRoutes, traefikLabels, translateProxy, virtualHostRoutes } from './edge';
 import { applyScrapes, scrapeTargets, translatePrometheus } from './prometheus';
 import { balancedCopies } from './replicas';
@@ -103,6 +104,7 @@ export function translate(project: ComposeProject, options: TranslateOptions = {
     const c = ctx.components[ctx.componentOf(first)!];
     if (c) c.replicas = Math.max(c.replicas ?? 1, count);
   }
+  reportExternals(ctx);
   topLevel(ctx);
   applyScrapes(ctx, scrapes, prometheus);
   virtualHostRoutes(ctx);
@@ -112,9 +114,10 @@ export function translate(project: ComposeProject, options: TranslateOptions = {
   sharedVolumes(ctx);
   const environments = localOnly(ctx);
   for (const s of services) summarize(ctx, s);
-  // Components and the summary follow the compose file's order.
+  // Components and the summary follow the compose file's order; servers outside the project come last.
   const inOrder = Object.values(project.services);
-  const components = Object.fromEntries(inOrder.map((s) => ctx.componentOf(s.name)!).filter((n) => ctx.components[n]).map((n) => [n, ordered(ctx.components[n])]));
+  const names = [...inOrder.map((s) => ctx.componentOf(s.name)!), ...[...ctx.externals.values()].map((e) => e.component)];
+  const components = Object.fromEntries(names.filter((n) => ctx.components[n]).map((n) => [n, ordered(ctx.components[n])]));
   const summary = new Map(inOrder.map((s) => [s.name, ctx.summary.get(s.name) ?? []]));
   const spec: Obj = { apiVersion: SPEC_VERSION, name: project.name, components };
   if (/\u0001/.test(JSON.stringify(components))) throw new Error('internal: a secret variable was left unresolved in the spec');
@@ -364,7 +367,7 @@ function keysOfService(ctx: Context, comp: string): string[] {
 }
 
 /** Fields in the order a reader looks for them: what it is, what runs, how it is reached, what it needs. */
-const FIELD_ORDER = ['kind', 'role', 'mode', 'image', 'command', 'args', 'port', 'ports', 'extraPorts', 'healthPath', 'healthPort', 'metricsPath', 'probe', 'schedule', 'timeZone', 'replicas', 'route', 'routes', 'databases', 'password', 'env', 'envFrom', 'secretEnv', 'uses', 'after', 'volumes', 'data', 'files', 'secretFiles', 'writablePaths'];
+const FIELD_ORDER = ['kind', 'role', 'mode', 'image', 'external', 'command', 'args', 'port', 'ports', 'extraPorts', 'healthPath', 'healthPort', 'metricsPath', 'probe', 'schedule', 'timeZone', 'replicas', 'route', 'routes', 'databases', 'password', 'env', 'envFrom', 'secretEnv', 'uses', 'after', 'volumes', 'data', 'files', 'secretFiles', 'writablePaths'];
 
 function ordered(c: Obj): Obj {
   const rank = (k: string) => (FIELD_ORDER.includes(k) ? FIELD_ORDER.indexOf(k) : FIELD_ORDER.length);

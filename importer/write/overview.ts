@@ -3,7 +3,7 @@
  * flows NetworkPolicies admit, read from the validated spec, so it says what will be applied.
  */
 import type { StackSpec } from '../../model/schema';
-import { portsOfComponent, usesOf } from '../../model/relations';
+import { endpointOf, isExternal, portsOfComponent, usesOf } from '../../model/relations';
 
 export function routeTable(spec: StackSpec): string[] {
   const rows: [string, string, string][] = [];
@@ -21,8 +21,7 @@ export function flowTable(spec: StackSpec): string[] {
   for (const [name, c] of Object.entries(spec.components)) {
     for (const r of usesOf(c)) {
       const t = spec.components[r.to];
-      const external = t?.kind === 'postgres' && t.external;
-      lines.push(`${name} -> ${r.to}${external ? ` (external ${t.external!.host})` : `:${portsOfComponent(spec, r.to).join(',')}`}`);
+      lines.push(`${name} -> ${r.to}${t && isExternal(t) ? ` (external ${t.external.host}:${endpointOf(spec, r.to).port})` : `:${portsOfComponent(spec, r.to).join(',')}`}`);
     }
     if ('egress' in c) for (const e of c.egress ?? []) lines.push(`${name} -> outside ${e.cidr}:${e.ports.join(',')}`);
   }

@@ -5,6 +5,7 @@
  */
 import { Document, isMap, isScalar, type Pair, parse, visit } from 'yaml';
 import type { ComposeService } from '../load/model';
+import { providedVariable } from '../../model/relations';
 import type { ProvidedSecret } from '../translate/context';
 
 type Obj = Record<string, any>;
@@ -51,7 +52,11 @@ export function stackYaml(input: WriteInput): string {
     header.push('', ' Secrets to create before applying (no value is written here):');
     for (const [name, keys] of bySecret) {
       header.push(`   ${name}:`);
-      for (const k of keys) header.push(`     ${k.key}: from ${k.from}`);
+      for (const k of keys) {
+        // Said only where the variable is not simply the key's (an external server's password).
+        const variable = providedVariable(k.secret, k.key);
+        header.push(`     ${k.key}: from ${k.from}${variable !== providedVariable('', k.key) ? `; the secrets command reads ${variable}` : ''}`);
+      }
     }
     header.push(' e.g. KEY=value npm run secrets -- --spec stack.yaml --env kind (keys are read from variables named after them).');
   }
@@ -59,6 +64,7 @@ export function stackYaml(input: WriteInput): string {
   for (const [name, c] of Object.entries<Obj>(spec.components)) {
     const s = origins.get(name);
     if (s) commentKey(doc, ['components', name], ` compose service "${s.name}"${s.config.image ? ` (${s.config.image})` : ''}${s.job ? ', a compose job' : ''}`);
+    else if (c.external) commentKey(doc, ['components', name], ` not a compose service: the ${c.kind === 'postgres' ? 'PostgreSQL' : 'Redis'} server at ${c.external.host} the services connect to, outside the cluster (nothing runs for it)`);
     if (c.kind === 'job' && Array.isArray(c.args) && c.args.length === 0) commentKey(doc, ['components', name, 'args'], ' none: the image runs its own command');
   }
   if (spec.volumes) commentKey(doc, ['volumes'], ' compose named volumes, one PersistentVolumeClaim each');

@@ -419,6 +419,52 @@ describe('postgres and pgadmin', () => {
   });
 });
 
+describe('external servers', () => {
+  const externalRedis = (extra: Draft = {}) => (s: Draft) => (s.components.redis = { kind: 'redis', external: { host: 'cache.example.net' }, ...extra });
+
+  it('accepts an external redis with a password or without one', () => {
+    for (const password of [true, false]) expect(() => parseSpec(variant(externalRedis({ password })), SOURCE)).not.toThrow();
+  });
+
+  it.each([
+    ['image', { image: 'redis:7.4' }],
+    ['maxMemory', { maxMemory: '128mb' }],
+    ['storage', { storage: '1Gi' }],
+    ['cache', { cache: true }],
+    ['evictionPolicy', { evictionPolicy: 'allkeys-lru' }],
+    ['runAsUser', { runAsUser: 10999 }],
+  ])('external redis with %s', (field, extra) => {
+    expectSingleProblem(
+      rejected(externalRedis(extra)),
+      `components.redis.${field}`,
+      'applies to a redis run in the cluster, but this one is external (cache.example.net:6379): remove it, or remove external',
+    );
+  });
+
+  it('external postgres with an image or a storage size', () => {
+    const err = rejected((s) => Object.assign(s.components.postgres, { external: { host: 'db.example.com', port: 6432 }, storage: '5Gi' }));
+    expect(err.issues.map((i) => i.path.join('.'))).toEqual(['components.postgres.image', 'components.postgres.storage']);
+    expect(err.message).toContain('components.postgres.image: applies to a postgres run in the cluster, but this one is external (db.example.com:6432)');
+  });
+
+  it('external host that is not a host name', () => {
+    expectSingleProblem(
+      rejected(externalRedis({ external: { host: 'Cache_01.example.net' } })),
+      'components.redis.external.host',
+      'must be a lower-case host name or IPv4 address such as "db.example.com"',
+    );
+  });
+
+  it('environment override of what an external server does not run', () => {
+    const err = rejected((s) => {
+      externalRedis()(s);
+      s.environments = { prod: { components: { redis: { storage: '4Gi', image: 'redis:7.4' } } } };
+    });
+    expect(err.issues.map((i) => i.path.join('.')).sort()).toEqual(['environments.prod.components.redis.image', 'environments.prod.components.redis.storage']);
+    expect(err.message).toContain('environments.prod.components.redis.storage: redis is an external redis (cache.example.net): nothing of it runs here, so there is nothing to change');
+  });
+});
+
 describe('environment overrides', () => {
   it('override for an unknown component', () => {
     expectSingleProblem(

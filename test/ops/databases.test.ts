@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { defineStack } from '../../model/load';
 import { resolveStack } from '../../model/presets';
-import { findDatabase } from '../../ops/databases';
+import { findDatabase, redisCli } from '../../ops/databases';
 import type { Target } from '../../ops/target';
 import { refusal } from './refusal';
 
@@ -14,6 +14,7 @@ const spec = defineStack({
     analytics: { kind: 'postgres', databases: [{ name: 'warehouse', owner: 'etl' }] },
     legacy: { kind: 'postgres', databases: [{ name: 'crm', owner: 'crm' }], external: { host: 'crm.db.example.com' } },
     redis: { kind: 'redis' },
+    sessions: { kind: 'redis', external: { host: 'sessions.example.net' } },
   },
 });
 const target = (s = spec) => ({ stack: resolveStack(s, 'kind'), specFile: 'stack.yaml', environment: 'kind' }) as unknown as Target;
@@ -61,5 +62,12 @@ describe('findDatabase', () => {
   it('a stack without PostgreSQL says so', async () => {
     const noPostgres = defineStack({ apiVersion: 'stackport.dev/v1alpha1', name: 'cache', components: { redis: { kind: 'redis' } } });
     expect((await refusal(() => findDatabase(target(noPostgres), 'app'))).message).toBe('no database "app" in stack.yaml (kind): expected one of (none: the stack runs no PostgreSQL)');
+  });
+});
+
+describe('redisCli', () => {
+  it('refuses an external server: redis-cli runs in the server pod', async () => {
+    const e = await refusal(() => redisCli(target(), 'sessions', []));
+    expect([e.message, e.code]).toEqual(['sessions is an external server (sessions.example.net): connect to it with your own tools', 1]);
   });
 });

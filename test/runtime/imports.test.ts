@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runImport } from '../../scripts/corpus-report';
-import { endpointOf, usesOf } from '../../model/relations';
+import { endpointOf, isExternal, usesOf } from '../../model/relations';
 import { loadSpecFile } from '../../model/load';
 import type { StackSpec } from '../../model/schema';
 import { caseNames, loadCase } from '../importer/public-corpus';
@@ -65,7 +65,7 @@ function dialsOf(spec: StackSpec, standIns: string[]): Record<string, string[]> 
     const c = spec.components[name] as any;
     if (c.kind === 'worker' && c.mode === 'scheduled') continue; // a CronJob: no pod until it runs
     const targets = usesOf(spec.components[name])
-      .filter((r) => !(spec.components[r.to]?.kind === 'postgres' && (spec.components[r.to] as any).external))
+      .filter((r) => spec.components[r.to] && !isExternal(spec.components[r.to]))
       .flatMap((r) => {
         try {
           const e = endpointOf(spec, r.to);
@@ -104,7 +104,7 @@ function caseOf(name: string, spec: StackSpec): Case {
   const standIns = Object.entries(spec.components)
     .filter(([, c]) => c.kind !== 'postgres' && c.kind !== 'redis')
     .map(([n]) => n);
-  const pods = Object.values(spec.components).filter((c) => !(c.kind === 'postgres' && c.external)).length;
+  const pods = Object.values(spec.components).filter((c) => !isExternal(c)).length;
   return { name, spec: small(spec), namespace: '', dials: dialsOf(spec, standIns), standIns, pods, started: 0 };
 }
 

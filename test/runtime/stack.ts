@@ -37,7 +37,7 @@ export function builtImage(name: string): string {
 export function standInImages(spec: StackSpec): string[] {
   return Object.entries(spec.components).flatMap(([name, c]) => {
     if (c.kind === 'postgres' && !c.external) return [`${name}=${builtImage('postgres-standin')}`];
-    if (c.kind === 'redis') return [`${name}=${builtImage('redis-standin')}`];
+    if (c.kind === 'redis' && !c.external) return [`${name}=${builtImage('redis-standin')}`];
     return [];
   });
 }
