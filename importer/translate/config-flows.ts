@@ -45,15 +45,27 @@ function mentionPattern(names: string[]): RegExp | undefined {
   return new RegExp(`(?<![A-Za-z0-9_.-])(${alternatives}):([0-9]{1,5})(?![0-9])`, 'g');
 }
 
+// Per project (its services object): the pattern of its service names, and each service's flows.
+const patterns = new WeakMap<Record<string, ComposeService>, RegExp | undefined>();
+const flowsOf = new WeakMap<Record<string, ComposeService>, Map<string, ConfigFlow[]>>();
+
 /** Flows from the files `s` mounts to the other services of the project, one per service and port. */
 export function mountedConfigFlows(folder: ProjectFolder, services: Record<string, ComposeService>, s: ComposeService): ConfigFlow[] {
-  const pattern = mentionPattern(Object.keys(services).filter((n) => n !== s.name));
-  if (!pattern) return [];
+  let known = flowsOf.get(services);
+  if (!known) flowsOf.set(services, (known = new Map()));
+  const cached = known.get(s.name);
+  if (cached) return cached;
   const out: ConfigFlow[] = [];
-  for (const file of mountedFiles(folder, s)) {
+  known.set(s.name, out);
+  const files = mountedFiles(folder, s);
+  if (files.length === 0) return out;
+  if (!patterns.has(services)) patterns.set(services, mentionPattern(Object.keys(services)));
+  const pattern = patterns.get(services);
+  if (!pattern) return out;
+  for (const file of files) {
     for (const m of (folder.readText(file) ?? '').matchAll(pattern)) {
       const port = Number(m[2]);
-      if (port < 1 || port > 65535 || out.some((f) => f.service === m[1] && f.port === port)) continue;
+      if (m[1] === s.name || port < 1 || port > 65535 || out.some((f) => f.service === m[1] && f.port === port)) continue;
       out.push({ service: m[1], port, file: folder.shown(file) });
     }
   }
