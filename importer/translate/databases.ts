@@ -32,11 +32,16 @@ const sqlName = (token: string) => (token.startsWith('"') ? token.slice(1, -1).r
 const SQL_NAME = String.raw`("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)`;
 const CREATE_DATABASE = new RegExp(String.raw`CREATE\s+DATABASE\s+${SQL_NAME}(?:\s+(?:WITH\s+)?OWNER\s*=?\s*${SQL_NAME})?`, 'gi');
 
+/** The init scripts a mount on /docker-entrypoint-initdb.d brings: the file, or the files of the folder. */
+function scriptFiles(ctx: Context, m: Mount): string[] {
+  const kind = m.source ? ctx.project.folder.kind(m.source) : undefined;
+  return kind === 'dir' ? ctx.project.folder.list(m.source!, 0).files : kind === 'file' ? [m.source!] : [];
+}
+
 /** Databases and owners created by init scripts: `CREATE DATABASE x [OWNER y]`. */
 function initDatabases(ctx: Context, keys: Keys, m: Mount): { name: string; owner?: string }[] {
   const folder = ctx.project.folder;
-  const kind = m.source ? folder.kind(m.source) : undefined;
-  const files = kind === 'dir' ? folder.list(m.source!, 0).files : kind === 'file' ? [m.source!] : [];
+  const files = scriptFiles(ctx, m);
   const out: { name: string; owner?: string }[] = [];
   const key = `volumes.${m.target}`;
   for (const f of files) {
@@ -60,8 +65,7 @@ const GRANT_ALL = new RegExp(String.raw`GRANT\s+ALL(?:\s+PRIVILEGES)?\s+ON\s+DAT
  */
 function initLogins(ctx: Context, m: Mount, env: Obj): { login: string; passwordVar: string; databases: string[]; vars: string[] }[] {
   const folder = ctx.project.folder;
-  const kind = m.source ? folder.kind(m.source) : undefined;
-  const files = kind === 'dir' ? folder.list(m.source!, 0).files : kind === 'file' ? [m.source!] : [];
+  const files = scriptFiles(ctx, m);
   const name = (variable: string | undefined, sql: string | undefined) => (variable !== undefined ? (typeof env[variable] === 'string' && env[variable] ? String(env[variable]) : undefined) : sql && sqlName(sql));
   const out: { login: string; passwordVar: string; databases: string[]; vars: string[] }[] = [];
   for (const f of files) {
@@ -128,7 +132,9 @@ export function translatePostgres(ctx: Context, keys: Keys, name: string): Obj {
   const fileOf = (k: string) => (k.endsWith('_FILE') ? k.slice(0, -5) : undefined);
   // Variables an init script creates logins from are read there (below), not by the server.
   const initMount = (m: Mount) => m.target === '/docker-entrypoint-initdb.d' || m.target.startsWith('/docker-entrypoint-initdb.d/');
-  const scriptVars = new Set(((keys.config.volumes ?? []) as Mount[]).filter((m) => initMount(m) && m.type === 'bind' && m.source !== undefined && ctx.project.folder.check(m.source).ok).flatMap((m) => initLogins(ctx, m, env).flatMap((l) => [l.passwordVar, ...l.vars])));
+  const scripts = ((keys.config.volumes ?? []) as Mount[]).filter((m) => initMount(m) && m.type === 'bind' && m.source !== undefined && ctx.project.folder.check(m.source).ok);
+  const loginsAt = new Map(scripts.map((m) => [m.target, initLogins(ctx, m, env)]));
+  const scriptVars = new Set([...loginsAt.values()].flat().flatMap((l) => [l.passwordVar, ...l.vars]));
   for (const [k, v] of Object.entries(env)) {
     const password = passwords.get(k);
     const passwordFile = passwords.get(fileOf(k) ?? '');
@@ -153,7 +159,7 @@ export function translatePostgres(ctx: Context, keys: Keys, name: string): Obj {
         if (d.owner && d.owner !== 'postgres' && !apart) keys.warn(`volumes.${m.target}`, `login "${d.owner}" differs from another owner only in case or in "_" versus "-", which the spec's Secret names cannot tell apart: database ${d.name} is owned by "${owner}"`);
         add(d.name, apart ? d.owner : owner);
       }
-      for (const l of initLogins(ctx, m, env)) {
+      for (const l of loginsAt.get(m.target) ?? []) {
         const login = specPgName(keys, `volumes.${m.target}`, l.login, 'login');
         // The login the script creates owns the databases it gets ALL on (an owner has at least those rights).
         for (const d of databases.filter((x) => l.databases.includes(x.name) && x.owner !== login && !sharesSecret(databases.filter((y) => y !== x), login))) {

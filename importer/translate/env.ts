@@ -266,7 +266,7 @@ function defaultEnv(ctx: Context, u: Obj): string | undefined {
 }
 
 /** A URL part percent-decoded; as written when it is not valid percent-encoding. */
-function decoded(part: string): string {
+export function decoded(part: string): string {
   try {
     return decodeURIComponent(part);
   } catch {

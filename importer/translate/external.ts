@@ -13,7 +13,7 @@ import type { StackSpec } from '../../model/schema';
 import { isSecretName, secretMark, secretsIn } from '../load/interpolate';
 import { componentName, type Context, type ExternalServer, type Keys } from './context';
 import { specPgName } from './postgres-logins';
-import { CONNECTION_URL, freeName, READ_ONLY_USER, THIS_MACHINE } from './env';
+import { CONNECTION_URL, decoded, freeName, READ_ONLY_USER, THIS_MACHINE } from './env';
 
 type Obj = Record<string, any>;
 type Engine = ExternalServer['engine'];
@@ -142,13 +142,7 @@ function postgresRelation(ctx: Context, keys: Keys, server: ExternalServer, m: M
   // Names as libpq sends them: percent-decoded, case kept (a name the spec cannot take is a warning).
   const plainText = (s: string | undefined, what: 'login' | 'database') => {
     if (!s || s.includes('\u0001')) return undefined;
-    let text = s;
-    try {
-      text = decodeURIComponent(s);
-    } catch {
-      // not percent-encoded: as written
-    }
-    return specPgName(keys, `environment.${m.variable}`, text, what);
+    return specPgName(keys, `environment.${m.variable}`, decoded(s), what);
   };
   const user = plainText(m.user, 'login');
   const readOnly = user !== undefined && READ_ONLY_USER.test(user);

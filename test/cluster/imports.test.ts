@@ -3,7 +3,7 @@
  * importer writes it and synthesized for kind, k3d and prod, is accepted by a real API server:
  * server-side apply with strict field validation and warnings as errors, through admission (Pod
  * Security "restricted" enforced on the stack's namespace, which is created for real), as a dry run
- * so that 49 stacks times three environments do not pile up in one control plane. For prod, each
+ * so that 50 stacks times three environments do not pile up in one control plane. For prod, each
  * case gets what `stackport import` tells the user prod still needs: a host, a class and pinned images.
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
