@@ -75,7 +75,7 @@ export function flowsOf(stack: ResolvedStack): Flow[] {
  */
 export function stackWidePolicy(stack: ResolvedStack): k8s.NetworkPolicySpec | undefined {
   if (stack.spec.network?.mode !== 'stack') return undefined;
-  const servers = Object.values(stack.components).filter((c) => ['web', 'stateful', 'redis', 'postgres'].includes(c.kind) && !isExternal(c));
+  const servers = Object.values(stack.components).filter((c) => ['web', 'stateful', 'redis', 'postgres', 'worker'].includes(c.kind) && !isExternal(c));
   const pods = Object.values(stack.components).filter((c) => !isExternal(c)).map((c) => c.name);
   for (const c of Object.values(stack.components)) if (c.kind === 'postgres' && c.backup?.enabled && !c.external) pods.push(`${c.name}-backup`);
   const ports = [...new Set(servers.flatMap((c) => portsOfComponent(stack.spec, c.name)))].sort((a, b) => a - b);

@@ -24,7 +24,8 @@ export function runNowCommand(stack: ResolvedStack, name: string): string {
  * never overlaps a still-running run (`Forbid`), gives up on runs it missed by more than the
  * starting deadline, kills runs that exceed the active deadline and keeps a short history; the
  * `stackport.dev/run-now` annotation holds the command that runs it immediately. Continuous mode:
- * a Deployment probed on its health port, with a headless Service for its DNS name.
+ * a Deployment probed on its health port, with a headless Service for its DNS name and the ports
+ * it serves to the stack (a task broker its runners dial).
  */
 export class Worker extends Construct {
   readonly cronJob?: k8s.KubeCronJob;
@@ -48,8 +49,9 @@ export class Worker extends Construct {
 
     if (c.mode === 'continuous') {
       const http = c.healthPort !== undefined && c.healthPath ? { path: c.healthPath, port: 'health' } : undefined;
+      const served = [...(c.healthPort !== undefined ? [{ name: 'health', port: c.healthPort }] : []), ...(c.ports ?? [])];
       const app = appContainer(stack, c, {
-        ports: c.healthPort !== undefined ? [{ name: 'health', containerPort: c.healthPort }] : undefined,
+        ports: served.length > 0 ? served.map((p) => ({ name: p.name, containerPort: p.port })) : undefined,
         ...probesOr(c.probe, http, () => ({
           startupProbe: httpProbe(c.healthPath!, 'health', 5, 2, 24),
           readinessProbe: httpProbe(c.healthPath!, 'health', 10, 2, 3),
@@ -75,7 +77,7 @@ export class Worker extends Construct {
         spec: {
           clusterIp: 'None',
           selector: selectorFor(stack, c.name),
-          ports: c.healthPort !== undefined ? [{ name: 'health', port: c.healthPort, targetPort: k8s.IntOrString.fromString('health'), protocol: 'TCP' }] : undefined,
+          ports: served.length > 0 ? served.map((p) => ({ name: p.name, port: p.port, targetPort: k8s.IntOrString.fromString(p.name), protocol: 'TCP' })) : undefined,
         },
       });
       return;

@@ -143,6 +143,9 @@ export const portName = z
   .string()
   .regex(/^[a-z]([-a-z0-9]{0,13}[a-z0-9])?$/, 'must be a port name: lower-case letters, digits and "-", at most 15 characters');
 
+/** A further port a workload serves, by name (Service and container port names). */
+export const namedPort = z.strictObject({ name: portName.meta({ description: 'Port name in the Service and the container (at most 15 characters).' }), port: port.meta({ description: 'Container port.' }) });
+
 /**
  * How Kubernetes checks the container: readiness (taken out of rotation), liveness (restarted) and
  * a startup allowance before liveness applies. `false` turns all three off.

@@ -3,7 +3,7 @@
  * B needs, and the network flow. Declared once in the spec, derived here, nowhere else.
  */
 import { createHash } from 'node:crypto';
-import type { Component, PostgresComponent, RedisComponent, Relation, StackSpec } from './schema';
+import type { Component, PostgresComponent, RedisComponent, Relation, StackSpec, WorkerComponent } from './schema';
 
 export interface NormalizedRelation {
   readonly to: string;
@@ -113,6 +113,7 @@ export function endpointOf(spec: StackSpec, name: string): { host: string; port:
   }
   if (c.kind === 'web') return { host: name, port: c.port };
   if (c.kind === 'stateful') return { host: name, port: c.ports[0].port };
+  if (c.kind === 'worker' && servedPorts(c).length > 0) return { host: name, port: servedPorts(c)[0] };
   throw new Error(`${name} (${c.kind}) is not reachable as a service`);
 }
 
@@ -121,12 +122,19 @@ export function portsOfComponent(spec: StackSpec, name: string): number[] {
   const c = spec.components[name];
   if (c.kind === 'web') return [c.port, ...(c.extraPorts ?? []).map((p) => p.port)];
   if (c.kind === 'stateful') return c.ports.map((p) => p.port);
+  if (c.kind === 'worker') return servedPorts(c);
   return [endpointOf(spec, name).port];
+}
+
+/** What a continuous worker serves to the stack: its ports, then its health port. A scheduled one serves nothing. */
+export function servedPorts(c: WorkerComponent): number[] {
+  if (c.mode !== 'continuous') return [];
+  return [...new Set([...(c.ports ?? []).map((p) => p.port), ...(c.healthPort !== undefined ? [c.healthPort] : [])])];
 }
 
 /**
  * The variables a component gets from its relations, in the order Kubernetes must expand them.
- * A stateful server has no standard URL form, so a relation to one carries the network flow only.
+ * A stateful server or a worker has no standard URL form, so a relation to one carries the network flow only.
  */
 export function connectionEnv(spec: StackSpec, componentName: string): EnvVar[] {
   const out: EnvVar[] = [];
@@ -134,7 +142,8 @@ export function connectionEnv(spec: StackSpec, componentName: string): EnvVar[] 
     const target = spec.components[r.to];
     const urlVar = r.env ?? defaultEnvName(target.kind, r.to);
     const passwordVar = `${urlVar.replace(/_URL$/, '')}_PASSWORD`;
-    if (target.kind === 'stateful') continue;
+    // Neither a generic server nor a worker has a standard URL form: the relation carries the flow only.
+    if (target.kind === 'stateful' || target.kind === 'worker') continue;
     const { host, port } = endpointOf(spec, r.to);
     if (target.kind === 'postgres') {
       const { user, database } = loginFor(target, r);

@@ -4,7 +4,7 @@
  * happens by default; docs/spec.md and schema/stack.schema.json are generated from them.
  */
 import { z } from 'zod';
-import { absPath, command, cron, dnsLabel, duration, env, httpPath, image, port, portName, probe, quantity, relation, resources, routePath, secretRef, workloadFields } from './fields';
+import { absPath, command, cron, dnsLabel, duration, env, httpPath, image, namedPort, port, probe, quantity, relation, resources, routePath, secretRef, workloadFields } from './fields';
 import { edge, monitoring } from './schema-edge';
 import { pgadminComponent, postgresComponent, redisComponent, statefulComponent } from './schema-servers';
 
@@ -57,7 +57,7 @@ export const webComponent = z
       .optional()
       .meta({ description: 'Probe timings, or a command or TCP check instead of the health path. Default: HTTP GET on healthPath (startup 2 min, readiness every 10 s, liveness a TCP check every 20 s).' }),
     extraPorts: z
-      .array(z.strictObject({ name: portName.meta({ description: 'Port name in the Service and the container (at most 15 characters).' }), port: port.meta({ description: 'Container port.' }) }))
+      .array(namedPort)
       .optional()
       .meta({ description: 'Further ports the container listens on, added to the Service (e.g. a separate metrics port). Default: none.' }),
     metricsPath: httpPath.optional().meta({ description: 'Prometheus metrics path on the same port. Default: not scraped.' }),
@@ -108,6 +108,13 @@ export const workerComponent = z
       .meta({ description: 'How many finished Jobs the CronJob keeps.', default: { successful: 3, failed: 3 } }),
     replicas: replicas.optional().meta({ description: 'Continuous mode: number of pods.', default: 1 }),
     healthPort: port.optional().meta({ description: 'Continuous mode: port of the health endpoint. Required in continuous mode unless `probe` gives a command, a TCP port or false.' }),
+    ports: z
+      .array(namedPort)
+      .optional()
+      .meta({
+        description:
+          'Continuous mode: ports the worker serves to other components of the stack (a task broker its runners dial), added to its headless Service beside the health port. A component that uses the worker may reach these and the health port; the edge never routes them. Default: none.',
+      }),
     healthPath: httpPath.optional().meta({ description: 'Continuous mode: path of the health endpoint on the health port.' }),
     livenessPath: httpPath.optional().meta({ description: 'Continuous mode: liveness endpoint. Default: TCP check on the health port.' }),
     metricsPath: httpPath.optional().meta({ description: 'Continuous mode: Prometheus metrics path on the health port. Default: not scraped.' }),

@@ -32,6 +32,16 @@ export function checkWorkloads(spec: StackSpec): SpecIssue[] {
         names.add(p.name);
       });
     }
+    if (c.kind === 'worker') {
+      const names = new Set(c.healthPort !== undefined ? ['health'] : []);
+      const numbers = new Set(c.healthPort !== undefined ? [c.healthPort] : []);
+      c.ports?.forEach((p, i) => {
+        if (names.has(p.name)) add([...base, 'ports', i, 'name'], `"${p.name}" is already used${p.name === 'health' ? ' by the health port' : ''}`);
+        if (numbers.has(p.port)) add([...base, 'ports', i, 'port'], p.port === c.healthPort ? `${p.port} is the health port, which the Service already serves` : `${p.port} is listed twice`);
+        names.add(p.name);
+        numbers.add(p.port);
+      });
+    }
     if (c.kind === 'stateful') {
       const names = new Set<string>();
       const numbers = new Set<number>();

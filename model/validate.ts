@@ -4,7 +4,7 @@
  */
 import type { SpecIssue } from './errors';
 import type { Component, StackSpec } from './schema';
-import { defaultEnvName, endpointOf, isExternal, normalizeRelation, type ExternalCapable } from './relations';
+import { defaultEnvName, endpointOf, isExternal, normalizeRelation, servedPorts, type ExternalCapable } from './relations';
 import { checkPostgres } from './validate-postgres';
 import { checkWorkloads, replacesHttpCheck } from './validate-workloads';
 
@@ -75,12 +75,16 @@ function checkUses(spec: StackSpec, name: string, c: Component & { uses?: unknow
     const target = spec.components[r.to];
     if (!target) return add(toPath, `refers to "${r.to}", which is not a component (have: ${Object.keys(spec.components).join(', ')})`);
     if (r.to === name) return add(toPath, 'a component cannot use itself');
-    if (!['postgres', 'redis', 'web', 'stateful'].includes(target.kind)) {
-      return add(toPath, `"${r.to}" is a ${target.kind}; components can use postgres, redis, web or stateful components${target.kind === 'job' ? ' (wait for jobs with "after")' : ''}`);
+    if (target.kind === 'worker' && servedPorts(target).length === 0) {
+      const why = target.mode === 'continuous' ? 'serves no port: give it ports (or a healthPort)' : 'is scheduled and serves no port: only a continuous worker with ports can be used';
+      return add(toPath, `"${r.to}" is a worker that ${why}`);
     }
-    if (target.kind === 'stateful') {
-      // No URL is derived for a generic server, so naming or shaping one means nothing.
-      for (const f of ['env', 'scheme'] as const) if (r[f] !== undefined) add([...path, f], `"${r.to}" is stateful and gets no connection variable; set the app's own settings in env`);
+    if (!['postgres', 'redis', 'web', 'stateful', 'worker'].includes(target.kind)) {
+      return add(toPath, `"${r.to}" is a ${target.kind}; components can use postgres, redis, web, stateful or continuous worker components${target.kind === 'job' ? ' (wait for jobs with "after")' : ''}`);
+    }
+    if (target.kind === 'stateful' || target.kind === 'worker') {
+      // No URL is derived for a generic server or a worker, so naming or shaping one means nothing.
+      for (const f of ['env', 'scheme'] as const) if (r[f] !== undefined) add([...path, f], `"${r.to}" is ${target.kind === 'worker' ? 'a worker' : 'stateful'} and gets no connection variable; set the app's own settings in env`);
     }
     if (target.kind !== 'postgres') {
       for (const f of ['database', 'access'] as const) if (r[f] !== undefined) add([...path, f], `applies to postgres, but "${r.to}" is ${target.kind}`);
@@ -90,7 +94,7 @@ function checkUses(spec: StackSpec, name: string, c: Component & { uses?: unknow
       }
     }
     if (r.redisDb !== undefined && target.kind !== 'redis') add([...path, 'redisDb'], `applies to redis, but "${r.to}" is ${target.kind}`);
-    if (target.kind === 'stateful') return;
+    if (target.kind === 'stateful' || target.kind === 'worker') return;
     const envName = r.env ?? defaultEnvName(target.kind, r.to);
     if (envNames.has(envName)) add([...path, 'env'], `${envName} is already set by uses[${envNames.get(envName)}]; give one of them another "env" name`);
     envNames.set(envName, i);
@@ -110,7 +114,7 @@ function checkWorker(c: Extract<Component, { kind: 'worker' }>, base: Path, add:
       if (c[f] !== undefined) add([...base, f], 'applies only to mode scheduled');
     }
   } else {
-    for (const f of ['healthPort', 'healthPath', 'livenessPath', 'metricsPath', 'metricsInterval', 'replicas', 'probe'] as const) if (c[f] !== undefined) add([...base, f], 'applies only to mode continuous');
+    for (const f of ['healthPort', 'healthPath', 'livenessPath', 'metricsPath', 'metricsInterval', 'replicas', 'probe', 'ports'] as const) if (c[f] !== undefined) add([...base, f], 'applies only to mode continuous');
   }
 }
 

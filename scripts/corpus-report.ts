@@ -15,6 +15,7 @@ import { synthesize } from '../charts/synth';
 import { importCompose, type ImportResult } from '../importer/import';
 import { caseNames, CORPUS_ROOT, loadCase, type CorpusCase, type ExpectedKind, type ExpectedService } from '../test/importer/public-corpus';
 import type { Component, StackSpec } from '../model/schema';
+import { servedPorts } from '../model/relations';
 
 interface Outcome {
   /** Compose service -> what it became, in the expectations' vocabulary. */
@@ -115,6 +116,8 @@ function portsOf(c: Component): number[] {
       return [c.port, ...(c.extraPorts ?? []).map((p) => p.port)];
     case 'stateful':
       return c.ports.map((p) => p.port);
+    case 'worker':
+      return servedPorts(c);
     case 'postgres':
       return [5432];
     case 'redis':

@@ -134,10 +134,31 @@ export function classify(ctx: Context, s: ComposeService): Role {
   // nginx-proxy (jwilder/, nginxproxy/) routes to the services that set VIRTUAL_HOST.
   if (PROXIES.has(base) && (base === 'traefik' || base === 'nginx-proxy' || /proxy_pass/.test(nginxConfigText(ctx.project.folder, s) ?? '') || (c.ports ?? []).some((p: { target: number }) => p.target === 443))) return 'edge';
   if (runsToCompletion(s) && scheduleOf(s)) return 'scheduled';
-  // A server that publishes or is dialed on a port serves, even when an override says restart "no".
-  if (portsOf(ctx, s).length > 0) return 'web';
+  // A server that publishes or is dialed on a port serves, even when an override says restart "no";
+  // a queue worker that only its own helpers dial (n8n's task broker) stays a worker that serves them.
+  if (portsOf(ctx, s).length > 0) {
+    if (!declaresPorts(s) && workerProcess(s)) {
+      ctx.servingWorkers.add(s.name);
+      return 'worker';
+    }
+    return 'web';
+  }
   if (runsToCompletion(s)) return 'job';
   return 'worker';
+}
+
+/** A queue worker by its command (`n8n worker`, `celery -A app worker`, `python worker.py`) or its name (`n8n-worker`). */
+function workerProcess(s: ComposeService): boolean {
+  const words: string[] = [...(s.config.entrypoint ?? []), ...(s.config.command ?? [])].flatMap((w) => String(w).split(/\s+/));
+  if (words.some((w) => /(^|\/)workers?(\.(py|js|ts|rb|sh))?$/i.test(w))) return true;
+  return /(^|[-_])workers?([-_]\d+)?$/i.test(s.name);
+}
+
+/** Ports a service declares for clients or a proxy: published, exposed, or named by routing labels and VIRTUAL_HOST. */
+function declaresPorts(s: ComposeService): boolean {
+  const c = s.config;
+  if ((c.ports ?? []).length > 0 || (c.expose ?? []).length > 0 || virtualHostOf(s)) return true;
+  return Object.keys(c.labels ?? {}).some((k) => /^traefik\.http\./.test(k));
 }
 
 /** A service's environment as its container gets it: env files, then `environment`. */

@@ -53,6 +53,8 @@ export class Context {
   readonly summary = new Map<string, string[]>();
   readonly names = new Map<string, string>();
   readonly roles = new Map<string, Role>();
+  /** Services classified as continuous workers that others dial on a port (a task broker): they keep those ports. */
+  readonly servingWorkers = new Set<string>();
   readonly components: Record<string, Obj> = {};
   readonly volumes: Record<string, Obj> = {};
   readonly envFiles: Record<string, Record<string, string>> = {};
@@ -112,9 +114,20 @@ export class Context {
 
   /** What a component is: the role of its compose service, or the engine of an external server. */
   roleOfComponent(component: string): Role | undefined {
-    const service = [...this.names].find(([, c]) => c === component)?.[0];
+    const service = this.serviceOf(component);
     if (service !== undefined) return this.roles.get(service);
     return [...this.externals.values()].find((e) => e.component === component)?.engine;
+  }
+
+  /** The compose service a component was made from (the first, for merged copies). */
+  serviceOf(component: string): string | undefined {
+    return [...this.names].find(([, c]) => c === component)?.[0];
+  }
+
+  /** Whether others can connect to a service: a server, a web service or a worker that serves ports. */
+  dialable(service: string): boolean {
+    const role = this.roles.get(service);
+    return role === 'postgres' || role === 'redis' || role === 'web' || role === 'stateful' || (role === 'worker' && this.servingWorkers.has(service));
   }
 
   serviceByHost(host: string): ComposeService | undefined {

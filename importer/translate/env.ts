@@ -242,7 +242,8 @@ export function addFlow(ctx: Context, out: { uses: Obj[]; env?: Record<string, s
   if (to === self || out.uses.some((u) => u.to === to)) return;
   const role = ctx.roleOfComponent(to);
   const env = (name: string) => freeName(ctx, out, name);
-  if (role === 'stateful') out.uses.push({ to });
+  // Neither a generic server nor a worker gets a connection variable: the relation admits the flow.
+  if (role === 'stateful' || (role === 'worker' && ctx.dialable(ctx.serviceOf(to)!))) out.uses.push({ to });
   else if (role === 'web') out.uses.push({ to, env: env(`${to.toUpperCase().replace(/-/g, '_')}_URL`) });
   else if (role === 'postgres') out.uses.push({ to, env: env('DATABASE_URL') });
   else if (role === 'redis') out.uses.push({ to, env: env('REDIS_URL') });

@@ -216,7 +216,7 @@ function common(ctx: Context, keys: Keys, comp: string, role: Role, traefik: boo
     if (tRole === 'job') {
       if (cond.condition === 'service_completed_successfully') afters.push([keys, comp, to]);
       else keys.warn(`depends_on.${dep}`, `waiting for a job to start means nothing in Kubernetes; use condition service_completed_successfully to wait for it to finish`);
-    } else if (tRole === 'postgres' || tRole === 'redis' || tRole === 'web' || tRole === 'stateful') {
+    } else if (ctx.dialable(dep)) {
       if (!['web', 'worker', 'job', 'stateful'].includes(c.kind)) {
         keys.warn(`depends_on.${dep}`, `a ${c.kind} component makes no connections of its own; the dependency is dropped`);
         continue;
@@ -231,9 +231,8 @@ function common(ctx: Context, keys: Keys, comp: string, role: Role, traefik: boo
   // Links name services this one dials (and aliases for them): each is a flow.
   for (const link of keys.take<string[]>('links') ?? []) {
     const dep = String(link).split(':')[0];
-    const tRole = ctx.roles.get(dep);
     if (c === undefined || !ctx.project.services[dep] || !['web', 'worker', 'job', 'stateful'].includes(c.kind)) continue;
-    if (tRole === 'postgres' || tRole === 'redis' || tRole === 'web' || tRole === 'stateful') {
+    if (ctx.dialable(dep)) {
       c.uses ??= [];
       addFlow(ctx, c as { uses: Obj[] }, ctx.componentOf(dep)!, comp);
     }
@@ -247,7 +246,7 @@ function common(ctx: Context, keys: Keys, comp: string, role: Role, traefik: boo
 function configFlows(ctx: Context, keys: Keys, c: Obj, comp: string): void {
   for (const f of mountedConfigFlows(ctx.project.folder, ctx.project.services, keys.service)) {
     const role = ctx.roles.get(f.service);
-    if (role === 'postgres' || role === 'redis' || role === 'web' || role === 'stateful') {
+    if (ctx.dialable(f.service)) {
       c.uses ??= [];
       const had = c.uses.some((u: Obj) => u.to === ctx.componentOf(f.service));
       addFlow(ctx, c as { uses: Obj[] }, ctx.componentOf(f.service)!, comp);

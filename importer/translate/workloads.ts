@@ -1,10 +1,10 @@
 /**
- * Application services: web (a port), continuous worker (no port), scheduled worker (runs to
+ * Application services: web (a port), continuous worker (no port, or ports only the stack dials), scheduled worker (runs to
  * completion on a schedule) and job (runs to completion once). Command, environment, mounts,
  * health checks, resources, user and grace period are translated here; relations and ordering
  * come from `depends_on` in index.ts.
  */
-import { scheduleOf } from './classify';
+import { dialersOf, scheduleOf } from './classify';
 import type { Context, Keys, Role } from './context';
 import { pick } from './databases';
 import { expandSecrets, translateEnv } from './env';
@@ -109,6 +109,12 @@ export function translateApp(ctx: Context, keys: Keys, name: string, role: Role,
     else {
       c.probe = false;
       ctx.note(keys.service.name, 'no healthcheck: runs without probes (Kubernetes restarts it when the process exits)');
+    }
+    // Ports others dial (classify.ts servingWorkers), beside the health port the Service already has.
+    const served = ports.filter((p) => p !== c.healthPort);
+    if (served.length > 0) {
+      c.ports = served.map((p) => ({ name: `port-${p}`, port: p }));
+      ctx.note(keys.service.name, `a worker that serves ${served.join(', ')} to the stack (dialed by ${dialersOf(ctx, keys.service).join(', ')}): its headless Service lists ${served.length > 1 ? 'them' : 'it'}, the edge never routes ${served.length > 1 ? 'them' : 'it'}`);
     }
     const replicas = Number(keys.config.deploy?.replicas ?? keys.take('scale') ?? 1);
     if (replicas > 1) c.replicas = replicas;

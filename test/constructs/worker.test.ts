@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { container, envOf, find, has, manifests, manifestsOf, podSpec } from '../support/manifests';
+import { allowed } from '../support/netpol';
 
 describe('Worker (scheduled)', () => {
   const objs = manifests();
@@ -69,5 +70,48 @@ describe('Worker (continuous) without a port', () => {
     expect(svc.spec.clusterIP).toBe('None');
     expect(svc.spec.ports).toBeUndefined();
     expect(svc.spec.selector).toEqual(find(objs, 'Deployment', 'consumer').spec.selector.matchLabels);
+  });
+});
+
+describe('Worker (continuous) serving ports to the stack', () => {
+  // A queue worker whose runner dials its task broker (n8n worker on 5679).
+  const spec = {
+    name: 'flows',
+    network: { mode: 'declared' as const },
+    components: {
+      broker: { kind: 'worker', mode: 'continuous', image: 'ghcr.io/acme/flow:1.0.0', healthPort: 5678, healthPath: '/healthz', ports: [{ name: 'broker', port: 5679 }] },
+      runner: { kind: 'worker', mode: 'continuous', image: 'ghcr.io/acme/runner:1.0.0', probe: false, uses: ['broker'] },
+      other: { kind: 'worker', mode: 'continuous', image: 'ghcr.io/acme/other:1.0.0', probe: false },
+    },
+  };
+  const objs = manifestsOf(spec);
+  const at = (name: string) => ({ labels: { 'app.kubernetes.io/name': name, 'app.kubernetes.io/part-of': 'flows' } });
+
+  it('lists the ports in its container and its headless Service, beside the health port', () => {
+    expect(container(find(objs, 'Deployment', 'broker')).ports).toEqual([
+      { name: 'health', containerPort: 5678, protocol: 'TCP' },
+      { name: 'broker', containerPort: 5679, protocol: 'TCP' },
+    ]);
+    const svc = find(objs, 'Service', 'broker');
+    expect(svc.spec.clusterIP).toBe('None');
+    expect(svc.spec.ports.map((p: any) => [p.name, p.port, p.targetPort])).toEqual([
+      ['health', 5678, 'health'],
+      ['broker', 5679, 'broker'],
+    ]);
+  });
+
+  it('admits the component that uses it on those ports and no other component', () => {
+    expect(allowed(objs, 'flows', at('runner'), at('broker'), 5679)).toBe(true);
+    expect(allowed(objs, 'flows', at('other'), at('broker'), 5679)).toBe(false);
+    expect(allowed(objs, 'flows', at('runner'), at('broker'), 8080)).toBe(false);
+  });
+
+  it('gives the user no connection variable (a worker has no standard URL)', () => {
+    expect(Object.keys(envOf(container(find(objs, 'Deployment', 'runner')))).filter((k) => /BROKER/.test(k))).toEqual([]);
+  });
+
+  it('is reachable by every pod of the stack in network mode "stack"', () => {
+    const wide = manifestsOf({ ...spec, network: { mode: 'stack' } });
+    expect(allowed(wide, 'flows', at('other'), at('broker'), 5679)).toBe(true);
   });
 });

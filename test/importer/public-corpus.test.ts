@@ -57,7 +57,7 @@ describe('public compose corpus', () => {
 });
 
 /** Expectations met as of the importer's real-world fixes; raise them as more are met, never lower them. */
-const FLOORS = { classification: 112, connections: 103, logins: 42, routes: 16 };
+const FLOORS = { classification: 113, connections: 103, logins: 42, routes: 16 };
 
 describe('importing the public corpus', async () => {
   const tmp = mkdtempSync(join(tmpdir(), 'stackport-corpus-test-'));

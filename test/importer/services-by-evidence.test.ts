@@ -67,6 +67,40 @@ describe('ports', () => {
     expect(components(r).main).toMatchObject({ port: 5678, extraPorts: [{ name: 'port-5679', port: 5679 }] });
   });
 
+  it('a queue worker its runner dials stays a worker that serves that port to the stack', async () => {
+    const r = await importOf({
+      'compose.yaml': `services:
+  main:
+    image: acme/flow:1.0
+    ports: ["5678:5678"]
+  flow-worker:
+    image: acme/flow:1.0
+    command: worker
+  runner:
+    image: acme/runner:1.0
+    environment: { BROKER_URI: "http://flow-worker:5679" }
+    depends_on: [flow-worker]
+  jobs:
+    image: acme/jobs:1.0
+    command: ["python", "worker.py"]
+  poller:
+    image: acme/poller:1.0
+    environment: { JOBS: "jobs:7000" }
+`,
+    });
+    expect(components(r)['flow-worker']).toMatchObject({ kind: 'worker', mode: 'continuous', ports: [{ name: 'port-5679', port: 5679 }] });
+    expect(components(r)['flow-worker'].route).toBeUndefined();
+    expect(components(r).runner.uses).toEqual([{ to: 'flow-worker' }]);
+    expect(components(r).jobs).toMatchObject({ kind: 'worker', ports: [{ port: 7000 }] });
+    expect(r.summary.get('flow-worker')?.join('\n')).toContain('a worker that serves 5679 to the stack (dialed by runner)');
+    // A published port is a server for the outside: web, whatever its command says.
+    const published = await importOf({ 'compose.yaml': 'services:\n  worker:\n    image: acme/flow:1.0\n    command: worker\n    ports: ["5679:5679"]\n' });
+    expect(components(published).worker.kind).toBe('web');
+    const objs = buildManifests(resolveStack(r.spec, 'kind')) as Obj[];
+    const svc = objs.find((o) => o.kind === 'Service' && o.metadata.name === 'flow-worker');
+    expect(svc.spec.ports.map((p: Obj) => p.port)).toEqual([5679]);
+  });
+
   it('a port below 1024 is kept, and only the pod that serves it gets the sysctl, set to its lowest port', async () => {
     const r = await importOf({ 'compose.yaml': 'services:\n  site:\n    image: httpd:2.4\n    ports: ["8080:80", "8443:443"]\n  api:\n    image: acme/api:1.0\n    ports: ["8000:8000"]\n' });
     expect(components(r).site).toMatchObject({ port: 80, extraPorts: [{ port: 443 }] });
