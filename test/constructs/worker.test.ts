@@ -75,9 +75,9 @@ describe('Worker (continuous) without a port', () => {
 
 describe('Worker (continuous) serving ports to the stack', () => {
   // A queue worker whose runner dials its task broker (n8n worker on 5679).
-  const spec = {
+  const spec: Parameters<typeof manifestsOf>[0] = {
     name: 'flows',
-    network: { mode: 'declared' as const },
+    network: { mode: 'declared' },
     components: {
       broker: { kind: 'worker', mode: 'continuous', image: 'ghcr.io/acme/flow:1.0.0', healthPort: 5678, healthPath: '/healthz', ports: [{ name: 'broker', port: 5679 }] },
       runner: { kind: 'worker', mode: 'continuous', image: 'ghcr.io/acme/runner:1.0.0', probe: false, uses: ['broker'] },

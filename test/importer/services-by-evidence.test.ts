@@ -98,7 +98,7 @@ describe('ports', () => {
     expect(components(published).worker.kind).toBe('web');
     const objs = buildManifests(resolveStack(r.spec, 'kind')) as Obj[];
     const svc = objs.find((o) => o.kind === 'Service' && o.metadata.name === 'flow-worker');
-    expect(svc.spec.ports.map((p: Obj) => p.port)).toEqual([5679]);
+    expect(svc?.spec.ports.map((p: Obj) => p.port)).toEqual([5679]);
   });
 
   it('a port below 1024 is kept, and only the pod that serves it gets the sysctl, set to its lowest port', async () => {
