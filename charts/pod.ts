@@ -31,6 +31,8 @@ export interface ContainerProps {
   readonly lifecycle?: k8s.Lifecycle;
   /** Only NET_BIND_SERVICE is admitted by Pod Security "restricted". @default none */
   readonly addCapabilities?: 'NET_BIND_SERVICE'[];
+  /** `Always` on an init container makes it a sidecar: started first, running beside the others. @default none */
+  readonly restartPolicy?: 'Always';
 }
 
 export interface PodProps {
@@ -92,6 +94,7 @@ function container(c: ContainerProps, uid: number, pullPolicy: PodProps['pull'][
     readinessProbe: c.readinessProbe,
     livenessProbe: c.livenessProbe,
     lifecycle: c.lifecycle,
+    restartPolicy: c.restartPolicy,
     securityContext: {
       runAsNonRoot: true,
       runAsUser: uid,

@@ -4,6 +4,7 @@ import type { PostgresComponent } from '../model/schema';
 import type { Resolved, ResolvedStack } from '../model/presets';
 import { POSTGRES_PORT, postgresLogins, secretNames, type PostgresLogin } from '../model/relations';
 import { dataService } from './data-service';
+import { postgresPasswordSync } from './password-sync';
 import { labelsFor, meta, selectorFor } from './labels';
 import { execProbe, podTemplate, quantity } from './pod';
 import { psqlArg, sqlIdent, sqlLiteral } from './sql';
@@ -25,12 +26,15 @@ const DATA_DIR = '/var/lib/postgresql/data';
 export const PGDATA = `${DATA_DIR}/pgdata`;
 const SUPERUSER_DIR = '/run/secrets/postgres';
 const LOGINS_DIR = '/run/stackport/logins';
+const INIT_DIR = '/docker-entrypoint-initdb.d';
+const LOGINS_SCRIPT = '10-stackport-logins.sh';
 
 /**
  * PostgreSQL as a StatefulSet with a claim template. Headless Service for the pod's stable name and
  * a client Service; superuser password from a Secret file (`POSTGRES_PASSWORD_FILE`); an init
  * script generated from the spec creates each database, its owner and the read-only roles the
- * relations ask for; `pg_isready` probes (readiness over TCP, so the socket-only init server is not
+ * relations ask for, and a sidecar runs it again whenever it or a password changes (rotation,
+ * charts/password-sync.ts); `pg_isready` probes (readiness over TCP, so the socket-only init server is not
  * ready); a memory-backed /dev/shm; emptyDirs for the socket directory and /tmp under a read-only
  * root. Claims are retained when the set is deleted or scaled down. With `external`, nothing runs
  * here and clients connect to the external host.
@@ -52,7 +56,7 @@ export class Postgres extends Construct {
 
     this.initScripts = new k8s.KubeConfigMap(this, 'init', {
       metadata: meta(stack, `${name}-init`, labels),
-      data: { '10-stackport-logins.sh': initScript(c, logins) },
+      data: { [LOGINS_SCRIPT]: initScript(c, logins) },
     });
 
     const ready = ['pg_isready', '-q', '-h', '127.0.0.1', '-p', String(POSTGRES_PORT), '-U', 'postgres', '-d', 'postgres'];
@@ -73,6 +77,12 @@ export class Postgres extends Construct {
         // Time for a fast shutdown's checkpoint. The image's STOPSIGNAL (SIGINT in the official image) asks
         // for it; a preStop `pg_ctl stop` would end the main process and so kill its own hook (exit 137).
         terminationGracePeriodSeconds: 60,
+        initContainers: [
+          postgresPasswordSync(stack, image, `${INIT_DIR}/${LOGINS_SCRIPT}`, LOGINS_DIR, [
+            { name: 'init', mountPath: INIT_DIR, readOnly: true },
+            { name: 'logins', mountPath: LOGINS_DIR, readOnly: true },
+          ]),
+        ],
         containers: [
           {
             name: 'postgres',
@@ -87,7 +97,7 @@ export class Postgres extends Construct {
             volumeMounts: [
               { name: 'data', mountPath: DATA_DIR },
               { name: 'dshm', mountPath: '/dev/shm' },
-              { name: 'init', mountPath: '/docker-entrypoint-initdb.d', readOnly: true },
+              { name: 'init', mountPath: INIT_DIR, readOnly: true },
               { name: 'superuser', mountPath: SUPERUSER_DIR, readOnly: true },
               { name: 'logins', mountPath: LOGINS_DIR, readOnly: true },
             ],

@@ -4,6 +4,7 @@ import type { RedisComponent, Resources } from '../model/schema';
 import { redisMemorySettings } from '../model/redis-memory';
 import type { Resolved, ResolvedStack } from '../model/presets';
 import { REDIS_PORT, secretNames } from '../model/relations';
+import { redisPasswordSync } from './password-sync';
 import { labelsFor, meta, selectorFor } from './labels';
 import { dataService } from './data-service';
 import { execProbe, podTemplate } from './pod';
@@ -22,7 +23,8 @@ const AUTH_CONF = '/run/redis/auth.conf';
 /**
  * Redis as a StatefulSet with a claim template for /data and append-only persistence. With a
  * password (the default) the server reads it from a Secret file at start, through an included
- * config file on an emptyDir, so it is in neither the manifest nor the command line. Probes use
+ * config file on an emptyDir, so it is in neither the manifest nor the command line; a sidecar puts
+ * a rotated password in force (charts/password-sync.ts). Probes use
  * `redis-cli ping`: readiness wants PONG, liveness also accepts LOADING while the AOF replays.
  * With `external`, nothing runs here and clients connect to the external host.
  */
@@ -62,6 +64,7 @@ export class Redis extends Construct {
         uid: c.runAsUser ?? REDIS_UID,
         pull: stack,
         writablePaths: ['/tmp', '/run/redis'],
+        initContainers: auth ? [redisPasswordSync(stack, image, PASSWORD_FILE, AUTH_CONF, [{ name: 'auth', mountPath: '/run/secrets/redis', readOnly: true }])] : undefined,
         containers: [
           {
             name: 'redis',

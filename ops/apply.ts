@@ -10,7 +10,10 @@
  * 3. against the running stack (ops/stateful-changes.ts): a PostgreSQL major version change is
  *    refused before anything is applied; a larger volume is carried out (claims expanded, the
  *    StatefulSet replaced around its running pods), a smaller one refused;
- * 4. one server-side apply (field manager `stackport`), then the prune: objects of this stack and
+ * 4. rotated passwords (ops/rotation.ts): the running servers' sidecars put each Secret's current
+ *    password in force, checked by logging in, before the clients restart; each client's pod
+ *    template carries a hash of the Secrets it reads, so exactly those whose Secrets changed roll;
+ * 5. one server-side apply (field manager `stackport`), then the prune: objects of this stack and
  *    environment in its namespace that stackport applied earlier and that the output no longer has
  *    are deleted (ops/prune.ts). That also removes the run-once Jobs of earlier releases (named after
  *    a hash of their spec: an unchanged release keeps its finished Job and runs nothing).
@@ -23,6 +26,7 @@ import type { EnvironmentName, StackSpec } from '../model/schema';
 import { OpsError } from './exec';
 import { Kubectl } from './kubectl';
 import { type K8sObject, pruneStack } from './prune';
+import { passwordsInForce, withSecretsHash } from './rotation';
 import { storeKeys, writeSecrets } from './secrets';
 import { type Live, planStatefulChanges } from './stateful-changes';
 
@@ -154,7 +158,9 @@ export function applyEnvironment(o: ApplyOptions): ApplyResult {
     log(k.ok(['-n', e.namespace, 'delete', 'statefulset', e.statefulSet, '--cascade=orphan', '--wait=true']).trim());
     log(`volume ${e.template} of StatefulSet ${e.namespace}/${e.statefulSet}: ${e.from} -> ${e.size} (${e.claims.length} claim(s) expanded)`);
   }
-  const applied = objects.filter((x) => x.kind !== 'Namespace' && !skipped.has(x));
+  // Rotated passwords in force on the running servers before any client restarts with them.
+  passwordsInForce(k, stack, log);
+  const applied = withSecretsHash(objects.filter((x) => x.kind !== 'Namespace' && !skipped.has(x)), () => new Map(k.items(['-n', stack.namespace, 'get', 'secrets']).map((x: any) => [x.metadata.name as string, x])));
   apply(applied, 'stackport');
   // What was left out for a missing API is still wanted: the prune must not delete an earlier copy.
   const pruned = o.noPrune ? [] : pruneStack(k, stack, objects, served, log);

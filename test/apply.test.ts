@@ -104,13 +104,17 @@ describe('ops/apply.ts', () => {
   it("applies the Namespace, then the Secrets, then checks add-ons, applies the rest and prunes what the output no longer has", () => {
     const { calls, log, error } = run('kind', [...BUILT_IN, ...ADD_ONS]);
     expect(error).toBeUndefined();
-    const prunedKinds = calls[6].args.split(' ')[1].split(',');
+    const prunedKinds = calls[9].args.split(' ')[1].split(',');
     expect(calls.map((c) => c.args)).toEqual([
       '-n dataplatform get statefulset postgres -o json --ignore-not-found',
       '-n dataplatform get statefulset redis -o json --ignore-not-found',
       'apply --server-side --field-manager=stackport --force-conflicts -f -',
       'apply --server-side --field-manager=stackport-secrets -f -',
       'api-versions',
+      // No server runs yet (a first deploy): no password to wait for; the clients' Secrets are hashed.
+      '-n dataplatform get pod postgres-0 -o json --ignore-not-found',
+      '-n dataplatform get pod redis-0 -o json --ignore-not-found',
+      '-n dataplatform get secrets -o json --ignore-not-found',
       'apply --server-side --field-manager=stackport --force-conflicts -f -',
       `get ${prunedKinds.join(',')} -A -l app.kubernetes.io/part-of=dataplatform,app.kubernetes.io/managed-by=stackport --show-managed-fields -o json --ignore-not-found`,
       // Only what stackport applied, that nothing owns, in this namespace, and that the output lacks.
@@ -124,9 +128,9 @@ describe('ops/apply.ts', () => {
     expect(calls[2].kinds).toEqual(['Namespace']);
     expect(new Set(calls[3].kinds)).toEqual(new Set(['Secret']));
     expect(calls[3].kinds.length).toBeGreaterThanOrEqual(4);
-    expect(calls[5].kinds).toContain('StatefulSet');
-    expect(calls[5].kinds).toContain('Certificate');
-    expect(calls[5].kinds).not.toContain('Namespace');
+    expect(calls[8].kinds).toContain('StatefulSet');
+    expect(calls[8].kinds).toContain('Certificate');
+    expect(calls[8].kinds).not.toContain('Namespace');
   });
 
   it('on a cluster without cert-manager: creates the Secrets, applies no workload, and names the add-on and the objects', () => {

@@ -47,6 +47,16 @@ describe('Postgres', () => {
     expect(pg.lifecycle).toBeUndefined();
   });
 
+  it('runs a password-sync sidecar that re-applies the logins script over the trusted socket, once the server takes TCP', () => {
+    const [sidecar] = pod.initContainers;
+    expect(sidecar).toMatchObject({ name: 'password-sync', image: pg.image, restartPolicy: 'Always' });
+    expect(sidecar.securityContext).toMatchObject({ runAsUser: 10999, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
+    expect(sidecar.volumeMounts.map((m: any) => m.mountPath)).toEqual(['/tmp', '/var/run/postgresql', '/docker-entrypoint-initdb.d', '/run/stackport/logins']);
+    expect(envOf(sidecar)).toEqual({ POSTGRES_USER: 'postgres', PGHOST: '/var/run/postgresql' });
+    expect(sidecar.command[2]).toContain('pg_isready -q -h 127.0.0.1 -p 5432');
+    expect(sidecar.command[2]).toContain('bash "/docker-entrypoint-initdb.d/10-stackport-logins.sh"');
+  });
+
   it('has a headless Service for the set and a client Service on 5432', () => {
     expect(sts.spec.serviceName).toBe('postgres-headless');
     expect(find(objs, 'Service', 'postgres-headless').spec.clusterIP).toBe('None');

@@ -37,6 +37,14 @@ describe('Redis', () => {
     expect(c.env).toBeUndefined();
   });
 
+  it('runs a password-sync sidecar that shares the auth file and the Secret, not without a password', () => {
+    const [sidecar] = podSpec(sts).initContainers;
+    expect(sidecar).toMatchObject({ name: 'password-sync', image: c.image, restartPolicy: 'Always' });
+    expect(sidecar.volumeMounts.map((m: any) => m.mountPath)).toEqual(['/tmp', '/run/redis', '/run/secrets/redis']);
+    expect(sidecar.command[2]).toContain('-x CONFIG SET requirepass');
+    expect(podSpec(find(manifestsOf(redisOnly({ password: false })), 'StatefulSet', 'redis')).initContainers).toBeUndefined();
+  });
+
   it('probes with redis-cli ping; liveness tolerates LOADING, readiness does not', () => {
     expect(c.readinessProbe.exec.command[2]).toMatch(/REDISCLI_AUTH=.*redis-cli -h 127.0.0.1 -p 6379 ping \| grep -q PONG$/);
     expect(c.livenessProbe.exec.command[2]).toContain("grep -qE 'PONG|LOADING|MASTERDOWN'");

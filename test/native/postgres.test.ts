@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { PGDATA, POSTGRES_UID, initScript } from '../../charts/postgres';
 import { backupScript } from '../../charts/postgres-backup';
+import { PASSWORD_SYNC, POD_IP_EXPRESSION, passwordCheck } from '../../charts/password-sync';
 import { defineStack } from '../../model/load';
 import { postgresLogins } from '../../model/relations';
 import { referenceStack } from '../../model/reference';
@@ -221,6 +222,40 @@ describeNative('postgres (native, uid 10999 without a passwd entry)', 'postgres'
     expect(ok(asLogin('app_ro', 'app', 'SELECT count(*) FROM created_later'))).toBe('1');
     expect(asLogin('app_ro', 'app', 'SELECT 1', old).stderr).toContain('password authentication failed');
     for (const l of logins) ok(asLogin(l.user, l.database, 'SELECT 1'));
+  });
+
+  it('the password-sync sidecar puts a rotated password in force once its file changes; the check a deploy runs then logs in', async () => {
+    const sidecar = sts.spec.template.spec.initContainers.find((c: any) => c.name === PASSWORD_SYNC);
+    expect(sidecar.restartPolicy).toBe('Always');
+    runInitScript(); // writes the substituted script where the sidecar reads it
+    const loop = substitute(sidecar.command[2], [
+      ['/tmp/password-sync.log', `${paths.tmp}/password-sync.log`],
+      ['/docker-entrypoint-initdb.d/10-stackport-logins.sh', `${paths.initd}/10-stackport-logins.sh`],
+      ['/run/stackport/logins', paths.logins],
+      ['-p 5432', `-p ${port}`],
+    ]);
+    const env = baseEnv({ ...envOf(sidecar), PGHOST: paths.sock, PGPORT: String(port) });
+    const sync = new Server(UID, ['sh', '-c', loop], env, root.path('password-sync.log'));
+    try {
+      await waitFor('the first pass of the sidecar', () => {
+        if (sync.log().includes('failed')) throw new Error(sync.log());
+        return sync.log().includes('in force') || sync.log();
+      });
+      const old = passwords.pipeline;
+      passwords.pipeline = newPassword();
+      root.write('logins/pipeline', passwords.pipeline, 0o440, fsGroup);
+      await waitFor('the rotated password in force', () => asLogin('pipeline', 'features', 'SELECT 1').status === 0 || asLogin('pipeline', 'features', 'SELECT 1').output);
+      expect(asLogin('pipeline', 'features', 'SELECT 1', old).stderr).toContain('password authentication failed');
+      // The deploy's check (ops/rotation.ts): password on stdin, login and database as arguments.
+      const check = (password: string) =>
+        runAs(UID, ['sh', '-c', substitute(passwordCheck('postgres'), [[POD_IP_EXPRESSION, '127.0.0.1'], ['-p 5432', `-p ${port}`]]), 'check', 'pipeline', 'features'], env, { input: `${password}\n` });
+      expect(check(passwords.pipeline).status).toBe(0);
+      expect(check(old).status).not.toBe(0);
+      expect(sync.log()).not.toContain('failed');
+      expect(sync.log()).not.toContain(passwords.pipeline);
+    } finally {
+      await sync.stop();
+    }
   });
 
   it('a mixed-case login is created as written, owns its databases and logs in as itself; the maintenance database is granted, not locked', () => {

@@ -7,6 +7,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { PASSWORD_SYNC, passwordCheck } from '../../charts/password-sync';
 import { REDIS_UID, redisConf } from '../../charts/redis';
 import { referenceStack } from '../../model/reference';
 import type { RedisComponent } from '../../model/schema';
@@ -173,6 +174,39 @@ describeNative('redis (native, uid 10999 without a passwd entry)', 'redis', () =
       const st = fs.statSync(`${aofDir}/${f}`);
       expect(st.uid, f).toBe(UID);
       expect(st.gid, f).toBe(UID);
+    }
+  });
+
+  it('the password-sync sidecar puts a rotated password in force without a restart, and a restart keeps it', async () => {
+    const sidecar = sts.spec.template.spec.initContainers.find((c: any) => c.name === PASSWORD_SYNC);
+    expect(sidecar.restartPolicy).toBe('Always');
+    const loop = substitute(sidecar.command[2], [
+      ['/run/secrets/redis/password', paths.password],
+      ['/run/redis/auth.conf', `${paths.runRedis}/auth.conf`],
+      ['-p 6379', `-p ${port}`],
+    ]);
+    const sync = new Server(UID, ['sh', '-c', loop], baseEnv(), root.path('password-sync.log'));
+    const rotated = crypto.randomBytes(24).toString('base64url');
+    try {
+      root.write('secrets/redis/password', rotated, 0o440, fsGroup);
+      await waitFor('the rotated password in force', () => cli(['ping'], rotated).stdout.trim() === 'PONG' || cli(['ping'], rotated).output);
+      const old = cli(['ping'], password);
+      expect(old.stdout + old.stderr).toMatch(/WRONGPASS|NOAUTH/);
+      expect(fs.readFileSync(`${paths.runRedis}/auth.conf`, 'utf8')).toBe(`requirepass "${rotated}"\n`);
+      expect(fs.statSync(`${paths.runRedis}/auth.conf`).mode & 0o777).toBe(0o600);
+      // The deploy's check (ops/rotation.ts), password on stdin.
+      const check = (p: string) => runAs(UID, ['sh', '-c', substitute(passwordCheck('redis'), [['-p 6379', `-p ${port}`]])], baseEnv(), { input: `${p}\n` });
+      expect(check(rotated).status).toBe(0);
+      expect(check(password).status).not.toBe(0);
+      expect(sync.log()).toContain('password-sync: the Secret\'s password is in force');
+      expect(sync.log()).not.toContain(rotated);
+    } finally {
+      await sync.stop();
+      // The rest of this file logs in with the first password: put it back the same way.
+      root.write('secrets/redis/password', password, 0o440, fsGroup);
+      const back = new Server(UID, ['sh', '-c', loop], baseEnv(), root.path('password-sync.log'));
+      await waitFor('the first password back', () => cli(['ping']).stdout.trim() === 'PONG' || cli(['ping']).output);
+      await back.stop();
     }
   });
 
