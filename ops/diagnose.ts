@@ -195,7 +195,9 @@ export function podDetail(pods: any[]): string {
   const pod = [...pods].sort((a, b) => time(b.metadata?.creationTimestamp) - time(a.metadata?.creationTimestamp))[0];
   if (!pod) return 'no pod yet';
   const inits = pod.status?.initContainerStatuses ?? [];
-  const running = inits.findIndex((x: any) => !x.state?.terminated);
+  // A sidecar (restartPolicy Always, e.g. password-sync) is done initializing once it runs; it never terminates.
+  const sidecars = new Set((pod.spec?.initContainers ?? []).filter((x: any) => x.restartPolicy === 'Always').map((x: any) => x.name));
+  const running = inits.findIndex((x: any) => !(sidecars.has(x.name) ? x.state?.running : x.state?.terminated));
   if (running >= 0) {
     const w = inits[running].state?.waiting?.reason;
     return `init ${running + 1}/${inits.length} (${inits[running].name}${w && w !== 'PodInitializing' ? `: ${w}` : ''})`;

@@ -272,6 +272,8 @@ describe('podDetail', () => {
     ['an init container waiting', [pod('p', 'api', { inits: [{ name: 'wait-postgres', waiting: { reason: 'ErrImagePull' } }, { name: 'wait-redis', waiting: { reason: 'PodInitializing' } }] })], 'init 1/2 (wait-postgres: ErrImagePull)'],
     ['an init container initializing', [pod('p', 'api', { inits: [{ name: 'wait-postgres', waiting: { reason: 'PodInitializing' } }] })], 'init 1/1 (wait-postgres)'],
     ['running, not ready', [pod('p', 'api', { containers: [{ ready: false }] })], 'api: running, not ready yet'],
+    ['a running sidecar is done initializing', [pod('postgres-0', 'postgres', { inits: [{ name: 'password-sync', sidecar: true }], containers: [{ ready: false }] })], 'postgres: running, not ready yet'],
+    ['a sidecar not started yet', [pod('postgres-0', 'postgres', { inits: [{ name: 'password-sync', sidecar: true, waiting: { reason: 'PodInitializing' } }] })], 'init 1/1 (password-sync)'],
     ['pending, not scheduled', [pod('p', 'api', { unschedulableSince: at(0) })], 'pending'],
     ['the newest pod counts', [pod('old', 'api', { containers: [{ waiting: { reason: 'CrashLoopBackOff' } }] }), pod('new', 'api', { created: at(9), containers: [{ waiting: { reason: 'ContainerCreating' } }] })], 'api: ContainerCreating'],
   ])('%s', (_, pods, expected) => {

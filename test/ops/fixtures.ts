@@ -66,6 +66,8 @@ export interface ContainerState {
   ready?: boolean;
   restartCount?: number;
   lastExit?: { exitCode: number; reason?: string };
+  /** An init container that is a sidecar (restartPolicy Always). */
+  sidecar?: boolean;
 }
 
 export interface PodOptions {
@@ -104,7 +106,7 @@ export function pod(name: string, component: string, o: PodOptions = {}): any {
       labels: labels(component, o.jobName ? { 'job-name': o.jobName, 'batch.kubernetes.io/job-name': o.jobName } : {}),
     },
     spec: {
-      initContainers: inits.map((c) => ({ name: c.name ?? 'init', image: c.image ?? 'busybox:1' })),
+      initContainers: inits.map((c) => ({ name: c.name ?? 'init', image: c.image ?? 'busybox:1', ...(c.sidecar ? { restartPolicy: 'Always' } : {}) })),
       containers: containers.map((c) => ({ name: c.name ?? component, image: c.image ?? `stackport.local/${component}:1` })),
       volumes: (o.claims ?? []).map((claimName) => ({ name: claimName, persistentVolumeClaim: { claimName } })),
     },
