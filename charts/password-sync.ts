@@ -5,8 +5,8 @@
  * container with restartPolicy Always, so no probes are owed) watches the mounted Secret files,
  * which the kubelet refreshes, and puts the current values in force:
  *
- * - PostgreSQL: re-runs the logins script (charts/postgres.ts initScript, idempotent) whenever the
- *   script or a password file changes, once the server accepts TCP (so never during initdb's own
+ * - PostgreSQL: re-runs the logins script (charts/postgres.ts initScript, idempotent; it also sets
+ *   the superuser's password) whenever the script or a password file changes, once the server accepts TCP (so never during initdb's own
  *   run). That also creates logins and databases added to the spec after the first start.
  * - Redis: `CONFIG SET requirepass` with the old password from the included auth file, which it
  *   then rewrites, so a restart of the server keeps the same password.
@@ -25,12 +25,13 @@ const PERIOD = 5;
 /** The pod's own address (kubelet's /etc/hosts names it): a login over it is checked like a client's, not trusted like loopback. */
 export const POD_IP_EXPRESSION = `$(awk -v h="$(cat /etc/hostname)" '{for (i = 2; i <= NF; i++) if ($i == h) {print $1; exit}}' /etc/hosts)`;
 
-export function postgresPasswordSync(stack: ResolvedStack, image: string, script: string, loginsDir: string, mounts: ContainerProps['volumeMounts']): ContainerProps {
+/** `passwordFiles`: the mounted password files (globs) whose change re-runs the script. */
+export function postgresPasswordSync(stack: ResolvedStack, image: string, script: string, passwordFiles: string[], mounts: ContainerProps['volumeMounts']): ContainerProps {
   const loop = [
     'last=""',
     'while :; do',
     `  if pg_isready -q -h 127.0.0.1 -p ${POSTGRES_PORT} -U postgres -d postgres; then`,
-    `    now=$(cat "${script}" ${loginsDir}/* | cksum)`,
+    `    now=$(cat "${script}" ${passwordFiles.join(' ')} | cksum)`,
     '    if [ "$now" != "$last" ]; then',
     `      if bash "${script}" >/tmp/${PASSWORD_SYNC}.log 2>&1; then last=$now; echo "${PASSWORD_SYNC}: logins, passwords and databases in force"`,
     `      else echo "${PASSWORD_SYNC}: the logins script failed; retrying in ${PERIOD}s:"; cat /tmp/${PASSWORD_SYNC}.log; fi`,

@@ -78,8 +78,9 @@ export class Postgres extends Construct {
         // for it; a preStop `pg_ctl stop` would end the main process and so kill its own hook (exit 137).
         terminationGracePeriodSeconds: 60,
         initContainers: [
-          postgresPasswordSync(stack, image, `${INIT_DIR}/${LOGINS_SCRIPT}`, LOGINS_DIR, [
+          postgresPasswordSync(stack, image, `${INIT_DIR}/${LOGINS_SCRIPT}`, [`${SUPERUSER_DIR}/password`, `${LOGINS_DIR}/*`], [
             { name: 'init', mountPath: INIT_DIR, readOnly: true },
+            { name: 'superuser', mountPath: SUPERUSER_DIR, readOnly: true },
             { name: 'logins', mountPath: LOGINS_DIR, readOnly: true },
           ]),
         ],
@@ -131,7 +132,8 @@ export class Postgres extends Construct {
  * quoted everywhere (charts/sql.ts), so a login keeps the case clients log in with.
  */
 export function initScript(c: PostgresComponent, logins: PostgresLogin[]): string {
-  const sql: string[] = [];
+  // The superuser's own password: initdb set it; run again (password-sync), a rotated one takes over.
+  const sql: string[] = [`\\set pw \`cat ${shellQuote(`${SUPERUSER_DIR}/password`)}\``, 'ALTER ROLE postgres WITH PASSWORD :\'pw\';'];
   for (const l of logins) {
     const user = sqlIdent(l.user);
     sql.push(`\\set pw \`cat ${shellQuote(`${LOGINS_DIR}/${l.user}`)}\``);

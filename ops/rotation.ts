@@ -44,7 +44,12 @@ interface Check {
 
 function checksOf(stack: ResolvedStack, name: string): Check[] {
   const c = stack.components[name];
-  if (c.kind === 'postgres') return postgresLogins(stack.spec, name).map((l) => ({ what: `login ${l.user}`, secret: l.secretName, args: [l.user, l.database] }));
+  if (c.kind === 'postgres') {
+    const logins = postgresLogins(stack.spec, name).map((l) => ({ what: `login ${l.user}`, secret: l.secretName, args: [l.user, l.database] }));
+    // The superuser (the backup logs in as it) unless a database owner already is it.
+    const superuser = { what: 'superuser postgres', secret: secretNames.postgresSuperuser(name), args: ['postgres', 'postgres'] };
+    return logins.some((l) => l.args[0] === 'postgres') ? logins : [superuser, ...logins];
+  }
   return [{ what: 'password', secret: secretNames.redisAuth(name), args: [] }];
 }
 

@@ -55,13 +55,13 @@ describe('passwordsInForce', () => {
     const execs = calls.filter((c) => c.args.includes('exec'));
     // PostgreSQL: one check per login (owners and read-only), the first two tries failing; then Redis.
     const logins = execs.filter((c) => c.args.includes('postgres-0')).map((c) => c.args.slice(-2).join('@'));
-    expect(new Set(logins)).toEqual(new Set(['app@app', 'pipeline@features', 'app_ro@app', 'features_ro@features']));
+    expect(new Set(logins)).toEqual(new Set(['postgres@postgres', 'app@app', 'pipeline@features', 'app_ro@app', 'features_ro@features']));
     expect(execs.every((c) => c.args.includes('-c') && c.args[c.args.indexOf('-c') + 1] === 'password-sync')).toBe(true);
     expect(execs.find((c) => c.args.slice(-2).join('@') === 'app@app')!.input).toBe('pw-of-postgres-user-app\n');
     expect(execs.filter((c) => c.args.includes('redis-0')).map((c) => c.input)).toEqual(['pw-of-redis-auth\n']);
     // No password on any command line.
     expect(calls.flatMap((c) => c.args).some((a) => a.includes('pw-of-'))).toBe(false);
-    expect(log).toEqual([expect.stringMatching(/^postgres: the Secrets' passwords are in force \(4 checked in/), expect.stringMatching(/^redis: the Secrets' passwords are in force \(1 checked in/)]);
+    expect(log).toEqual([expect.stringMatching(/^postgres: the Secrets' passwords are in force \(5 checked in/), expect.stringMatching(/^redis: the Secrets' passwords are in force \(1 checked in/)]);
   });
 
   it('does nothing on a first deploy (no server pod yet)', () => {
@@ -87,7 +87,7 @@ describe('passwordsInForce', () => {
       error = e;
     }
     expect(error).toBeInstanceOf(OpsError);
-    expect((error as Error).message).toMatch(/^postgres: after \d+s the login app \(Secret postgres-user-app\), .* still do not log in with the Secret's password; the clients were not restarted\. See kubectl -n dataplatform logs postgres-0 -c password-sync$/);
+    expect((error as Error).message).toMatch(/^postgres: after \d+s the superuser postgres \(Secret postgres-superuser\), login app \(Secret postgres-user-app\), .* still do not log in with the Secret's password; the clients were not restarted\. See kubectl -n dataplatform logs postgres-0 -c password-sync$/);
   });
 });
 

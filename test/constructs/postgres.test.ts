@@ -51,7 +51,7 @@ describe('Postgres', () => {
     const [sidecar] = pod.initContainers;
     expect(sidecar).toMatchObject({ name: 'password-sync', image: pg.image, restartPolicy: 'Always' });
     expect(sidecar.securityContext).toMatchObject({ runAsUser: 10999, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
-    expect(sidecar.volumeMounts.map((m: any) => m.mountPath)).toEqual(['/tmp', '/var/run/postgresql', '/docker-entrypoint-initdb.d', '/run/stackport/logins']);
+    expect(sidecar.volumeMounts.map((m: any) => m.mountPath)).toEqual(['/tmp', '/var/run/postgresql', '/docker-entrypoint-initdb.d', '/run/secrets/postgres', '/run/stackport/logins']);
     expect(envOf(sidecar)).toEqual({ POSTGRES_USER: 'postgres', PGHOST: '/var/run/postgresql' });
     expect(sidecar.command[2]).toContain('pg_isready -q -h 127.0.0.1 -p 5432');
     expect(sidecar.command[2]).toContain('bash "/docker-entrypoint-initdb.d/10-stackport-logins.sh"');

@@ -82,7 +82,7 @@ describeNative('postgres (native, uid 10999 without a passwd entry)', 'postgres'
   };
 
   const runInitScript = (): RunResult => {
-    const script = substitute(initConfigMap.data['10-stackport-logins.sh'], [['/run/stackport/logins', paths.logins]]);
+    const script = substitute(initConfigMap.data['10-stackport-logins.sh'], [['/run/stackport/logins', paths.logins], ['/run/secrets/postgres/password', paths.superuser]]);
     const file = root.write('docker-entrypoint-initdb.d/10-stackport-logins.sh', script, 0o555);
     // The entrypoint executes an executable *.sh with its own environment; the default socket dir is the temp one here.
     return runAs(UID, [file], podEnv({ PGHOST: paths.sock, PGPORT: String(port) }));
@@ -231,6 +231,7 @@ describeNative('postgres (native, uid 10999 without a passwd entry)', 'postgres'
     const loop = substitute(sidecar.command[2], [
       ['/tmp/password-sync.log', `${paths.tmp}/password-sync.log`],
       ['/docker-entrypoint-initdb.d/10-stackport-logins.sh', `${paths.initd}/10-stackport-logins.sh`],
+      ['/run/secrets/postgres/password', paths.superuser],
       ['/run/stackport/logins', paths.logins],
       ['-p 5432', `-p ${port}`],
     ]);
@@ -246,6 +247,12 @@ describeNative('postgres (native, uid 10999 without a passwd entry)', 'postgres'
       root.write('logins/pipeline', passwords.pipeline, 0o440, fsGroup);
       await waitFor('the rotated password in force', () => asLogin('pipeline', 'features', 'SELECT 1').status === 0 || asLogin('pipeline', 'features', 'SELECT 1').output);
       expect(asLogin('pipeline', 'features', 'SELECT 1', old).stderr).toContain('password authentication failed');
+      // The superuser's too (the backup logs in with it over TCP).
+      const superuser = newPassword();
+      root.write('secrets/postgres/password', superuser, 0o440, fsGroup);
+      await waitFor('the rotated superuser password in force', () => asLogin('postgres', 'postgres', 'SELECT 1', superuser).status === 0 || asLogin('postgres', 'postgres', 'SELECT 1', superuser).output);
+      expect(asLogin('postgres', 'postgres', 'SELECT 1', passwords.postgres).status).not.toBe(0);
+      passwords.postgres = superuser;
       // The deploy's check (ops/rotation.ts): password on stdin, login and database as arguments.
       const check = (password: string) =>
         runAs(UID, ['sh', '-c', substitute(passwordCheck('postgres'), [[POD_IP_EXPRESSION, '127.0.0.1'], ['-p 5432', `-p ${port}`]]), 'check', 'pipeline', 'features'], env, { input: `${password}\n` });
@@ -272,7 +279,7 @@ describeNative('postgres (native, uid 10999 without a passwd entry)', 'postgres'
       passwords[l.user] = newPassword();
       root.write(`logins/${l.user}`, passwords[l.user], 0o440, fsGroup);
     }
-    const script = substitute(initScript(spec.components.db as PostgresComponent, mixed), [['/run/stackport/logins', paths.logins]]);
+    const script = substitute(initScript(spec.components.db as PostgresComponent, mixed), [['/run/stackport/logins', paths.logins], ['/run/secrets/postgres/password', paths.superuser]]);
     const file = root.write('mixed/10-stackport-logins.sh', script, 0o555);
     for (let i = 0; i < 2; i++) {
       const r = runAs(UID, [file], podEnv({ PGHOST: paths.sock, PGPORT: String(port) }));

@@ -308,7 +308,7 @@ describe('a rotated password', () => {
     const t0 = Date.now();
     applyStack(info, referenceStack, 'kind', dir, { connectivity: ['pgadmin'] }, (l) => log.push(l));
     console.log(`rotation: deploy waited ${((Date.now() - t0) / 1000).toFixed(1)}s; ${log.filter((l) => /in force/.test(l)).join('; ')}`);
-    expect(log.join('\n')).toMatch(/postgres: the Secrets' passwords are in force \(4 checked in/);
+    expect(log.join('\n')).toMatch(/postgres: the Secrets' passwords are in force \(5 checked in/);
     expect(log.join('\n')).toMatch(/redis: the Secrets' passwords are in force \(1 checked in/);
     await waitUntil('the stack up after the rotation', async () => {
       const rolled = (await kube.items(['-n', NS, 'get', 'deployments,statefulsets'])).filter((o) => (o.status?.updatedReplicas ?? 0) < o.spec.replicas || (o.status?.readyReplicas ?? 0) < o.spec.replicas || (o.status?.replicas ?? 0) > o.spec.replicas);
