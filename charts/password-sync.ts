@@ -49,7 +49,7 @@ export function postgresPasswordSync(stack: ResolvedStack, image: string, script
       { name: 'POSTGRES_USER', value: 'postgres' },
       { name: 'PGHOST', value: '/var/run/postgresql' },
     ],
-    resources: stack.preset.resources.wait,
+    resources: stack.preset.resources.sidecar,
     volumeMounts: mounts,
     restartPolicy: 'Always',
   };
@@ -73,7 +73,7 @@ export function redisPasswordSync(stack: ResolvedStack, image: string, passwordF
     `  sleep ${PERIOD}`,
     'done',
   ].join('\n');
-  return { name: PASSWORD_SYNC, image, command: ['sh', '-c', loop], resources: stack.preset.resources.wait, volumeMounts: mounts, restartPolicy: 'Always' };
+  return { name: PASSWORD_SYNC, image, command: ['sh', '-c', loop], resources: stack.preset.resources.sidecar, volumeMounts: mounts, restartPolicy: 'Always' };
 }
 
 /**

@@ -10,7 +10,7 @@ import { redisMemoryProblem, withRedisHeadroom } from './redis-memory';
 import { resolveEdge, resolveMonitoring, type EdgePreset, type ResolvedEdge, type ResolvedMonitoring } from './edge';
 
 type Kind = Component['kind'];
-type Sized = Kind | 'dashboard' | 'backup' | 'wait';
+type Sized = Kind | 'dashboard' | 'backup' | 'wait' | 'sidecar';
 
 export interface Preset {
   /** Local presets (kind, k3d) run pgAdmin and fit a laptop node. */
@@ -30,7 +30,7 @@ const r = (cpu: string, memory: string, cpuLimit: string, memoryLimit: string, e
   limits: { cpu: cpuLimit, memory: memoryLimit, ephemeralStorage: ephemeral },
 });
 
-// Laptop sizes: the whole reference stack requests 550m CPU and 1216Mi, inside kind's 1 CPU / 1.5 GiB budget.
+// Laptop sizes: the whole reference stack requests 560m CPU and 1280Mi (password-sync sidecars included), inside kind's 1 CPU / 1.5 GiB budget.
 const LOCAL_RESOURCES: Record<Sized, Resources> = {
   web: r('100m', '192Mi', '1', '512Mi'),
   dashboard: r('100m', '192Mi', '1', '768Mi'),
@@ -42,6 +42,8 @@ const LOCAL_RESOURCES: Record<Sized, Resources> = {
   stateful: r('100m', '256Mi', '1', '1Gi'),
   backup: r('50m', '64Mi', '500m', '256Mi'),
   wait: r('10m', '64Mi', '200m', '256Mi', '64Mi'),
+  // password-sync beside PostgreSQL and Redis: a shell loop that runs psql or redis-cli on a change.
+  sidecar: r('5m', '32Mi', '100m', '128Mi', '64Mi'),
 };
 
 const PROD_RESOURCES: Record<Sized, Resources> = {
@@ -55,6 +57,7 @@ const PROD_RESOURCES: Record<Sized, Resources> = {
   stateful: r('500m', '1Gi', '2', '4Gi', '2Gi'),
   backup: r('100m', '256Mi', '1', '1Gi', '2Gi'),
   wait: r('10m', '64Mi', '200m', '256Mi', '64Mi'),
+  sidecar: r('5m', '32Mi', '100m', '128Mi', '64Mi'),
 };
 
 export const PRESETS: Record<EnvironmentName, Preset> = {
