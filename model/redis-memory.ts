@@ -7,8 +7,12 @@
  */
 import type { RedisComponent, Resources } from './schema';
 
-/** The container limit must be at least this multiple of `maxmemory`. */
-export const REDIS_HEADROOM = 1.5;
+/**
+ * The container limit must be at least this multiple of `maxmemory`: while a rewrite's child runs,
+ * every page the parent writes is copied, so a cache taking writes at its cap can need the dataset
+ * twice (a 1.5 limit was OOM-killed on the real node under a write flood during a rewrite).
+ */
+export const REDIS_HEADROOM = 2;
 
 export const EVICTION_POLICIES = [
   'noeviction',

@@ -70,7 +70,7 @@ export const redisComponent = z
       .regex(/^[0-9]+(kb|mb|gb)$/, 'must be a Redis size such as "128mb"')
       .optional()
       .meta({
-        description: 'Redis `maxmemory`, e.g. "128mb". The container\'s memory limit must be at least 1.5 times this (preset limits are raised to fit). Default: two thirds of the memory limit.',
+        description: 'Redis `maxmemory`, e.g. "128mb". The container\'s memory limit must be at least twice this (preset limits are raised to fit). Default: half the memory limit.',
       }),
     cache: z
       .boolean()

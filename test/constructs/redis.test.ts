@@ -65,22 +65,22 @@ describe('Redis', () => {
   });
 
   describe('memory: a cap below the container limit, and an eviction policy that fits what Redis holds', () => {
-    it('gives the reference cache (256mb, cache: true) a 384Mi limit and evicts least-recently-used keys', () => {
-      expect(limitOf(objs)).toBe('384Mi');
+    it('gives the reference cache (256mb, cache: true) a 512Mi limit and evicts least-recently-used keys', () => {
+      expect(limitOf(objs)).toBe('512Mi');
       expect(confOf(objs)).toContain('maxmemory 256mb\nmaxmemory-policy allkeys-lru\n');
-      // prod's preset limit (512Mi) already leaves the headroom.
+      // prod's preset limit (512Mi) already leaves the headroom (twice the cap).
       expect(limitOf(manifests(undefined, 'prod'))).toBe('512Mi');
     });
 
     it('refuses writes at the cap instead of evicting (a queue or broker loses nothing) unless declared a cache', () => {
       const objs2 = manifestsOf(redisOnly({ maxMemory: '256mb' }));
       expect(confOf(objs2)).toContain('maxmemory-policy noeviction');
-      expect(limitOf(objs2)).toBe('384Mi');
+      expect(limitOf(objs2)).toBe('512Mi');
     });
 
-    it('without maxMemory, caps Redis at two thirds of its limit, so it never grows into an OOM kill', () => {
-      expect(confOf(manifestsOf(redisOnly({})))).toContain('maxmemory 170mb\nmaxmemory-policy noeviction');
-      expect(confOf(manifestsOf(redisOnly({ resources: { requests: { cpu: '100m', memory: '1Gi' }, limits: { memory: '3Gi' } } })))).toContain('maxmemory 2048mb');
+    it('without maxMemory, caps Redis at half its limit, so it never grows into an OOM kill', () => {
+      expect(confOf(manifestsOf(redisOnly({})))).toContain('maxmemory 128mb\nmaxmemory-policy noeviction');
+      expect(confOf(manifestsOf(redisOnly({ resources: { requests: { cpu: '100m', memory: '1Gi' }, limits: { memory: '3Gi' } } })))).toContain('maxmemory 1536mb');
     });
 
     it('takes an explicit eviction policy as written', () => {
@@ -89,10 +89,10 @@ describe('Redis', () => {
 
     it('rejects explicit resources that leave no headroom, naming the field and the minimum', () => {
       const tight = redisOnly({ maxMemory: '256mb', resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } } });
-      expect(() => manifestsOf(tight)).toThrow(/components\.redis\.resources\.limits\.memory: 256Mi leaves Redis no headroom above maxMemory 256mb.*Set at least 384Mi or lower maxMemory/);
+      expect(() => manifestsOf(tight)).toThrow(/components\.redis\.resources\.limits\.memory: 256Mi leaves Redis no headroom above maxMemory 256mb.*Set at least 512Mi or lower maxMemory/);
       const override = redisOnly({ maxMemory: '1gb' }, { environments: { prod: { components: { redis: { resources: { requests: { cpu: '100m', memory: '1Gi' }, limits: { memory: '1Gi' } } } } } } });
       expect(() => resolveStack(defineStack(override, 'test'), 'prod', 'stack.yaml')).toThrow(
-        /stack\.yaml: environments\.prod\.components\.redis\.resources\.limits\.memory: 1Gi leaves Redis no headroom above maxMemory 1gb.*at least 1536Mi/,
+        /stack\.yaml: environments\.prod\.components\.redis\.resources\.limits\.memory: 1Gi leaves Redis no headroom above maxMemory 1gb.*at least 2048Mi/,
       );
       expect(() => resolveStack(defineStack(override, 'test'), 'kind', 'stack.yaml')).not.toThrow();
     });

@@ -189,7 +189,9 @@ describeNative('redis (native, uid 10999 without a passwd entry)', 'redis', () =
     const rotated = crypto.randomBytes(24).toString('base64url');
     try {
       root.write('secrets/redis/password', rotated, 0o440, fsGroup);
-      await waitFor('the rotated password in force', () => cli(['ping'], rotated).stdout.trim() === 'PONG' || cli(['ping'], rotated).output);
+      // The sidecar logs once it has also rewritten the auth file (after CONFIG SET).
+      await waitFor('the sidecar to report the rotation', () => sync.log().includes("password-sync: the Secret's password is in force") || sync.log());
+      expect(cli(['ping'], rotated).stdout.trim()).toBe('PONG');
       const old = cli(['ping'], password);
       expect(old.stdout + old.stderr).toMatch(/WRONGPASS|NOAUTH/);
       expect(fs.readFileSync(`${paths.runRedis}/auth.conf`, 'utf8')).toBe(`requirepass "${rotated}"\n`);
@@ -198,7 +200,6 @@ describeNative('redis (native, uid 10999 without a passwd entry)', 'redis', () =
       const check = (p: string) => runAs(UID, ['sh', '-c', substitute(passwordCheck('redis'), [['-p 6379', `-p ${port}`]])], baseEnv(), { input: `${p}\n` });
       expect(check(rotated).status).toBe(0);
       expect(check(password).status).not.toBe(0);
-      expect(sync.log()).toContain('password-sync: the Secret\'s password is in force');
       expect(sync.log()).not.toContain(rotated);
     } finally {
       await sync.stop();
