@@ -229,7 +229,16 @@ while n * 1024 < 1.5 * cap:
     n += 1000
 mem, stats = r.info("memory"), r.info("stats")
 print(json.dumps({"written": n, "cap": cap, "policy": mem["maxmemory_policy"], "used": mem["used_memory"], "rss": mem["used_memory_rss"], "evicted": stats["evicted_keys"], "keys": r.dbsize()}))`;
-    const out = JSON.parse(await python(kube, NS, await podOf(kube, NS, 'api'), program, [], 300_000));
+    let text: string;
+    try {
+      text = await python(kube, NS, await podOf(kube, NS, 'api'), program, [], 300_000);
+    } catch (e) {
+      // Say why the server dropped the client: an OOM kill, a failed liveness probe, or neither.
+      const s = (await kube.json(['-n', NS, 'get', 'pod', 'redis-0'])).status.containerStatuses[0];
+      const events = (await kube.items(['-n', NS, 'get', 'events', '--field-selector', 'involvedObject.name=redis-0'])).map((ev) => `${ev.reason}: ${ev.message}`);
+      throw new Error(`${(e as Error).message}\nredis-0: restarts ${s.restartCount}, last state ${JSON.stringify(s.lastState)}\n${events.join('\n')}`);
+    }
+    const out = JSON.parse(text);
     console.log(`redis fill: ${JSON.stringify(out)}`);
     expect(out.cap).toBe(256 * 1024 * 1024);
     expect(out.policy).toBe('allkeys-lru');
