@@ -14,6 +14,7 @@ import { Pgadmin } from './pgadmin';
 import { Postgres } from './postgres';
 import { PostgresBackup } from './postgres-backup';
 import { Redis } from './redis';
+import { SealedSecrets } from './sealed-secrets';
 import { SharedData } from './shared-data';
 import { Stateful } from './stateful';
 import { WebService } from './web-service';
@@ -37,6 +38,7 @@ export class StackChart extends Chart {
     new StackNamespace(this, 'namespace', { stack });
     new SharedData(this, 'shared', { stack });
     new ExternalSecrets(this, 'secrets', { stack });
+    if (stack.sealedSecrets) new SealedSecrets(this, 'sealed-secrets', { stack });
     for (const component of Object.values(stack.components)) addComponent(this, stack, component);
     new NetworkPolicies(this, 'network', { stack });
     if (stack.edge) new Edge(this, 'edge', { stack, edge: stack.edge });

@@ -120,7 +120,10 @@ function fromZod(issue: z.core.$ZodIssue, base: (string | number)[]): (SpecIssue
       // Report the branch whose shape matched (e.g. the object form of a relation), if one did.
       const matched = issue.errors.find((branch) => !branch.some((i) => i.code === 'invalid_type' && i.path.length === 0));
       if (matched) return matched.flatMap((i) => fromZod(i, path));
-      return [{ path, message: `${issue.message === 'Invalid input' ? 'has the wrong form' : issue.message}, got ${describe(issue.input)}` }];
+      // An unknown discriminator (component kind, secrets provider): name its value, not the whole mapping.
+      const tag = 'discriminator' in issue && typeof issue.discriminator === 'string' ? issue.discriminator : undefined;
+      const got = tag && typeof issue.input === 'object' && issue.input !== null ? (issue.input as Record<string, unknown>)[tag] : issue.input;
+      return [{ path, message: `${issue.message === 'Invalid input' ? 'has the wrong form' : issue.message}, got ${got === undefined ? 'none' : describe(got)}` }];
     }
     case 'invalid_type':
       return issue.input === undefined

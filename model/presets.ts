@@ -2,8 +2,9 @@
  * Environment presets: what `kind`, `k3d` and `prod` change on top of a spec. The order is
  * preset defaults < the component's own fields < the spec's `environments.<env>` overrides.
  */
+import { dirname, resolve } from 'node:path';
 import { SpecError } from './errors';
-import { ENVIRONMENTS, type Component, type EnvironmentName, type EnvironmentOverride, type Resources, type StackSpec } from './schema';
+import { ENVIRONMENTS, type Component, type EnvironmentName, type ExternalSecretsSettings, type Resources, type SealedSecretsSettings, type StackSpec } from './schema';
 import { usesOf } from './relations';
 import { readinessIssues } from './readiness';
 import { redisMemoryProblem, withRedisHeadroom } from './redis-memory';
@@ -89,7 +90,9 @@ export interface ResolvedStack {
   /** Registry credentials every pod template names. */
   readonly imagePullSecrets: readonly string[];
   /** Set when the environment's Secrets come from a secret store instead of `npm run secrets`. */
-  readonly secretStore?: NonNullable<EnvironmentOverride['secrets']>;
+  readonly secretStore?: ExternalSecretsSettings;
+  /** Set when the environment's Secrets come from SealedSecrets in a sealed file. */
+  readonly sealedSecrets?: ResolvedSealedSecrets;
   /** The spec with this environment's overrides applied and disabled components removed. */
   readonly spec: StackSpec;
   readonly components: Readonly<Record<string, Resolved>>;
@@ -99,8 +102,33 @@ export interface ResolvedStack {
   readonly monitoring?: ResolvedMonitoring;
 }
 
-/** Applies an environment to a validated spec. Throws SpecError if a disabled component is still used. */
-export function resolveStack(spec: StackSpec, environment: EnvironmentName, source = 'stack spec'): ResolvedStack {
+export interface ResolvedSealedSecrets {
+  /** The sealed file as the spec names it (or the default), for messages. */
+  readonly file: string;
+  /** Where it is read and written. */
+  readonly path: string;
+  /** The spec file, for the command that writes the sealed file. */
+  readonly specFile?: string;
+  readonly controller: { readonly name: string; readonly namespace: string };
+}
+
+/** The sealed file lives beside the spec (the working directory for a spec without a file), like `build.context`. */
+function resolveSealedSecrets(s: SealedSecretsSettings, environment: EnvironmentName, specFile: string | undefined): ResolvedSealedSecrets {
+  const file = s.file ?? `sealed-secrets/${environment}.yaml`;
+  return {
+    file,
+    path: resolve(specFile ? dirname(resolve(specFile)) : process.cwd(), file),
+    specFile,
+    controller: { name: s.controller?.name ?? 'sealed-secrets-controller', namespace: s.controller?.namespace ?? 'kube-system' },
+  };
+}
+
+/**
+ * Applies an environment to a validated spec. Throws SpecError if a disabled component is still used.
+ * `specFile`: the file the spec was read from, if any; errors name it and spec-relative paths start from its folder.
+ */
+export function resolveStack(spec: StackSpec, environment: EnvironmentName, specFile?: string): ResolvedStack {
+  const source = specFile ?? 'stack spec';
   if (!ENVIRONMENTS.includes(environment)) {
     throw new SpecError(source, [{ path: ['environments'], message: `unknown environment "${environment}" (expected ${ENVIRONMENTS.join(', ')})` }]);
   }
@@ -145,7 +173,8 @@ export function resolveStack(spec: StackSpec, environment: EnvironmentName, sour
     storageClass: env?.storageClass ?? preset.storageClass,
     imagePullPolicy: env?.imagePullPolicy ?? preset.imagePullPolicy,
     imagePullSecrets: env?.imagePullSecrets ?? spec.imagePullSecrets ?? [],
-    secretStore: env?.secrets,
+    secretStore: env?.secrets?.provider === 'external-secrets' ? env.secrets : undefined,
+    sealedSecrets: env?.secrets?.provider === 'sealed-secrets' ? resolveSealedSecrets(env.secrets, environment, specFile) : undefined,
     spec: effectiveSpec,
     components,
     edge: resolveEdge(effectiveSpec, environment, preset.edge, source),

@@ -170,6 +170,42 @@ export const componentOverride = z
   })
   .meta({ id: 'ComponentOverride', description: 'What an environment may change on a component.' });
 
+const externalSecrets = z
+  .strictObject({
+    provider: z.literal('external-secrets').meta({ description: 'Read the Secrets through External Secrets Operator.' }),
+    store: z
+      .strictObject({
+        name: dnsLabel.meta({ description: 'Name of the store.' }),
+        kind: z.enum(['ClusterSecretStore', 'SecretStore']).optional().meta({ description: 'Kind of the store.', default: 'ClusterSecretStore' }),
+      })
+      .meta({ description: 'The SecretStore (in the stack\'s namespace) or ClusterSecretStore to read from.' }),
+    keyPrefix: z
+      .string()
+      .regex(/^[-._/a-zA-Z0-9]*$/, 'must be a key prefix of letters, digits, "-", ".", "_" and "/"')
+      .optional()
+      .meta({ description: 'Prefix of every remote key. Default: "<stack name>/".' }),
+    refreshInterval: duration.optional().meta({ description: 'How often the operator re-reads the store, so a rotated value reaches the cluster.', default: '1h' }),
+  })
+  .meta({ id: 'ExternalSecrets', description: 'Secrets read from a secret store through External Secrets Operator.' });
+
+const sealedSecrets = z
+  .strictObject({
+    provider: z.literal('sealed-secrets').meta({ description: 'Emit SealedSecrets, which the Sealed Secrets controller decrypts into the Secrets.' }),
+    file: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ description: 'The sealed file `npm run secrets -- --env <env> --seal` writes and synth reads, relative to the spec file\'s folder (the working directory for a spec without a file). Safe to commit. Default: "sealed-secrets/<env>.yaml".' }),
+    controller: z
+      .strictObject({
+        name: dnsLabel.optional().meta({ description: 'Name of the controller\'s Service (kubeseal --controller-name).', default: 'sealed-secrets-controller' }),
+        namespace: dnsLabel.optional().meta({ description: 'Its namespace (kubeseal --controller-namespace).', default: 'kube-system' }),
+      })
+      .optional()
+      .meta({ description: 'The Sealed Secrets controller whose certificate the values are sealed with (`kubeseal --fetch-cert`). Default: the upstream install\'s.' }),
+  })
+  .meta({ id: 'SealedSecrets', description: 'Secrets sealed with the cluster\'s Sealed Secrets certificate, committed beside the spec.' });
+
 export const environmentOverride = z
   .strictObject({
     storageClass: z.string().min(1).optional().meta({ description: 'StorageClass of every claim. Default: standard (kind), local-path (k3d), the cluster default (prod).' }),
@@ -178,25 +214,11 @@ export const environmentOverride = z
       .optional()
       .meta({ description: 'Pull policy of every container. Default: IfNotPresent (kind, k3d), Always (prod).' }),
     secrets: z
-      .strictObject({
-        provider: z.literal('external-secrets').meta({ description: 'Read the Secrets through External Secrets Operator.' }),
-        store: z
-          .strictObject({
-            name: dnsLabel.meta({ description: 'Name of the store.' }),
-            kind: z.enum(['ClusterSecretStore', 'SecretStore']).optional().meta({ description: 'Kind of the store.', default: 'ClusterSecretStore' }),
-          })
-          .meta({ description: 'The SecretStore (in the stack\'s namespace) or ClusterSecretStore to read from.' }),
-        keyPrefix: z
-          .string()
-          .regex(/^[-._/a-zA-Z0-9]*$/, 'must be a key prefix of letters, digits, "-", ".", "_" and "/"')
-          .optional()
-          .meta({ description: 'Prefix of every remote key. Default: "<stack name>/".' }),
-        refreshInterval: duration.optional().meta({ description: 'How often the operator re-reads the store, so a rotated value reaches the cluster.', default: '1h' }),
-      })
+      .discriminatedUnion('provider', [externalSecrets, sealedSecrets], { error: (issue) => (issue.code === 'invalid_union' ? 'must have provider external-secrets or sealed-secrets' : undefined) })
       .optional()
       .meta({
         description:
-          'Where the stack\'s Secrets come from here: with `external-secrets`, one ExternalSecret per Secret reads remote key `<keyPrefix><secret name>` (one property per key) from the platform\'s store, and `npm run secrets` / apply create none. Default: created by `npm run secrets` (and apply).',
+          'Where the stack\'s Secrets come from here, instead of `npm run secrets` / apply creating them: with `external-secrets`, one ExternalSecret per Secret reads remote key `<keyPrefix><secret name>` (one property per key) from the platform\'s store; with `sealed-secrets`, the output carries the SealedSecrets of the sealed file `npm run secrets -- --seal` writes. Default: created by `npm run secrets` (and apply).',
       }),
     imagePullSecrets: z.array(dnsLabel).optional().meta({ description: 'Replaces the stack\'s `imagePullSecrets` in this environment. Default: the stack\'s.' }),
     components: z.record(dnsLabel, componentOverride).optional().meta({ description: 'Per-component changes, by component name. Default: none.' }),
@@ -288,6 +310,8 @@ export type PgadminComponent = z.output<typeof pgadminComponent>;
 export type StatefulComponent = z.output<typeof statefulComponent>;
 export type Resources = z.output<typeof resources>;
 export type EnvironmentOverride = z.output<typeof environmentOverride>;
+export type ExternalSecretsSettings = z.output<typeof externalSecrets>;
+export type SealedSecretsSettings = z.output<typeof sealedSecrets>;
 export type Edge = z.output<typeof edge>;
 export type Monitoring = z.output<typeof monitoring>;
 export type SecretRef = z.output<typeof secretRef>;

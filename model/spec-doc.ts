@@ -19,6 +19,8 @@ const SECTIONS: [def: string | null, heading: string][] = [
   ['StatefulComponent', 'stateful component'],
   ['Environment', 'Environment'],
   ['ComponentOverride', 'Component override'],
+  ['ExternalSecrets', 'External Secrets'],
+  ['SealedSecrets', 'Sealed Secrets'],
   ['Edge', 'Edge'],
   ['Monitoring', 'Monitoring'],
   ['Probe', 'Probe'],

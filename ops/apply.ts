@@ -21,6 +21,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { shownPath } from '../charts/sealed-secrets';
 import { resolveStack } from '../model/presets';
 import type { EnvironmentName, StackSpec } from '../model/schema';
 import { OpsError } from './exec';
@@ -38,6 +39,7 @@ const ADD_ONS: Record<string, string> = {
   'traefik.io': "Traefik's CRDs (k3s ships them; elsewhere install Traefik v3)",
   'gateway.envoyproxy.io': 'Envoy Gateway (its install brings the CRDs; the one stackport uses alone: kubectl apply --server-side -f crds/gateway.envoyproxy.io.yaml)',
   'external-secrets.io': 'External Secrets Operator (with the SecretStore the spec names)',
+  'bitnami.com': 'the Sealed Secrets controller (its install brings the CRD; the sealed file must be sealed with its certificate)',
 };
 
 export class ApplyError extends OpsError {}
@@ -78,6 +80,8 @@ const describe = (objs: K8sObject[]) => objs.map((o) => `${o.kind}/${o.metadata.
 export interface ApplyOptions {
   readonly environment: EnvironmentName;
   readonly spec: StackSpec;
+  /** The file the spec was read from, if any: spec-relative paths (the sealed file) start from its folder. */
+  readonly specFile?: string;
   readonly dist: string;
   readonly secretsFile: string;
   /** The kube context every call names (see ops/kubectl.ts). */
@@ -102,7 +106,7 @@ export interface ApplyResult {
 export function applyEnvironment(o: ApplyOptions): ApplyResult {
   const log = o.log ?? console.log;
   const objects = readDist(join(o.dist, o.environment));
-  const stack = resolveStack(o.spec, o.environment);
+  const stack = resolveStack(o.spec, o.environment, o.specFile);
   const namespaces = objects.filter((x) => x.kind === 'Namespace');
   if (!namespaces.some((n) => n.metadata.name === stack.namespace)) {
     throw new ApplyError(`${join(o.dist, o.environment)} has no Namespace ${stack.namespace}: it was synthesized from another spec; synthesize this one first`);
@@ -127,7 +131,10 @@ export function applyEnvironment(o: ApplyOptions): ApplyResult {
   };
   apply(namespaces, 'stackport');
   const keys = storeKeys(o.spec, o.environment);
-  if (keys) {
+  if (stack.sealedSecrets) {
+    const { controller } = stack.sealedSecrets;
+    log(`Secrets come from the SealedSecrets in ${join(o.dist, o.environment)} (sealed file ${shownPath(stack.sealedSecrets.path)}); the Sealed Secrets controller ${controller.namespace}/${controller.name} decrypts them`);
+  } else if (keys) {
     log(`Secrets come from the secret store (ExternalSecrets in ${join(o.dist, o.environment)}); it must hold:\n${keys.map((x) => `  ${x}`).join('\n')}`);
   } else {
     const secrets = writeSecrets(o.spec, o.environment, o.secretsFile);

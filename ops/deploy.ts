@@ -57,6 +57,7 @@ export async function deploy(t: Target, o: DeployOptions = {}): Promise<Workload
   const result = applyEnvironment({
     environment: t.environment,
     spec,
+    specFile: t.specFile,
     dist,
     secretsFile: join(t.projectDir, '.secrets', `${t.environment}.yaml`),
     context: t.context,

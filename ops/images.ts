@@ -38,7 +38,7 @@ export interface ImageOptions {
 /** What would be built: one entry per image, for every enabled component with `build`. */
 export function planImageBuilds(env: LocalEnvironment, spec: StackSpec, specDir: string, opts: ImageOptions = {}): ImageBuild[] {
   const source = opts.specFile ?? 'the stack spec';
-  const resolved = resolveStack(spec, env, source);
+  const resolved = resolveStack(spec, env, opts.specFile);
   const byImage = new Map<string, ImageBuild>();
   for (const [name, component] of Object.entries(spec.components)) {
     // Read defensively until `build` is a field of the schema's app components.

@@ -43,6 +43,7 @@ export const PRUNABLE_KINDS: ReadonlyArray<readonly [string, string]> = [
   ['monitoring.coreos.com/v1', 'PrometheusRule'],
   ['traefik.io/v1alpha1', 'Middleware'],
   ['external-secrets.io/v1', 'ExternalSecret'],
+  ['bitnami.com/v1alpha1', 'SealedSecret'],
   ['gateway.envoyproxy.io/v1alpha1', 'BackendTrafficPolicy'],
 ];
 

@@ -21,7 +21,7 @@ cd "$ROOT"
 
 # shellcheck source=crd-versions.env
 source scripts/crd-versions.env
-: "${PROMETHEUS_OPERATOR_VERSION:?}" "${CERT_MANAGER_VERSION:?}" "${GATEWAY_API_VERSION:?}" "${TRAEFIK_VERSION:?}" "${EXTERNAL_SECRETS_VERSION:?}" "${ENVOY_GATEWAY_VERSION:?}"
+: "${PROMETHEUS_OPERATOR_VERSION:?}" "${CERT_MANAGER_VERSION:?}" "${GATEWAY_API_VERSION:?}" "${TRAEFIK_VERSION:?}" "${EXTERNAL_SECRETS_VERSION:?}" "${ENVOY_GATEWAY_VERSION:?}" "${SEALED_SECRETS_VERSION:?}"
 
 export GOTOOLCHAIN=local GOFLAGS=-mod=mod GOWORK=off
 export CDK8S_CHECK_UPGRADE=false
@@ -165,6 +165,11 @@ bundle gateway.envoyproxy.io \
   github.com/envoyproxy/gateway "$ENVOY_GATEWAY_VERSION" \
   "BackendTrafficPolicy, emitted with a local rate limit per HTTPRoute when the Gateway class is Envoy Gateway's (\`eg\`). Taken from the gateway-helm chart's crds subchart, which ships the CRDs as plain YAML (charts/gateway-crds-helm has the same CRD wrapped in Helm template lines). Not included: the other Envoy Gateway kinds (ClientTrafficPolicy, SecurityPolicy, EnvoyProxy, ...), which Envoy Gateway's own install brings." \
   charts/gateway-helm/charts/crds/crds/generated/gateway.envoyproxy.io_backendtrafficpolicies.yaml
+
+bundle bitnami.com \
+  github.com/bitnami-labs/sealed-secrets "$SEALED_SECRETS_VERSION" \
+  "SealedSecret, emitted for every Secret the stack needs when an environment takes its secrets from Sealed Secrets (read from the sealed file \`npm run secrets -- --seal\` writes). The Sealed Secrets controller's install brings the same CRD." \
+  helm/sealed-secrets/crds/bitnami.com_sealedsecrets.yaml
 
 # Only now, with every module and file checked, touch crds/.
 for g in "${GROUPS_DONE[@]}"; do install_if_changed "$WORK/$g.yaml" "crds/$g.yaml"; done

@@ -11,6 +11,8 @@ import { synthesize } from '../charts/synth';
 import { defineStack } from '../model/load';
 import { referenceStack } from '../model/reference';
 import { applyEnvironment, ApplyError } from '../ops/apply';
+import { sealSecrets } from '../ops/secrets';
+import { controllerKeys, sealedStack } from './support/sealed';
 
 let dir: string;
 let kubectl: string;
@@ -230,6 +232,42 @@ describe('ops/apply.ts', () => {
     const container = list.items.find((o: any) => o.kind === 'Deployment').spec.template.spec.containers[0];
     const env = Object.fromEntries(container.env.filter((e: any) => e.name in tricky).map((e: any) => [e.name, e.value]));
     expect(env).toEqual(tricky);
+  });
+
+  it('with sealed-secrets: creates no Secret, says where they come from, and names the controller when its API is missing', () => {
+    const project = fs.mkdtempSync(path.join(dir, 'sealed-'));
+    const specFile = path.join(project, 'stack.yaml');
+    const spec = sealedStack();
+    sealSecrets(spec, 'prod', controllerKeys(2048).cert, { specFile, env: { FRED_API_KEY: 'f', FMP_API_KEY: 'm' } });
+    synthesize(spec, path.join(project, 'dist'), ['prod'], specFile);
+    fs.writeFileSync(path.join(dir, 'empty.json'), JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [] }));
+    process.env.PRUNE_LIST = path.join(dir, 'empty.json');
+    const secretsFile = path.join(project, '.secrets', 'prod.yaml');
+    const attempt = (served: string[]) => {
+      const rec = fs.mkdtempSync(path.join(dir, 'rec-'));
+      process.env.REC = rec;
+      fs.writeFileSync(path.join(dir, 'served'), served.join('\n') + '\n');
+      process.env.SERVED = path.join(dir, 'served');
+      const log: string[] = [];
+      let error: Error | undefined;
+      try {
+        applyEnvironment({ environment: 'prod', spec, specFile, dist: path.join(project, 'dist'), secretsFile, kubectl, log: (l) => log.push(l) });
+      } catch (e) {
+        error = e as Error;
+      }
+      const calls = fs.readdirSync(rec).sort().map((f) => fs.readFileSync(path.join(rec, f), 'utf8'));
+      return { log, error, calls };
+    };
+    const without = attempt([...BUILT_IN, ...ADD_ONS, 'gateway.envoyproxy.io/v1alpha1']);
+    expect(without.error).toBeInstanceOf(ApplyError);
+    expect(without.error!.message).toMatch(/ {2}- the Sealed Secrets controller \(its install brings the CRD; .*\): needed by SealedSecret\/external-apis, SealedSecret\/postgres-superuser, /);
+    expect(without.log.join('\n')).toContain(`Secrets come from the SealedSecrets in ${path.join(project, 'dist', 'prod')} (sealed file ${path.join(project, 'sealed-secrets', 'prod.yaml')}); the Sealed Secrets controller kube-system/sealed-secrets-controller decrypts them`);
+    const withController = attempt([...BUILT_IN, ...ADD_ONS, 'gateway.envoyproxy.io/v1alpha1', 'bitnami.com/v1alpha1']);
+    expect(withController.error).toBeUndefined();
+    for (const c of [...without.calls, ...withController.calls]) expect(c).not.toContain('stackport-secrets');
+    expect(withController.calls.some((c) => c.startsWith('apply --server-side --field-manager=stackport ') && c.includes('"kind":"SealedSecret"'))).toBe(true);
+    expect(withController.calls.find((c) => c.includes('--show-managed-fields'))).toContain('sealedsecret.bitnami.com');
+    expect(fs.existsSync(secretsFile)).toBe(false);
   });
 
   it('says what to do when dist/<env> is missing or kubectl is not installed', () => {

@@ -11,7 +11,7 @@
 #
 # Control plane (default, with configcheck): kube-apiserver kube-controller-manager kube-scheduler
 #   kubectl etcd kwok kwokctl.
-# configcheck: the test tool of scripts/configcheck (Tiltfiles, kind configs); its version is a
+# configcheck: the test tool of scripts/configcheck (Tiltfiles, kind configs, SealedSecrets); its version is a
 #   hash of its sources, so an edit rebuilds it. Not linked into the directories below.
 # Node (--node; --all = both): kubelet kube-proxy containerd containerd-shim-runc-v2 ctr coredns
 #   kube-router local-path-provisioner.

@@ -3,6 +3,7 @@
 //
 //	configcheck tiltfile [--k8s-context NAME] FILE   run a Tiltfile, print the Tilt API calls as JSON
 //	configcheck kind-config FILE                     strictly decode a kind cluster config
+//	configcheck unseal --key PRIVATE.pem FILE        decrypt SealedSecrets with upstream's Unseal, print the Secrets as JSON
 //	configcheck --version
 //
 // Exit status: 0 when the file is good, 1 when it is not (the error on stderr), 2 on usage errors.
@@ -18,6 +19,7 @@ var version = "dev"
 
 const usage = `usage: configcheck tiltfile [--k8s-context NAME] FILE
        configcheck kind-config FILE
+       configcheck unseal --key PRIVATE.pem FILE
        configcheck --version`
 
 func main() {
@@ -51,6 +53,13 @@ func run(args []string) int {
 			return 2
 		}
 		return report("ok\n", checkKindConfig(args[1]))
+	case "unseal":
+		if len(args) != 4 || args[1] != "--key" {
+			fmt.Fprintln(os.Stderr, usage)
+			return 2
+		}
+		out, err := unseal(args[2], args[3])
+		return report(out, err)
 	default:
 		fmt.Fprintf(os.Stderr, "configcheck: unknown subcommand %q\n%s\n", args[0], usage)
 		return 2

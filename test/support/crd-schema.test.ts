@@ -29,6 +29,7 @@ import {
   BackendTrafficPolicySpecRateLimitLocalRulesLimitUnit,
 } from '../../imports/gateway.envoyproxy.io';
 import { Middleware } from '../../imports/traefik.io';
+import { SealedSecret } from '../../imports/bitnami.com';
 import { isCustomResourceKind, validateAllCustomResources, validateCustomResource } from './crd-schema';
 
 const labels = { 'app.kubernetes.io/name': 'api' };
@@ -288,6 +289,23 @@ const cases: Case[] = [
     wrongType: ['spec', 'rateLimit', 'local', 'rules', 0, 'limit', 'requests'],
     wrongValue: '10',
     wrongPath: 'spec.rateLimit.local.rules[0].limit.requests',
+  },
+  {
+    kind: 'SealedSecret',
+    build: (chart) =>
+      new SealedSecret(chart, 'sealed', {
+        metadata: { name: 'redis-auth', namespace: 'shop' },
+        spec: {
+          encryptedData: { password: 'AgBy3i4OJSWK+PiTySYZZA==' },
+          template: { metadata: { name: 'redis-auth', namespace: 'shop', labels }, type: 'Opaque' },
+        },
+      }),
+    // template.metadata and encryptedData keep unknown fields (x-kubernetes-preserve-unknown-fields); template does not.
+    unknownIn: ['spec', 'template'],
+    unknownPath: 'spec.template.bogusField',
+    wrongType: ['spec', 'template', 'immutable'],
+    wrongValue: 'yes',
+    wrongPath: 'spec.template.immutable',
   },
 ];
 
