@@ -220,7 +220,8 @@ export function downCommand(args: string[]): number {
   }
   const kinds = 'deployments.apps,statefulsets.apps,cronjobs.batch,jobs.batch,services,configmaps,networkpolicies.networking.k8s.io,poddisruptionbudgets.policy,horizontalpodautoscalers.autoscaling,ingresses.networking.k8s.io';
   const out = t.kubectl.ok(['-n', ns, 'delete', kinds, '-l', `app.kubernetes.io/part-of=${t.stack.name}`, '--ignore-not-found', '--wait=true']);
-  const crdKinds = ['httproutes.gateway.networking.k8s.io', 'gateways.gateway.networking.k8s.io', 'certificates.cert-manager.io', 'servicemonitors.monitoring.coreos.com', 'podmonitors.monitoring.coreos.com', 'prometheusrules.monitoring.coreos.com', 'middlewares.traefik.io', 'externalsecrets.external-secrets.io', 'sealedsecrets.bitnami.com', 'backendtrafficpolicies.gateway.envoyproxy.io'];
+  // ExternalSecrets and SealedSecrets stay: each owns its Secret, so deleting it would delete the passwords kept here.
+  const crdKinds = ['httproutes.gateway.networking.k8s.io', 'gateways.gateway.networking.k8s.io', 'certificates.cert-manager.io', 'servicemonitors.monitoring.coreos.com', 'podmonitors.monitoring.coreos.com', 'prometheusrules.monitoring.coreos.com', 'middlewares.traefik.io', 'backendtrafficpolicies.gateway.envoyproxy.io'];
   const served = t.kubectl.ok(['api-resources', '-o', 'name']).split('\n');
   const present = crdKinds.filter((k) => served.includes(k));
   const more = present.length > 0 ? t.kubectl.ok(['-n', ns, 'delete', present.join(','), '-l', `app.kubernetes.io/part-of=${t.stack.name}`, '--ignore-not-found']) : '';

@@ -276,7 +276,8 @@ describe('down', () => {
   it("deletes the stack's objects by its label and keeps the namespace, the claims and the Secrets", () => {
     cluster([
       { match: '*delete deployments.apps*', stdout: DELETED },
-      { match: '*api-resources -o name', stdout: 'pods\nhttproutes.gateway.networking.k8s.io\nservicemonitors.monitoring.coreos.com\npodmonitors.monitoring.coreos.com\nmiddlewares.traefik.io\n' },
+      // Served, and left alone: they own the Secrets that down keeps.
+      { match: '*api-resources -o name', stdout: 'pods\nhttproutes.gateway.networking.k8s.io\nservicemonitors.monitoring.coreos.com\npodmonitors.monitoring.coreos.com\nmiddlewares.traefik.io\nexternalsecrets.external-secrets.io\nsealedsecrets.bitnami.com\n' },
       { match: '*delete httproutes*', stdout: 'httproute.gateway.networking.k8s.io "api" deleted\n' },
       { match: '*get pvc*', stdout: CLAIMS },
     ]);
