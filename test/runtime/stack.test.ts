@@ -330,7 +330,16 @@ describe('a rotated password', () => {
     expect(await uid('dashboard')).toBe(before.dashboard); // its read-only logins did not change
 
     const from = await podOf(kube, NS, 'dashboard');
-    expect(await httpFrom(kube, NS, from, 'http://api:8000/health')).toEqual({ status: 200, body: JSON.stringify({ status: 'ok', database: 'ok' }) });
+    // An API pod of the old revision holds the old password: until it has left the Service (it is
+    // terminating, and its readiness fails), a request may reach it and get 503 "database unreachable".
+    let health: { status: number; body: string } | undefined;
+    const drained = await waitUntil('the api Service answering from its new pod only', async () => {
+      const leaving = (await kube.items(['-n', NS, 'get', 'pods', '-l', 'app.kubernetes.io/name=api'])).filter((p) => p.metadata.deletionTimestamp).map((p) => `${p.metadata.name} terminating`);
+      health = await httpFrom(kube, NS, from, 'http://api:8000/health');
+      return [...leaving, ...(health.status === 200 ? [] : [`/health answered ${health.status}`])];
+    }, () => diagnostics(kube, NS), 90);
+    console.log(`rotation: the api Service answered from the new pod only ${drained.toFixed(1)}s after the rollout`);
+    expect(health).toEqual({ status: 200, body: JSON.stringify({ status: 'ok', database: 'ok' }) });
     expect((await httpFrom(kube, NS, from, 'http://api:8000/api/series')).status).toBe(200);
     // From the API's pod, as a client: the new passwords log in, the old ones are refused.
     const program = `
