@@ -29,7 +29,7 @@ import { Kubectl } from './kubectl';
 import { type K8sObject, pruneStack } from './prune';
 import { passwordsInForce, withSecretsHash } from './rotation';
 import { storeKeys, writeSecrets } from './secrets';
-import { type Live, planStatefulChanges } from './stateful-changes';
+import { bytes, type Live, planStatefulChanges, type StatefulPlan } from './stateful-changes';
 
 /** API groups the stack may use that a cluster does not have by default, and what provides them. */
 const ADD_ONS: Record<string, string> = {
@@ -163,7 +163,7 @@ export function applyEnvironment(o: ApplyOptions): ApplyResult {
     // The template cannot change in place: the StatefulSet goes, its pods and claims stay, and the
     // apply below recreates it, adopting them.
     log(k.ok(['-n', e.namespace, 'delete', 'statefulset', e.statefulSet, '--cascade=orphan', '--wait=true']).trim());
-    log(`volume ${e.template} of StatefulSet ${e.namespace}/${e.statefulSet}: ${e.from} -> ${e.size} (${e.claims.length} claim(s) expanded)`);
+    log(`volume ${e.template} of StatefulSet ${e.namespace}/${e.statefulSet}: ${e.from} -> ${e.size} (${e.claims.length} claim(s) asked to grow; the StatefulSet is recreated with its pods and claims kept)`);
   }
   // Rotated passwords in force on the running servers before any client restarts with them.
   passwordsInForce(k, stack, log);
@@ -171,5 +171,25 @@ export function applyEnvironment(o: ApplyOptions): ApplyResult {
   apply(applied, 'stackport');
   // What was left out for a missing API is still wanted: the prune must not delete an earlier copy.
   const pruned = o.noPrune ? [] : pruneStack(k, stack, objects, served, log);
+  if (stateful.expansions.length > 0) reportResizes(k, stateful.expansions, log);
   return { namespace: stack.namespace, applied, pruned };
+}
+
+/**
+ * The volume driver resizes an expanded claim in its own time (a CSI resizer, sometimes only at
+ * the pod's next mount): say which claims it has not finished, rather than claim it did.
+ */
+function reportResizes(k: Kubectl, expansions: StatefulPlan['expansions'], log: (l: string) => void): void {
+  for (const e of expansions) {
+    for (const claim of e.claims) {
+      const pvc = k.json(['-n', e.namespace, 'get', 'pvc', claim]);
+      const capacity: string | undefined = pvc?.status?.capacity?.storage;
+      const [now, want] = [bytes(capacity ?? ''), bytes(e.size)];
+      if (now !== undefined && want !== undefined && now >= want) continue;
+      log(
+        `claim ${e.namespace}/${claim}: ${capacity ?? 'no capacity yet'} of ${e.size} so far; the volume driver of class ${pvc?.spec?.storageClassName ?? '(default)'} finishes the resize ` +
+          `(kubectl -n ${e.namespace} describe pvc ${claim} shows its progress)`,
+      );
+    }
+  }
 }

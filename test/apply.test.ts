@@ -34,7 +34,7 @@ beforeAll(() => {
       'case "$*" in *"apply"*"-f -"*) cat >> "$f" ;; esac',
       'case "$*" in *api-versions*) cat "$SERVED" ;; esac',
       // The running stack, when a test sets one: its postgres StatefulSet and claims.
-      'case "$*" in *"get statefulset postgres"*) [ -z "$LIVE" ] || cat "$LIVE/sts.json" ;; *"get pvc"*) [ -z "$LIVE" ] || cat "$LIVE/pvc.json" ;; *"get storageclass"*) [ -z "$LIVE" ] || cat "$LIVE/sc.json" ;; esac',
+      'case "$*" in *"get statefulset postgres"*) [ -z "$LIVE" ] || cat "$LIVE/sts.json" ;; *"get pvc data-"*) [ -z "$LIVE" ] || cat "$LIVE/claim.json" ;; *"get pvc"*) [ -z "$LIVE" ] || cat "$LIVE/pvc.json" ;; *"get storageclass"*) [ -z "$LIVE" ] || cat "$LIVE/sc.json" ;; esac',
       // What the prune lists: the stack's objects on the cluster (written by liveObjects).
       'case "$*" in *"--show-managed-fields"*) cat "$PRUNE_LIST" ;; esac',
       'case "$*" in *apply*) echo "applied" ;; esac',
@@ -185,6 +185,8 @@ describe('ops/apply.ts', () => {
     fs.writeFileSync(path.join(liveDir, 'sts.json'), JSON.stringify(running));
     fs.writeFileSync(path.join(liveDir, 'pvc.json'), JSON.stringify({ items: [{ metadata: { name: 'data-postgres-0' }, spec: { storageClassName: 'standard' } }, { metadata: { name: 'data-redis-0' }, spec: { storageClassName: 'standard' } }] }));
     fs.writeFileSync(path.join(liveDir, 'sc.json'), JSON.stringify({ metadata: { name: 'standard' }, allowVolumeExpansion: true }));
+    // After the apply, the driver has not resized the claim yet.
+    fs.writeFileSync(path.join(liveDir, 'claim.json'), JSON.stringify({ metadata: { name: 'data-postgres-0' }, spec: { storageClassName: 'standard' }, status: { capacity: { storage: '1Gi' } } }));
     process.env.LIVE = liveDir;
     try {
       const { calls, log, error } = run('kind', [...BUILT_IN, ...ADD_ONS]);
@@ -196,7 +198,13 @@ describe('ops/apply.ts', () => {
         '-n dataplatform delete statefulset postgres --cascade=orphan --wait=true',
         'apply --server-side --field-manager=stackport --force-conflicts -f -',
       ]);
-      expect(log).toContain('volume data of StatefulSet dataplatform/postgres: 1Gi -> 2Gi (1 claim(s) expanded)');
+      expect(log).toContain('volume data of StatefulSet dataplatform/postgres: 1Gi -> 2Gi (1 claim(s) asked to grow; the StatefulSet is recreated with its pods and claims kept)');
+      expect(log).toContain(
+        'claim dataplatform/data-postgres-0: 1Gi of 2Gi so far; the volume driver of class standard finishes the resize (kubectl -n dataplatform describe pvc data-postgres-0 shows its progress)',
+      );
+      // Resized already: nothing to say.
+      fs.writeFileSync(path.join(liveDir, 'claim.json'), JSON.stringify({ metadata: { name: 'data-postgres-0' }, spec: { storageClassName: 'standard' }, status: { capacity: { storage: '2Gi' } } }));
+      expect(run('kind', [...BUILT_IN, ...ADD_ONS]).log.join('\n')).not.toContain('so far; the volume driver');
     } finally {
       delete process.env.LIVE;
     }

@@ -1,7 +1,8 @@
 /**
  * The reference stack's other environments on the same real node (kind's is stack.test.ts):
  * k3d on the local-path class, and prod with two replicas of each web component, their
- * PodDisruptionBudgets, and a backup that restores.
+ * PodDisruptionBudgets, a backup that restores, and a storage increase that keeps every row (on
+ * the node's `expandable` class, which allows expansion as a cloud class does).
  *
  * prod is given what a small cluster with preloaded images would set in its spec: imagePullPolicy
  * IfNotPresent (the node has no registry to pull from) and requests that fit two cores (prod's
@@ -67,6 +68,8 @@ describe('prod', () => {
         prod: {
           ...prod,
           imagePullPolicy: 'IfNotPresent',
+          // A class that allows expansion, as a cloud's does (the node's provisioner behind it).
+          storageClass: 'expandable',
           components: {
             api: { resources: small('100m', '256Mi') },
             dashboard: { resources: small('50m', '256Mi') },
@@ -78,8 +81,9 @@ describe('prod', () => {
     } as StackSpec;
   };
 
+  let dir = '';
   beforeAll(async () => {
-    const dir = await fresh(NS);
+    dir = await fresh(NS);
     // prod refuses placeholders for provided keys; the application treats "placeholder-" values as unset.
     process.env.FRED_API_KEY = 'placeholder-runtime-test';
     process.env.FMP_API_KEY = 'placeholder-runtime-test';
@@ -135,5 +139,47 @@ describe('prod', () => {
     expect((await kube.json(['-n', NS, 'get', 'pod', 'restore-check'])).status.phase, log).toBe('Succeeded');
     expect(log).toMatch(/^restored \/backups\/app-\d{8}T\d{6}Z\.dump$/m);
     expect(await fingerprint('restore_check')).toBe(rows);
+  });
+
+  it('grows the database volume on a class that allows it: the claim asks for more, the StatefulSet is recreated around the same pod, and every row is kept', async () => {
+    const rows = await fingerprint('app');
+    expect(rows).toMatch(/^[1-9]\d*:/);
+    const before = {
+      sts: (await kube.json(['-n', NS, 'get', 'statefulset', 'postgres'])).metadata.uid,
+      pod: (await kube.json(['-n', NS, 'get', 'pod', 'postgres-0'])).metadata.uid,
+      claim: await kube.json(['-n', NS, 'get', 'pvc', 'data-postgres-0']),
+    };
+    expect(before.claim.spec.storageClassName).toBe('expandable');
+    const size = before.claim.spec.resources.requests.storage;
+    expect(size).toBe('20Gi');
+
+    const spec = prodSpec();
+    const bigger = { ...spec, components: { ...spec.components, postgres: { ...(spec.components.postgres as any), storage: '30Gi' } } } as StackSpec;
+    const d = await deployStack(kube, info, bigger, 'prod', dir, { connectivity: ['pgadmin'], readySeconds: 300 });
+    console.log(`prod: storage 20Gi -> 30Gi, applied and Ready in ${d.readySeconds}s`);
+    expect(d.log).toContain(`volume data of StatefulSet ${NS}/postgres: 20Gi -> 30Gi (1 claim(s) asked to grow; the StatefulSet is recreated with its pods and claims kept)`);
+
+    const sts = await kube.json(['-n', NS, 'get', 'statefulset', 'postgres']);
+    expect(sts.metadata.uid).not.toBe(before.sts);
+    expect(sts.spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe('30Gi');
+    const claim = await kube.json(['-n', NS, 'get', 'pvc', 'data-postgres-0']);
+    expect(claim.metadata.uid).toBe(before.claim.metadata.uid);
+    expect(claim.spec.volumeName).toBe(before.claim.spec.volumeName);
+    expect(claim.spec.resources.requests.storage).toBe('30Gi');
+    // The pod was adopted, not replaced: the server never stopped.
+    const pod = await kube.json(['-n', NS, 'get', 'pod', 'postgres-0']);
+    expect(pod.metadata.uid).toBe(before.pod);
+    expect(pod.metadata.ownerReferences?.[0]?.uid).toBe(sts.metadata.uid);
+    expect(await fingerprint('app')).toBe(rows);
+    // The node's provisioner has no resizer (a directory has no size): the claim still says 20Gi,
+    // and the deploy says so rather than claiming the resize is done.
+    console.log(`prod: claim data-postgres-0 asks for ${claim.spec.resources.requests.storage}, has ${claim.status?.capacity?.storage}`);
+    if (claim.status?.capacity?.storage !== '30Gi') {
+      expect(d.log.join('\n')).toContain(`claim ${NS}/data-postgres-0: ${claim.status.capacity.storage} of 30Gi so far; the volume driver of class expandable finishes the resize`);
+    }
+    // Deployed again: the StatefulSet now matches; nothing is recreated.
+    const again = await deployStack(kube, info, bigger, 'prod', dir, { connectivity: ['pgadmin'], readySeconds: 300 });
+    expect(again.log.join('\n')).not.toContain('asked to grow');
+    expect((await kube.json(['-n', NS, 'get', 'statefulset', 'postgres'])).metadata.uid).toBe(sts.metadata.uid);
   });
 });
