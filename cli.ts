@@ -2,7 +2,7 @@
  * The `stackport` command (bin/stackport.js runs it):
  *
  *   stackport import FILE... [--project-directory D] [--env-file F]... [--profile P]... [--prod-host H] [--prod-class C] --out DIR
- *   stackport synth --spec stack.yaml [--out dist] [--env kind|k3d|prod]... [--image COMPONENT=REF]...
+ *   stackport synth --spec stack.yaml [--out dist] [--env kind|k3d|prod]... [--image COMPONENT=REF]... [--live-sync]
  *   stackport graph [--spec stack.yaml] [--env kind|k3d|prod] [--format mermaid|dot] [--out FILE]
  *   stackport up|status|logs|run|psql|redis-cli|open|backup|restore|down|dev|doctor ...  (ops/)
  *   stackport --help | --version
@@ -41,6 +41,8 @@ Commands:
       --out DIR          output folder (default: dist)
       --env E            kind, k3d or prod (repeatable; default: all three)
       --image C=REF      the image of component C, e.g. from a release pipeline (repeatable)
+      --live-sync        dev manifests (kind, k3d): the folders of each build.sync writable in
+                         the pods, so Tilt and Skaffold can copy changed files in (stackport dev)
   graph            draw the stack as its manifests will behave: components, admitted flows, routes
       --spec FILE        the stack.yaml (default: the reference stack)
       --env E            kind, k3d or prod (default: kind)
@@ -147,17 +149,26 @@ function runSynth(args: string[], defaultOut = 'dist'): number {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { spec: { type: 'string' }, out: { type: 'string', short: 'o' }, env: { type: 'string', multiple: true }, image: { type: 'string', multiple: true } },
+    options: {
+      spec: { type: 'string' },
+      out: { type: 'string', short: 'o' },
+      env: { type: 'string', multiple: true },
+      image: { type: 'string', multiple: true },
+      'live-sync': { type: 'boolean' },
+    },
   });
   if (positionals.length > 0) throw new UsageError(`synth: unexpected argument ${positionals[0]}`);
   const environments = (values.env ?? [...ENVIRONMENTS]).flatMap((e) => e.split(','));
   const unknown = environments.filter((e) => !ENVIRONMENTS.includes(e as EnvironmentName));
   if (unknown.length > 0) throw new UsageError(`--env ${unknown.join(', ')}: expected one of ${ENVIRONMENTS.join(', ')}`);
+  if (values['live-sync'] && (values.env === undefined || environments.includes('prod'))) {
+    throw new UsageError('--live-sync makes dev manifests for a laptop cluster: give --env kind or --env k3d (never prod)');
+  }
   const { loadSpecFile } = require('./model/load') as typeof import('./model/load');
   const { synthesize } = require('./charts/synth') as typeof import('./charts/synth');
   const { withImages } = require('./model/images') as typeof import('./model/images');
   const spec = withImages(values.spec ? loadSpecFile(values.spec, { onNote: printNote }) : require('./model/reference').referenceStack, values.image ?? []);
-  const results = synthesize(spec, values.out ?? defaultOut, environments as EnvironmentName[], values.spec);
+  const results = synthesize(spec, values.out ?? defaultOut, environments as EnvironmentName[], values.spec, { liveSync: values['live-sync'] });
   for (const r of results) {
     console.log(`${r.environment.padEnd(5)} ${String(r.objects).padStart(4)} objects  ${r.file}`);
   }

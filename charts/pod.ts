@@ -5,6 +5,7 @@
  * a port below 1024 gets it through a namespaced sysctl, never a capability.
  */
 import { k8s } from './k8s';
+import { LIVE_SYNC, LIVE_SYNC_SIZE, liveSyncMounts, liveSyncSeed } from './live-sync';
 import type { Resources } from '../model/schema';
 import type { EnvVar } from '../model/relations';
 
@@ -52,6 +53,8 @@ export interface PodProps {
   /** @default Always (Never for Jobs) */
   readonly restartPolicy?: 'Always' | 'OnFailure' | 'Never';
   readonly topologySpread?: Record<string, string>;
+  /** Dev manifests only: folders of container `container` that live update writes into (charts/live-sync.ts). @default none */
+  readonly liveSync?: { readonly container: string; readonly paths: readonly string[] };
 }
 
 export function quantity(q: string): k8s.Quantity {
@@ -115,6 +118,7 @@ export function podTemplate(p: PodProps): k8s.PodTemplateSpec {
   const scratchVolumes: k8s.Volume[] = writable.map((path) => ({ name: volumeNameFor(path), emptyDir: { sizeLimit: quantity(SCRATCH_SIZE) } }));
   const scratchMounts: k8s.VolumeMount[] = writable.map((path) => ({ name: volumeNameFor(path), mountPath: path }));
   const build = (c: ContainerProps) => container(c, uid, p.pull.imagePullPolicy, scratchMounts);
+  const sync = liveSyncOf(p, scratchMounts);
   // A non-root process binds a port below 1024 only when the pod's network namespace allows it: this
   // sysctl is namespaced and "safe" (Pod Security restricted admits it), and opens no more than needed.
   const lowest = Math.min(...p.containers.flatMap((c) => (c.ports ?? []).map((port) => port.containerPort)));
@@ -137,9 +141,9 @@ export function podTemplate(p: PodProps): k8s.PodTemplateSpec {
         seccompProfile: { type: 'RuntimeDefault' },
         sysctls,
       },
-      initContainers: p.initContainers?.length ? p.initContainers.map(build) : undefined,
-      containers: p.containers.map(build),
-      volumes: [...scratchVolumes, ...(p.volumes ?? [])],
+      initContainers: p.initContainers?.length || sync ? [...(sync ? [sync.seed] : []), ...(p.initContainers ?? [])].map(build) : undefined,
+      containers: p.containers.map((c) => build(sync?.app === c ? { ...c, volumeMounts: [...(c.volumeMounts ?? []), ...sync.mounts] } : c)),
+      volumes: [...scratchVolumes, ...(p.volumes ?? []), ...(sync ? [{ name: LIVE_SYNC, emptyDir: { sizeLimit: quantity(LIVE_SYNC_SIZE) } }] : [])],
       // Replicas prefer different nodes and zones, but still schedule when a node or zone is missing.
       topologySpreadConstraints: p.topologySpread
         ? ['kubernetes.io/hostname', 'topology.kubernetes.io/zone'].map((topologyKey) => ({
@@ -160,6 +164,16 @@ export function podTemplate(p: PodProps): k8s.PodTemplateSpec {
         : undefined,
     },
   };
+}
+
+/** The live-update folders of a pod (dev manifests), leaving out any the container already mounts a writable volume at. */
+function liveSyncOf(p: PodProps, scratch: k8s.VolumeMount[]) {
+  if (!p.liveSync || p.liveSync.paths.length === 0) return undefined;
+  const app = p.containers.find((c) => c.name === p.liveSync!.container);
+  if (!app) throw new Error(`live sync: the pod has no container ${p.liveSync.container}`);
+  const mounted = new Set([...scratch, ...(app.volumeMounts ?? [])].map((m) => m.mountPath));
+  const paths = p.liveSync.paths.filter((path) => !mounted.has(path));
+  return paths.length === 0 ? undefined : { app, seed: liveSyncSeed(app, paths), mounts: liveSyncMounts(paths) };
 }
 
 /** An exec probe; `period`, `timeout` and `failures` in seconds and counts. */

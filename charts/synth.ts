@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:f
 import { join } from 'node:path';
 import { App } from 'cdk8s';
 import { rateLimitWarning } from '../model/edge';
-import { resolveStack, type ResolvedStack } from '../model/presets';
+import { resolveStack, type ResolvedStack, type ResolveOptions } from '../model/presets';
 import { ENVIRONMENTS, type EnvironmentName, type StackSpec } from '../model/schema';
 import { StackChart } from './stack';
 import { toYaml } from './yaml';
@@ -49,9 +49,9 @@ export function kustomization(stack: string, environment: EnvironmentName): stri
 }
 
 /** Renders the given environments of a spec into `<outdir>/<environment>/<stack>.k8s.yaml`. */
-export function synthesize(spec: StackSpec, outdir: string, environments: readonly EnvironmentName[] = ENVIRONMENTS, source?: string): SynthResult[] {
+export function synthesize(spec: StackSpec, outdir: string, environments: readonly EnvironmentName[] = ENVIRONMENTS, source?: string, opts: ResolveOptions = {}): SynthResult[] {
   const rendered = environments.map((environment) => {
-    const stack = resolveStack(spec, environment, source);
+    const stack = resolveStack(spec, environment, source, opts);
     const objects = buildManifests(stack);
     return { environment, name: stack.name, yaml: toYaml(objects), objects: objects.length, warnings: synthWarnings(stack) };
   });

@@ -4,6 +4,7 @@ import type { WebComponent } from '../model/schema';
 import type { Resolved, ResolvedStack } from '../model/presets';
 import { labelsFor, meta, selectorFor } from './labels';
 import { addMounts } from './mounts';
+import { liveSyncPaths } from './live-sync';
 import { httpProbe, podTemplate, tcpProbe } from './pod';
 import { probesOr } from './probes';
 import { waitForJobs } from './waits';
@@ -77,6 +78,7 @@ export class WebService extends Construct {
           pull: stack,
           terminationGracePeriodSeconds: (c.terminationGracePeriodSeconds ?? 30) + preStop,
           topologySpread: multi ? selector : undefined,
+          liveSync: { container: c.name, paths: liveSyncPaths(stack, c) },
         }),
       },
     });

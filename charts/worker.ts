@@ -4,6 +4,7 @@ import type { WorkerComponent } from '../model/schema';
 import type { Resolved, ResolvedStack } from '../model/presets';
 import { labelsFor, meta, selectorFor } from './labels';
 import { addMounts } from './mounts';
+import { liveSyncPaths } from './live-sync';
 import { httpProbe, podTemplate, tcpProbe } from './pod';
 import { probesOr } from './probes';
 import { waitForJobs, waitForServers } from './waits';
@@ -68,7 +69,7 @@ export class Worker extends Construct {
           strategy: needsRecreate(stack, c)
             ? { type: 'Recreate' }
             : { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(0), maxSurge: k8s.IntOrString.fromNumber(1) } },
-          template: podTemplate({ ...pod, containers: [app], terminationGracePeriodSeconds: c.terminationGracePeriodSeconds ?? 60 }),
+          template: podTemplate({ ...pod, containers: [app], terminationGracePeriodSeconds: c.terminationGracePeriodSeconds ?? 60, liveSync: { container: c.name, paths: liveSyncPaths(stack, c) } }),
         },
       });
       // A headless Service gives the worker's pods a DNS name even when it serves no port, as compose did.

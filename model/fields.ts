@@ -215,7 +215,7 @@ export const build = z
       .array(
         z.strictObject({
           from: relativePath.meta({ description: 'Source folder or file, relative to the spec file\'s folder; must lie inside the context.' }),
-          to: absPath.meta({ description: 'Where it is in the container.' }),
+          to: absPath.meta({ description: 'The folder it is in the container. The dev manifests (`synth --live-sync`, which `stackport dev` uses) make that folder, and only it, writable: a copy seeded from the image.' }),
         }),
       )
       .optional()

@@ -100,6 +100,8 @@ export interface ResolvedStack {
   readonly edge?: ResolvedEdge;
   /** Monitors and alert rules; undefined when monitoring is disabled. */
   readonly monitoring?: ResolvedMonitoring;
+  /** Dev manifests (`synth --live-sync`): the folders of `build.sync` are writable for live update. */
+  readonly liveSync: boolean;
 }
 
 export interface ResolvedSealedSecrets {
@@ -123,16 +125,23 @@ function resolveSealedSecrets(s: SealedSecretsSettings, environment: Environment
   };
 }
 
+export interface ResolveOptions {
+  /** Dev manifests: the folders of each component's `build.sync` become writable (charts/live-sync.ts). @default false */
+  readonly liveSync?: boolean;
+}
+
 /**
  * Applies an environment to a validated spec. Throws SpecError if a disabled component is still used.
  * `specFile`: the file the spec was read from, if any; errors name it and spec-relative paths start from its folder.
  */
-export function resolveStack(spec: StackSpec, environment: EnvironmentName, specFile?: string): ResolvedStack {
+export function resolveStack(spec: StackSpec, environment: EnvironmentName, specFile?: string, opts: ResolveOptions = {}): ResolvedStack {
   const source = specFile ?? 'stack spec';
   if (!ENVIRONMENTS.includes(environment)) {
     throw new SpecError(source, [{ path: ['environments'], message: `unknown environment "${environment}" (expected ${ENVIRONMENTS.join(', ')})` }]);
   }
   const preset = PRESETS[environment];
+  // Writable source folders are for a laptop's edit loop, never for a shared cluster.
+  if (opts.liveSync && !preset.local) throw new SpecError(source, [{ path: ['environments', environment], message: `live sync (dev manifests) is for kind and k3d only, not ${environment}` }]);
   const env = spec.environments?.[environment];
   const effective: Record<string, Component> = {};
   for (const [name, c] of Object.entries(spec.components)) {
@@ -179,6 +188,7 @@ export function resolveStack(spec: StackSpec, environment: EnvironmentName, spec
     components,
     edge: resolveEdge(effectiveSpec, environment, preset.edge, source),
     monitoring: resolveMonitoring(effectiveSpec, environment),
+    liveSync: opts.liveSync ?? false,
   };
 }
 

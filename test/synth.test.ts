@@ -109,6 +109,16 @@ describe('main.ts', () => {
     expect(r.stderr).toContain('--env staging: expected one of kind, k3d, prod');
   });
 
+  it('makes dev manifests (--live-sync) only for kind and k3d, and writes nothing otherwise', () => {
+    for (const args of [['--live-sync'], ['--live-sync', '--env', 'prod'], ['--live-sync', '--env', 'kind,prod']]) {
+      const out = join(tmp(), 'dist');
+      const r = tsx(['main.ts', ...args, '--out', out]);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr).toContain('--live-sync makes dev manifests for a laptop cluster: give --env kind or --env k3d (never prod)');
+      expect(existsSync(out)).toBe(false);
+    }
+  });
+
   it('is what `cdk8s synth` runs, writing dist/<environment>', () => {
     const out = join(tmp(), 'dist');
     execFileSync('node_modules/.bin/cdk8s', ['synth', '--no-check-upgrade', '-o', out], { stdio: 'pipe', env: { ...process.env, CDK8S_CHECK_UPGRADE: 'false' } });

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import Ajv from 'ajv';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { buildManifests } from '../../charts/synth';
 import { loadSpecFile, parseSpec } from '../../model/load';
 import { resolveStack } from '../../model/presets';
@@ -69,11 +69,31 @@ describe.skipIf(configcheckSkip)('stackport dev: the reference stack with builds
     expect(readFileSync(join(out, 'Tiltfile'), 'utf8')).toBe(files.tiltfile);
   });
 
+  it('deploys manifests whose synced folders are writable, with the pods as hardened as ever', () => {
+    const objs = parseAllDocuments(readFileSync(join(out, '.stackport/dev/kind/dataplatform.k8s.yaml'), 'utf8')).map((d) => d.toJS());
+    const pod = (name: string) => objs.find((o) => o?.kind === 'Deployment' && o.metadata.name === name).spec.template.spec;
+    const api = pod('api');
+    const app = api.containers.find((c: any) => c.name === 'api');
+    expect(app.volumeMounts).toContainEqual({ name: 'live-sync', mountPath: '/srv/dataplatform/app', subPath: '0' });
+    expect(app.securityContext.readOnlyRootFilesystem).toBe(true);
+    expect(api.volumes).toContainEqual({ name: 'live-sync', emptyDir: { sizeLimit: '1Gi' } });
+    const seed = api.initContainers[0];
+    expect(seed.name).toBe('live-sync-seed');
+    expect(seed.image).toBe(app.image);
+    expect(seed.securityContext).toEqual(app.securityContext);
+    expect(seed.command[2]).toContain("seed /srv/dataplatform/app 0");
+    // The dashboard syncs its folder too; the worker (a CronJob) and the migration (a Job) do not run long enough to take syncs.
+    expect(pod('dashboard').containers[0].volumeMounts).toContainEqual({ name: 'live-sync', mountPath: '/srv/dataplatform/dashboard', subPath: '0' });
+    for (const o of objs.filter((x) => x && ['Job', 'CronJob', 'StatefulSet'].includes(x.kind))) expect(JSON.stringify(o)).not.toContain('live-sync');
+    // The cluster manifests of the same spec have none of it.
+    expect(JSON.stringify(buildManifests(resolveStack(spec, 'kind')))).not.toContain('live-sync');
+  });
+
   it('calls exactly the expected Tilt functions, in order', () => {
     // One docker_build per image: api and migrate share theirs; the sync steps are recorded as they are made.
     expect(fns(calls)).toEqual(['allow_k8s_contexts', 'k8s_context', 'local', 'k8s_yaml', 'sync', 'sync', 'docker_build', 'sync', 'docker_build', 'docker_build', 'k8s_resource', 'k8s_resource']);
     expect(calls[0].args).toEqual({ contexts: 'kind-dataplatform' });
-    expect(calls[2].args).toEqual({ command: ['npx', 'stackport', 'synth', '--env', 'kind', '--out', '.stackport/dev'], quiet: true });
+    expect(calls[2].args).toEqual({ command: ['npx', 'stackport', 'synth', '--env', 'kind', '--out', '.stackport/dev', '--live-sync'], quiet: true });
     expect(calls[3].args).toEqual({ yaml: '.stackport/dev/kind/dataplatform.k8s.yaml' });
   });
 
@@ -165,7 +185,7 @@ describe.skipIf(configcheckSkip)('stackport dev: an imported compose project wit
   it('watches the spec and re-synthesizes from it, with paths relative to where the files are', () => {
     expect(fns(calls)).toEqual(['allow_k8s_contexts', 'k8s_context', 'watch_file', 'local', 'k8s_yaml', 'sync', 'docker_build', 'docker_build', 'k8s_resource']);
     expect(calls[2].args).toEqual({ file_path: `${here}/stack.yaml` });
-    expect(calls[3].args.command).toEqual(['npx', 'stackport', 'synth', '--spec', `${here}/stack.yaml`, '--env', 'kind', '--out', '.stackport/dev']);
+    expect(calls[3].args.command).toEqual(['npx', 'stackport', 'synth', '--spec', `${here}/stack.yaml`, '--env', 'kind', '--out', '.stackport/dev', '--live-sync']);
   });
 
   it('builds from the compose build and syncs the folder compose bind-mounted', () => {

@@ -9,16 +9,16 @@
  * `--image`, so nothing of the synthesized output is rewritten. cert-manager and cloud-provider-kind
  * are left out (--skip-addon): neither can run here; the CRD add-ons are installed for real.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { toYaml } from '../../charts/yaml';
 import { binDir, run } from '../cluster/kube';
 import { node, ROOT } from './node';
-import { builtImage } from './stack';
+import { builtImage, httpFrom, shIn } from './stack';
 
 const { info, kube } = node();
 const NS = 'runtime-laptop';
@@ -198,5 +198,53 @@ describe('stackport up on an existing cluster', () => {
     const again = await up();
     expect(again.code, again.stderr).toBe(0);
     expect(await count()).toBe(25);
+  });
+
+  it('stackport dev: a live update reaches the running API as Tilt makes it (tar into the container), and the API reloads it', async () => {
+    // The dev spec: the stack with the API built from the example app, syncing app/, run by uvicorn --reload.
+    cpSync(join(ROOT, 'examples', 'dataplatform-app'), join(dir, 'dataplatform-app'), { recursive: true });
+    const devSpec = parse(readFileSync(spec, 'utf8'));
+    devSpec.components.api = {
+      ...devSpec.components.api,
+      command: ['uvicorn', 'app.main:app', '--host', '0.0.0.0', '--port', '8000', '--reload'],
+      build: { context: 'dataplatform-app', target: 'api', sync: [{ from: 'dataplatform-app/app', to: '/srv/dataplatform/app' }] },
+    };
+    writeFileSync(join(dir, 'dev.yaml'), toYaml([devSpec]));
+    const d = await run('node', [join(ROOT, 'bin', 'stackport.js'), 'dev', 'kind', '--spec', 'dev.yaml', '--no-tilt'], { cwd: dir, timeoutMs: 120_000 });
+    expect(d.code, d.stderr).toBe(0);
+    expect(d.stdout).toContain('syncs dataplatform-app/app -> /srv/dataplatform/app');
+
+    // The API's Deployment as Tilt deploys it (the rest of the dev manifests is what up applied, with other images).
+    const docs = parseAllDocuments(readFileSync(join(dir, '.stackport', 'dev', 'kind', 'dataplatform.k8s.yaml'), 'utf8')).map((x) => x.toJS());
+    const deployment = docs.find((o) => o?.kind === 'Deployment' && o.metadata.name === 'api');
+    await kube.ok(['apply', '--server-side', '--field-manager=tilt', '--force-conflicts', '-f', '-'], { input: JSON.stringify(deployment) });
+    await kube.ok(['-n', NS, 'rollout', 'status', 'deployment/api', '--timeout=240s'], { timeoutMs: 260_000 });
+    const pods = (await kube.items(['-n', NS, 'get', 'pods', '-l', 'app.kubernetes.io/name=api'])).filter(
+      (p) => !p.metadata.deletionTimestamp && p.spec.initContainers?.some((c: any) => c.name === 'live-sync-seed'),
+    );
+    expect(pods).toHaveLength(1);
+    const pod = pods[0].metadata.name;
+    expect(pods[0].spec.containers[0].securityContext.readOnlyRootFilesystem).toBe(true);
+
+    // A changed main.py with one more route, sent as Tilt sends it: a tar archive extracted by `tar -C / -x -f -` in the
+    // container, as its uid. The archive holds the synced folder itself, the entry tar cannot take on a root-owned mount.
+    const token = `synced-${Date.now()}`;
+    const tree = join(dir, 'sync');
+    mkdirSync(join(tree, 'srv', 'dataplatform'), { recursive: true });
+    cpSync(join(dir, 'dataplatform-app', 'app'), join(tree, 'srv', 'dataplatform', 'app'), { recursive: true });
+    appendFileSync(join(tree, 'srv', 'dataplatform', 'app', 'main.py'), `\n\n@app.get("/live-sync")\ndef live_sync() -> dict:\n    return {"token": "${token}"}\n`);
+    const sync = await run(info.nodeExec, ['sh', '-c', `tar -C "$1" -c srv/dataplatform/app | "$2" --kubeconfig "$3" -n "$4" exec -i "$5" -c api -- tar -C / -x -f -`, 'sync', tree, info.kubectl, info.kubeconfig, NS, pod], { timeoutMs: 60_000 });
+    expect(sync.code, sync.stderr).toBe(0);
+    let answer = { status: 0, body: '' };
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      answer = await httpFrom(kube, NS, pod, 'http://127.0.0.1:8000/live-sync').catch(() => answer);
+      if (answer.status === 200) break;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    expect(answer).toEqual({ status: 200, body: JSON.stringify({ token }) });
+    // Only the synced folder is a writable mount; the root filesystem stays read-only.
+    const mounts = await shIn(kube, NS, pod, `awk '$2 == "/" || $2 == "/srv/dataplatform/app" {print $2, substr($4, 1, 2)}' /proc/mounts`);
+    expect(mounts.split('\n').sort()).toEqual(['/ ro', '/srv/dataplatform/app rw']);
   });
 });
