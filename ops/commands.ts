@@ -89,7 +89,10 @@ export async function runCommand(args: string[]): Promise<number> {
     apiVersion: 'batch/v1',
     kind: 'Job',
     metadata: { name: jobName, namespace: ns, labels: template.metadata?.labels ?? cronJob.metadata.labels, annotations: { ...(template.metadata?.annotations ?? {}), 'cronjob.kubernetes.io/instantiate': 'manual' } },
-    spec: { ...template.spec, backoffLimit: 0 },
+    // One attempt, kept: with the CronJob's OnFailure the kubelet would restart a failing container in
+    // place, and the Job controller would delete the pod on its first failure (backoffLimit 0), so the
+    // exit code could be gone before it is read. A pod that Never restarts keeps its terminated state.
+    spec: { ...template.spec, backoffLimit: 0, template: { ...template.spec.template, spec: { ...template.spec.template.spec, restartPolicy: 'Never' } } },
   };
   t.kubectl.ok(['create', '-f', '-'], { input: JSON.stringify(job) });
   process.stderr.write(`job ${jobName} started from cronjob ${name}\n`);
@@ -101,7 +104,7 @@ export async function runCommand(args: string[]): Promise<number> {
   for (;;) {
     const pod = podOf();
     const cs = pod?.status?.containerStatuses?.find((c: any) => c.name === mainContainer);
-    if (cs?.state?.running || cs?.state?.terminated) break;
+    if (cs?.state?.running || cs?.state?.terminated || cs?.lastState?.terminated) break;
     const waiting = cs?.state?.waiting?.reason;
     if (waiting && /ErrImagePull|ImagePullBackOff|CreateContainerConfigError|InvalidImageName/.test(waiting)) throw new OpsError(`job ${jobName}: ${waiting}: ${cs.state.waiting.message ?? ''}`);
     if (Date.now() - t0 > timeoutMs) throw new OpsError(`job ${jobName} did not start within ${timeoutMs / 1000}s`);
@@ -110,7 +113,8 @@ export async function runCommand(args: string[]): Promise<number> {
   t.kubectl.attached(['-n', ns, 'logs', '-f', `job/${jobName}`, '-c', mainContainer], ['ignore', 'inherit', 'inherit']);
   for (;;) {
     const cs = podOf()?.status?.containerStatuses?.find((c: any) => c.name === mainContainer);
-    const code = cs?.state?.terminated?.exitCode;
+    // lastState: a Job template whose own restartPolicy came back (the pod restarted the container).
+    const code = cs?.state?.terminated?.exitCode ?? cs?.lastState?.terminated?.exitCode;
     if (code !== undefined) {
       // The Job's own verdict follows its pod's within moments; wait for it so `status` agrees.
       for (let i = 0; i < 30 && !(t.kubectl.json(['-n', ns, 'get', 'job', jobName])?.status?.conditions ?? []).some((c: any) => /Complete|Failed/.test(c.type) && c.status === 'True'); i++) await sleep(1000);

@@ -226,7 +226,7 @@ describe('run', () => {
       apiVersion: 'batch/v1',
       kind: 'Job',
       metadata: { name: job.metadata.name, namespace: 'dataplatform', labels, annotations: { 'cronjob.kubernetes.io/instantiate': 'manual' } },
-      spec: { ...cronJob.spec.jobTemplate.spec, backoffLimit: 0 },
+      spec: { ...cronJob.spec.jobTemplate.spec, backoffLimit: 0, template: { spec: { ...cronJob.spec.jobTemplate.spec.template.spec, restartPolicy: 'Never' } } },
     });
     expect(tools!.commands().slice(1)).toEqual([
       'kubectl --context lab -n dataplatform get cronjob worker -o json --ignore-not-found',
@@ -238,6 +238,19 @@ describe('run', () => {
       `kubectl --context lab -n dataplatform get job ${job.metadata.name} -o json --ignore-not-found`,
     ]);
     expect(stderr.at(-1)).toBe(`job ${job.metadata.name}: worker exited with 4\n`);
+  });
+
+  it('reads the exit code of a container the kubelet already restarted (lastState)', async () => {
+    const labels = { 'app.kubernetes.io/name': 'worker' };
+    const cronJob = { metadata: { name: 'worker', labels }, spec: { jobTemplate: { metadata: { labels }, spec: { template: { spec: { containers: [{ name: 'worker', image: 'example.com/worker:1.0.0' }] } } } } } };
+    const pods = { items: [{ status: { containerStatuses: [{ name: 'worker', state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: { terminated: { exitCode: 3 } } }] } }] };
+    cluster([
+      { match: '*get cronjob worker*', stdout: JSON.stringify(cronJob) },
+      { match: '*create -f -', sh: 'cat > "$STATE/job"' },
+      { match: '*get pods*', stdout: JSON.stringify(pods) },
+      { match: '*get job worker-run-*', stdout: JSON.stringify({ status: { conditions: [{ type: 'Failed', status: 'True' }] } }) },
+    ]);
+    expect(await runCommand(withSpec('worker', ...onLab))).toBe(3);
   });
 
   it('a --timeout that is not a number is refused before a Job is made', async () => {
