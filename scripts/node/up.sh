@@ -327,6 +327,13 @@ start kube-scheduler "$BIN/kube-scheduler" \
 
 # ------------------------------------------------------------------ containerd
 CONTAINERD_SOCK="$STATE/containerd/containerd.sock"
+# For callers on the host: ctr against this containerd, in the namespace the kubelet's images live in
+# (what `kind load docker-image` runs inside a kind node).
+cat >"$STATE/bin/ctr" <<EOF
+#!/bin/sh
+exec nsenter -t $HOLDER -m -n -- "$NODE_BIN/ctr" --address "$CONTAINERD_SOCK" -n k8s.io "\$@"
+EOF
+chmod 755 "$STATE/bin/ctr"
 cat >"$STATE/containerd/config.toml" <<EOF
 version = 4
 root = "$STATE/containerd/root"

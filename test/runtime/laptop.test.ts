@@ -10,9 +10,9 @@
  * are left out (--skip-addon): neither can run here; the CRD add-ons are installed for real.
  */
 import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { toYaml } from '../../charts/yaml';
@@ -248,3 +248,95 @@ describe('stackport up on an existing cluster', () => {
     expect(mounts.split('\n').sort()).toEqual(['/ ro', '/srv/dataplatform/app rw']);
   });
 });
+
+/**
+ * `stackport up kind` on the stack's own cluster, which is the one that builds and loads images:
+ * kind and Docker cannot run here, so `docker` and `kind` on PATH do what those commands do with
+ * the tools this machine has. `docker build` is `buildah bud` with the same arguments; `kind load
+ * docker-image` saves the image as a docker archive and imports it into the node's containerd as kind
+ * does inside its node (`ctr --namespace=k8s.io images import --all-platforms --digests`). The
+ * cluster is the runtime node under the context name kind gives the stack's cluster.
+ */
+describe('stackport up on its own kind cluster: images built from source and loaded into the node', () => {
+  const BUILD_NS = 'runtime-laptop-build';
+  afterAll(async () => {
+    await kube.kubectl(['delete', 'namespace', BUILD_NS, '--ignore-not-found', '--wait=false']);
+  });
+
+  it("builds the component's image from its Dockerfile, loads it into the node's containerd, and the pod runs it", async () => {
+    await kube.kubectl(['delete', 'namespace', BUILD_NS, '--ignore-not-found', '--wait=true', '--timeout=180s'], { timeoutMs: 200_000 });
+    const work = mkdtempSync(join(dir, 'build-'));
+    const token = `built-${Date.now()}`;
+    const busybox = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'stackport', 'node-images', 'busybox.tar');
+    mkdirSync(join(work, 'hello'));
+    writeFileSync(join(work, 'hello', 'index.html'), `${token}\n`);
+    writeFileSync(join(work, 'hello', 'Dockerfile'), [`FROM docker-archive:${busybox}`, 'COPY index.html /www/index.html', 'ENTRYPOINT ["httpd", "-f", "-p", "8080", "-h", "/www"]', ''].join('\n'));
+    writeFileSync(
+      join(work, 'stack.yaml'),
+      toYaml([{ apiVersion: 'stackport.dev/v1alpha1', name: 'laptop-build', namespace: BUILD_NS, components: { hello: { kind: 'web', image: 'stackport.local/laptop-hello:dev', port: 8080, healthPath: '/', build: { context: 'hello' } } } }]),
+    );
+    // The kube context kind writes for the stack's cluster, on the runtime node.
+    const kubeconfig = join(work, 'kubeconfig');
+    cpSync(info.kubeconfig, kubeconfig);
+    execFileSync(join(binDir(), 'kubectl'), ['--kubeconfig', kubeconfig, 'config', 'rename-context', CONTEXT, 'kind-laptop-build'], { stdio: 'pipe' });
+
+    const tools = join(work, 'tools');
+    mkdirSync(tools);
+    const buildah = `buildah --root "${join(work, 'buildah')}" --runroot "${join(work, 'buildah-run')}" --storage-driver vfs`;
+    writeFileSync(join(tools, 'docker'), [
+      '#!/bin/sh',
+      'set -eu',
+      `echo "docker $*" >> "${join(work, 'calls')}"`,
+      'case "$1" in',
+      '  version) echo 27.3.1 ;;',
+      `  build) shift; exec ${buildah} bud --quiet "$@" ;;`,
+      '  *) echo "docker stand-in: $1 is not done here" >&2; exit 2 ;;',
+      'esac',
+      '',
+    ].join('\n'), { mode: 0o755 });
+    writeFileSync(join(tools, 'kind'), [
+      '#!/bin/sh',
+      'set -eu',
+      `echo "kind $*" >> "${join(work, 'calls')}"`,
+      'case "$1" in',
+      '  version) echo "kind v0.27.0 go1.24.0 linux/amd64" ;;',
+      '  load)',
+      '    [ "$2" = docker-image ] && [ "$4" = --name ] && [ "$5" = laptop-build ] || { echo "kind stand-in: unexpected $*" >&2; exit 2; }',
+      `    archive="${join(work, 'image.tar')}"`,
+      `    ${buildah} push --quiet "$3" "docker-archive:$archive:$3"`,
+      `    "${join(info.stateDir, 'bin', 'ctr')}" images import --all-platforms --digests - < "$archive"`,
+      '    ;;',
+      '  *) echo "kind stand-in: $1 is not done here" >&2; exit 2 ;;',
+      'esac',
+      '',
+    ].join('\n'), { mode: 0o755 });
+
+    const r = await run(
+      info.nodeExec,
+      ['node', join(ROOT, 'bin', 'stackport.js'), 'up', 'kind', '--spec', 'stack.yaml', '--kubeconfig', kubeconfig, '--skip-addon', 'cloud-provider-kind', '--skip-addon', 'cert-manager', '--skip-missing', '--timeout', '240'],
+      { cwd: work, timeoutMs: 360_000, env: { ...process.env, PATH: `${tools}:${binDir()}:${process.env.PATH}`, KUBECONFIG: '' } },
+    );
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(r.stderr.split('\n')[0]).toBe('context: kind-laptop-build');
+    expect(r.stderr).toContain('images: building stackport.local/laptop-hello:dev for hello');
+    const calls = readFileSync(join(work, 'calls'), 'utf8').split('\n').filter((l) => !/ version/.test(l) && l);
+    expect(calls).toEqual([
+      `docker build -t stackport.local/laptop-hello:dev -f ${join(work, 'hello', 'Dockerfile')} ${join(work, 'hello')}`,
+      'kind load docker-image stackport.local/laptop-hello:dev --name laptop-build',
+    ]);
+
+    // The pod runs the image just built: one that this import put into containerd (kind's --digests import
+    // names it import-<date>@<digest> beside the tag), serving the file of this build.
+    const listed = (await run(join(info.stateDir, 'bin', 'ctr'), ['images', 'ls'], { timeoutMs: 30_000 })).stdout;
+    expect(listed).toMatch(/^stackport\.local\/laptop-hello:dev\s/m);
+    const pods = await kube.items(['-n', BUILD_NS, 'get', 'pods', '-l', 'app.kubernetes.io/name=hello']);
+    expect(pods).toHaveLength(1);
+    expect(pods[0].status.containerStatuses[0].image).toMatch(/stackport\.local\/laptop-hello:dev$/);
+    const running: string = pods[0].status.containerStatuses[0].imageID;
+    const digest = /sha256:[0-9a-f]{64}$/.exec(running)?.[0];
+    expect(digest, running).toBeDefined();
+    expect(listed.split('\n').filter((l) => l.includes(digest!)).length, `${running} not in\n${listed}`).toBeGreaterThan(0);
+    expect(await shIn(kube, BUILD_NS, pods[0].metadata.name, 'wget -qO- http://127.0.0.1:8080/')).toBe(token);
+  });
+});
+
