@@ -15,7 +15,7 @@ import { referenceStack } from '../../model/reference';
 import { randomPassword } from '../../ops/secrets';
 import type { StackSpec } from '../../model/schema';
 import { applyObjects, diagnostics, freshNamespace, httpServer, node, podIP, restrictedContainer, pod as podObject, tcpConnects, waitPodsReady, waitUntil } from './node';
-import { type Deployment, applyStack, deployStack, dial, httpFrom, podOf, python, rowsFingerprint, runJob, shIn } from './stack';
+import { type Deployment, applyStack, deployStack, dial, httpFrom, podOf, python, rowsFingerprint, runJob, serviceAnswer, shIn } from './stack';
 
 const { info, kube } = node();
 const OUTSIDE = 'runtime-outside';
@@ -52,10 +52,7 @@ describe('the reference stack on kind', () => {
 
   it('the API answers /health and database-backed requests through its Service', async () => {
     const from = await podOf(kube, NS, 'dashboard');
-    // A Ready pod is reachable through its Service once kube-proxy has programmed its endpoint, which
-    // can lag a few seconds under load (refused meanwhile: the Service has no endpoint on this node yet).
-    let health: { status: number; body: string } | undefined;
-    const waited = await waitUntil('the api Service routes to its Ready pod', async () => ((health = await httpFrom(kube, NS, from, 'http://api:8000/health')) ? [] : ['an answer']), () => diagnostics(kube, NS), 30);
+    const { waited, ...health } = await serviceAnswer(kube, NS, from, 'http://api:8000/health');
     if (waited > 1) console.log(`kind: the api Service answered ${waited.toFixed(1)}s after the pods were Ready`);
     expect(health).toEqual({ status: 200, body: JSON.stringify({ status: 'ok', database: 'ok' }) });
     expect(await httpFrom(kube, NS, from, 'http://api:8000/api/runs/latest')).toEqual({ status: 404, body: JSON.stringify({ detail: 'the worker has not run yet' }) });

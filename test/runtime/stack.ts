@@ -234,6 +234,17 @@ export async function httpFrom(kube: Kube, namespace: string, pod: string, url: 
   return JSON.parse(await python(kube, namespace, pod, GET, [url]));
 }
 
+/**
+ * The first answer of a Service to a request from a pod, right after its pods became Ready: kube-proxy
+ * programs the endpoint a moment later, up to seconds under load, and a connection meanwhile is
+ * refused. Waits up to `seconds` and says how long it took.
+ */
+export async function serviceAnswer(kube: Kube, namespace: string, from: string, url: string, seconds = 30): Promise<{ status: number; body: string; waited: number }> {
+  let answer: { status: number; body: string } | undefined;
+  const waited = await waitUntil(`${url} answers from ${from}`, async () => ((answer = await httpFrom(kube, namespace, from, url)) ? [] : ['an answer']), () => diagnostics(kube, namespace), seconds);
+  return { ...answer!, waited };
+}
+
 /** A shell command in a pod; its output, trimmed. */
 export async function shIn(kube: Kube, namespace: string, pod: string, script: string): Promise<string> {
   return (await kube.ok(['-n', namespace, 'exec', pod, '--', 'sh', '-c', script], { timeoutMs: 120_000 })).trim();
