@@ -209,16 +209,20 @@ describe('run', () => {
     expect(e.message).toBe('consumer runs continuously (a Deployment); run starts scheduled workers (with a schedule)');
   });
 
-  it("runs one attempt of the CronJob's template as a manual Job, follows its log and returns the worker's exit code", async () => {
-    const labels = { 'app.kubernetes.io/name': 'worker', 'app.kubernetes.io/part-of': 'dataplatform' };
-    const cronJob = { metadata: { name: 'worker', labels }, spec: { jobTemplate: { metadata: { labels }, spec: { backoffLimit: 6, template: { spec: { containers: [{ name: 'worker', image: 'example.com/worker:1.0.0' }] } } } } } };
-    const pods = { items: [{ status: { containerStatuses: [{ name: 'worker', state: { terminated: { exitCode: 4 } } }] } }] };
+  /** A cluster with the worker's CronJob, the run's pods as given, and the Job's verdict (Failed). */
+  const workerRun = (cronJob: object, pods: object) =>
     cluster([
       { match: '*get cronjob worker*', stdout: JSON.stringify(cronJob) },
       { match: '*create -f -', sh: 'cat > "$STATE/job"' },
       { match: '*get pods*', stdout: JSON.stringify(pods) },
       { match: '*get job worker-run-*', stdout: JSON.stringify({ status: { conditions: [{ type: 'Failed', status: 'True' }] } }) },
     ]);
+
+  it("runs one attempt of the CronJob's template as a manual Job, follows its log and returns the worker's exit code", async () => {
+    const labels = { 'app.kubernetes.io/name': 'worker', 'app.kubernetes.io/part-of': 'dataplatform' };
+    const cronJob = { metadata: { name: 'worker', labels }, spec: { jobTemplate: { metadata: { labels }, spec: { backoffLimit: 6, template: { spec: { containers: [{ name: 'worker', image: 'example.com/worker:1.0.0' }] } } } } } };
+    const pods = { items: [{ status: { containerStatuses: [{ name: 'worker', state: { terminated: { exitCode: 4 } } }] } }] };
+    workerRun(cronJob, pods);
     expect(await runCommand(withSpec('worker', ...onLab))).toBe(4);
     const job = JSON.parse(readFileSync(join(tools!.dir, 'state', 'job'), 'utf8'));
     expect(job.metadata.name).toMatch(/^worker-run-\d{14}$/);
@@ -244,12 +248,7 @@ describe('run', () => {
     const labels = { 'app.kubernetes.io/name': 'worker' };
     const cronJob = { metadata: { name: 'worker', labels }, spec: { jobTemplate: { metadata: { labels }, spec: { template: { spec: { containers: [{ name: 'worker', image: 'example.com/worker:1.0.0' }] } } } } } };
     const pods = { items: [{ status: { containerStatuses: [{ name: 'worker', state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: { terminated: { exitCode: 3 } } }] } }] };
-    cluster([
-      { match: '*get cronjob worker*', stdout: JSON.stringify(cronJob) },
-      { match: '*create -f -', sh: 'cat > "$STATE/job"' },
-      { match: '*get pods*', stdout: JSON.stringify(pods) },
-      { match: '*get job worker-run-*', stdout: JSON.stringify({ status: { conditions: [{ type: 'Failed', status: 'True' }] } }) },
-    ]);
+    workerRun(cronJob, pods);
     expect(await runCommand(withSpec('worker', ...onLab))).toBe(3);
   });
 

@@ -10,14 +10,14 @@
  * are left out (--skip-addon): neither can run here; the CRD add-ons are installed for real.
  */
 import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { toYaml } from '../../charts/yaml';
 import { binDir, run } from '../cluster/kube';
-import { node, ROOT } from './node';
+import { diagnostics, node, ROOT, waitUntil } from './node';
 import { builtImage, httpFrom, shIn } from './stack';
 
 const { info, kube } = node();
@@ -236,18 +236,19 @@ describe('stackport up on an existing cluster', () => {
     const sync = await run(info.nodeExec, ['sh', '-c', `tar -C "$1" -c srv/dataplatform/app | "$2" --kubeconfig "$3" -n "$4" exec -i "$5" -c api -- tar -C / -x -f -`, 'sync', tree, info.kubectl, info.kubeconfig, NS, pod], { timeoutMs: 60_000 });
     expect(sync.code, sync.stderr).toBe(0);
     let answer = { status: 0, body: '' };
-    const deadline = Date.now() + 60_000;
-    while (Date.now() < deadline) {
-      answer = await httpFrom(kube, NS, pod, 'http://127.0.0.1:8000/live-sync').catch(() => answer);
-      if (answer.status === 200) break;
-      await new Promise((r) => setTimeout(r, 1000));
-    }
+    await waitUntil('the reloaded API answers /live-sync', async () => ((answer = await httpFrom(kube, NS, pod, 'http://127.0.0.1:8000/live-sync')).status === 200 ? [] : [`200, not ${answer.status}`]), () => diagnostics(kube, NS), 60);
     expect(answer).toEqual({ status: 200, body: JSON.stringify({ token }) });
     // Only the synced folder is a writable mount; the root filesystem stays read-only.
     const mounts = await shIn(kube, NS, pod, `awk '$2 == "/" || $2 == "/srv/dataplatform/app" {print $2, substr($4, 1, 2)}' /proc/mounts`);
     expect(mounts.split('\n').sort()).toEqual(['/ ro', '/srv/dataplatform/app rw']);
   });
 });
+
+/** A command on PATH that records its arguments in `calls` and runs the `case` branch of its first argument. */
+function standInTool(dir: string, name: string, calls: string, branches: string[]): void {
+  const script = ['#!/bin/sh', 'set -eu', `echo "${name} $*" >> "${calls}"`, 'case "$1" in', ...branches.map((b) => `  ${b}`), `  *) echo "${name} stand-in: $1 is not done here" >&2; exit 2 ;;`, 'esac', ''];
+  writeFileSync(join(dir, name), script.join('\n'), { mode: 0o755 });
+}
 
 /**
  * `stackport up kind` on the stack's own cluster, which is the one that builds and loads images:
@@ -267,7 +268,7 @@ describe('stackport up on its own kind cluster: images built from source and loa
     await kube.kubectl(['delete', 'namespace', BUILD_NS, '--ignore-not-found', '--wait=true', '--timeout=180s'], { timeoutMs: 200_000 });
     const work = mkdtempSync(join(dir, 'build-'));
     const token = `built-${Date.now()}`;
-    const busybox = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'stackport', 'node-images', 'busybox.tar');
+    const busybox = join(execFileSync('bash', [join(ROOT, 'scripts', 'node', 'images.sh'), '--print-dir'], { encoding: 'utf8' }).trim(), 'busybox.tar');
     mkdirSync(join(work, 'hello'));
     writeFileSync(join(work, 'hello', 'index.html'), `${token}\n`);
     writeFileSync(join(work, 'hello', 'Dockerfile'), [`FROM docker-archive:${busybox}`, 'COPY index.html /www/index.html', 'ENTRYPOINT ["httpd", "-f", "-p", "8080", "-h", "/www"]', ''].join('\n'));
@@ -282,34 +283,18 @@ describe('stackport up on its own kind cluster: images built from source and loa
 
     const tools = join(work, 'tools');
     mkdirSync(tools);
+    const calls = join(work, 'calls');
     const buildah = `buildah --root "${join(work, 'buildah')}" --runroot "${join(work, 'buildah-run')}" --storage-driver vfs`;
-    writeFileSync(join(tools, 'docker'), [
-      '#!/bin/sh',
-      'set -eu',
-      `echo "docker $*" >> "${join(work, 'calls')}"`,
-      'case "$1" in',
-      '  version) echo 27.3.1 ;;',
-      `  build) shift; exec ${buildah} bud --quiet "$@" ;;`,
-      '  *) echo "docker stand-in: $1 is not done here" >&2; exit 2 ;;',
-      'esac',
-      '',
-    ].join('\n'), { mode: 0o755 });
-    writeFileSync(join(tools, 'kind'), [
-      '#!/bin/sh',
-      'set -eu',
-      `echo "kind $*" >> "${join(work, 'calls')}"`,
-      'case "$1" in',
-      '  version) echo "kind v0.27.0 go1.24.0 linux/amd64" ;;',
-      '  load)',
-      '    [ "$2" = docker-image ] && [ "$4" = --name ] && [ "$5" = laptop-build ] || { echo "kind stand-in: unexpected $*" >&2; exit 2; }',
-      `    archive="${join(work, 'image.tar')}"`,
-      `    ${buildah} push --quiet "$3" "docker-archive:$archive:$3"`,
-      `    "${join(info.stateDir, 'bin', 'ctr')}" images import --all-platforms --digests - < "$archive"`,
-      '    ;;',
-      '  *) echo "kind stand-in: $1 is not done here" >&2; exit 2 ;;',
-      'esac',
-      '',
-    ].join('\n'), { mode: 0o755 });
+    standInTool(tools, 'docker', calls, ['version) echo 27.3.1 ;;', `build) shift; exec ${buildah} bud --quiet "$@" ;;`]);
+    standInTool(tools, 'kind', calls, [
+      'version) echo "kind v0.27.0 go1.24.0 linux/amd64" ;;',
+      'load)',
+      '  [ "$2" = docker-image ] && [ "$4" = --name ] && [ "$5" = laptop-build ] || { echo "kind stand-in: unexpected $*" >&2; exit 2; }',
+      `  archive="${join(work, 'image.tar')}"`,
+      `  ${buildah} push --quiet "$3" "docker-archive:$archive:$3"`,
+      `  "${join(info.stateDir, 'bin', 'ctr')}" images import --all-platforms --digests - < "$archive"`,
+      '  ;;',
+    ]);
 
     const r = await run(
       info.nodeExec,
@@ -319,8 +304,7 @@ describe('stackport up on its own kind cluster: images built from source and loa
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
     expect(r.stderr.split('\n')[0]).toBe('context: kind-laptop-build');
     expect(r.stderr).toContain('images: building stackport.local/laptop-hello:dev for hello');
-    const calls = readFileSync(join(work, 'calls'), 'utf8').split('\n').filter((l) => !/ version/.test(l) && l);
-    expect(calls).toEqual([
+    expect(readFileSync(calls, 'utf8').split('\n').filter((l) => !/ version/.test(l) && l)).toEqual([
       `docker build -t stackport.local/laptop-hello:dev -f ${join(work, 'hello', 'Dockerfile')} ${join(work, 'hello')}`,
       'kind load docker-image stackport.local/laptop-hello:dev --name laptop-build',
     ]);
