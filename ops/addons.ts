@@ -7,7 +7,9 @@
  */
 import type { Kubectl } from './kubectl';
 import type { LocalEnvironment } from './cluster';
-import { OpsError, run, runOk } from './exec';
+import { readFileSync } from 'node:fs';
+import { parseAllDocuments } from 'yaml';
+import { OpsError, run, runOk, sleep } from './exec';
 import { crdFile, pinnedVersion } from './pinned';
 import { compareVersions, withV } from './versions';
 import { packageRoot } from '../model/package-files';
@@ -130,8 +132,46 @@ function crdAddOn(kubectl: Kubectl, name: string, crd: string, annotation: strin
     },
     // Server-side: the HTTPRoute CRD is too big for client-side apply's annotation. Forcing conflicts
     // takes over fields another installer (an earlier cloud-provider-kind) wrote: stackport pins these.
-    install: () => void kubectl.ok(['apply', '--server-side', '--force-conflicts', `--field-manager=${ADDON_MANAGER}`, '-f', file]),
+    install: () => {
+      kubectl.ok(['apply', '--server-side', '--force-conflicts', `--field-manager=${ADDON_MANAGER}`, '-f', file]);
+      waitEstablished(kubectl, name, crdNames(file));
+    },
   };
+}
+
+/** The names of the CustomResourceDefinitions in a vendored CRD file. */
+export function crdNames(file: string): string[] {
+  return parseAllDocuments(readFileSync(file, 'utf8'))
+    .map((d) => d.toJSON())
+    .filter((d) => d?.kind === 'CustomResourceDefinition')
+    .map((d) => d.metadata.name as string);
+}
+
+/**
+ * Returns once every CRD in `names` is Established, so the stack's objects of those kinds apply
+ * right after: a CRD just created is not served until then (a second or more on a busy cluster).
+ */
+export function waitEstablished(kubectl: Kubectl, addOn: string, names: readonly string[], seconds = 60, pollMs = 500): void {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    // One name: kubectl prints the object; several: a List.
+    const got = kubectl.json(['get', 'customresourcedefinitions.apiextensions.k8s.io', ...names]);
+    const items: any[] = got?.items ?? (got ? [got] : []);
+    const pending = names.filter((n) => {
+      const c = items.find((i) => i.metadata?.name === n);
+      return !(c?.status?.conditions ?? []).some((x: any) => x.type === 'Established' && x.status === 'True');
+    });
+    if (pending.length === 0) return;
+    if (Date.now() >= deadline) {
+      const why = pending.map((n) => {
+        const c = items.find((i) => i.metadata?.name === n);
+        const conditions = (c?.status?.conditions ?? []).map((x: any) => `${x.type}=${x.status}${x.message ? ` (${x.message})` : ''}`).join(', ');
+        return `${n}: ${c ? conditions || 'no conditions yet' : 'not found'}`;
+      });
+      throw new OpsError(`${addOn}: applied, but not Established after ${seconds} s (the API server does not serve these kinds yet):\n  ${why.join('\n  ')}\nCheck the API server's log; kubectl get crd NAME -o yaml shows each one's conditions.`);
+    }
+    sleep(pollMs);
+  }
 }
 
 function monitoringCrds(kubectl: Kubectl, root: string, pinned: string): AddOn {

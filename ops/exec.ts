@@ -74,3 +74,8 @@ export function runOk(tool: string, args: readonly string[], o: RunOptions = {})
 export function shown(args: readonly string[]): string {
   return args.filter((a) => !a.startsWith('--kubeconfig')).slice(0, 4).join(' ');
 }
+
+/** Blocks for `ms` (the commands here run synchronously, one kubectl after another). */
+export function sleep(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}

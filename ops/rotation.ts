@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { PASSWORD_SYNC, passwordCheck } from '../charts/password-sync';
 import type { ResolvedStack } from '../model/presets';
 import { isExternal, postgresLogins, secretNames } from '../model/relations';
-import { OpsError } from './exec';
+import { OpsError, sleep } from './exec';
 import type { Kubectl } from './kubectl';
 import type { K8sObject } from './prune';
 
@@ -23,10 +23,6 @@ export const SECRETS_HASH = 'stackport.dev/secrets-hash';
 const NUDGE = 'stackport.dev/passwords';
 
 type Obj = Record<string, any>;
-
-function sleep(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
 
 const digest = (parts: unknown): string => createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 16);
 

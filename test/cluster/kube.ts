@@ -165,9 +165,30 @@ export async function installCrds(kube: Kube, docs: any[]): Promise<{ installed:
     if (res.code !== 0) throw new Error(`installing CRDs failed:\n${res.stderr}`);
     warnings = res.stderr.trim();
   }
-  await kube.ok(['wait', '--for=condition=Established', '--timeout=60s', ...crds.map((c) => `crd/${c.metadata.name}`)], { timeoutMs: 90_000 });
+  await waitCrdsEstablished(kube, crds.map((c) => c.metadata.name));
   await kube.ok(['api-resources', '-o', 'name']); // refresh kubectl's discovery cache
   return { installed: missing.length, warnings };
+}
+
+/**
+ * Waits until every named CRD is Established. Not `kubectl wait --for=condition=Established`: on a
+ * CRD the API server has not given a status yet (a busy one, right after the apply) it fails at
+ * once ("<nil> is of the type <nil>") instead of waiting.
+ */
+export async function waitCrdsEstablished(kube: Kube, names: string[], seconds = 60): Promise<number> {
+  const wanted = new Set(names);
+  return waitUntil(
+    `CRDs Established: ${names.join(', ')}`,
+    async () => {
+      const listed = await kube.json(['get', 'customresourcedefinitions.apiextensions.k8s.io', ...wanted, '--ignore-not-found']).catch(() => ({ items: [] }));
+      const established = ((listed.items ?? [listed]) as any[])
+        .filter((c) => (c.status?.conditions ?? []).some((x: any) => x.type === 'Established' && x.status === 'True'))
+        .map((c) => c.metadata.name);
+      return [...wanted].filter((n) => !established.includes(n));
+    },
+    async () => (await kube.kubectl(['get', 'crd', ...names, '-o', 'wide'])).stdout,
+    seconds,
+  );
 }
 
 /** An existing cluster (STACKPORT_KUBECONFIG). */

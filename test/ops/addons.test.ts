@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { installAddOns } from '../../ops/addons';
+import { crdNames, installAddOns, waitEstablished } from '../../ops/addons';
 import { Kubectl } from '../../ops/kubectl';
 import { packageRoot } from '../../model/package-files';
 import { pinnedVersion } from '../../ops/pinned';
@@ -25,8 +25,14 @@ const CPK = pinnedVersion('CLOUD_PROVIDER_KIND_VERSION');
 const CPK_IMAGE = `registry.k8s.io/cloud-provider-kind/cloud-controller-manager:${CPK}`;
 
 const crd = (annotations: Record<string, string>) => `${JSON.stringify({ kind: 'CustomResourceDefinition', metadata: { annotations } })}\n`;
+const crdFileOf = (group: string) => join(root, 'crds', `${group}.yaml`);
+/** What the API server answers for CRDs, each with its Established condition. */
+const crdList = (established: Record<string, boolean>) =>
+  `${JSON.stringify({ kind: 'List', items: Object.entries(established).map(([name, ok]) => ({ metadata: { name }, status: { conditions: [{ type: 'NamesAccepted', status: 'True' }, { type: 'Established', status: ok ? 'True' : 'False', ...(ok ? {} : { message: 'not all names are accepted' }) }] } })) })}\n`;
+const everyCrdEstablished = { match: '*get customresourcedefinitions.apiextensions.k8s.io*', stdout: crdList(Object.fromEntries(['gateway.networking.k8s.io', 'monitoring.coreos.com'].flatMap((g) => crdNames(crdFileOf(g)).map((n) => [n, true])))) };
 const cluster = (o: { gateway?: string; prometheus?: string; release?: string; gatewayValues?: boolean; cpk?: string; cpkRunning?: boolean; deployment?: string }) => ({
   kubectl: [
+    everyCrdEstablished,
     { match: '*get crd gateways.gateway.networking.k8s.io*', stdout: o.gateway ? crd({ 'gateway.networking.k8s.io/bundle-version': o.gateway }) : '' },
     { match: '*get crd servicemonitors.monitoring.coreos.com*', stdout: o.prometheus ? crd({ 'operator.prometheus.io/version': o.prometheus }) : '' },
     { match: '*get deployment cert-manager*', stdout: o.deployment ? `${JSON.stringify({ spec: { template: { spec: { containers: [{ image: o.deployment }] } } } })}\n` : '' },
@@ -38,8 +44,10 @@ const cluster = (o: { gateway?: string; prometheus?: string; release?: string; g
   docker: [o.cpk ? { match: 'inspect *', stdout: `${o.cpk} ${o.cpkRunning ?? true}\n` } : { match: 'inspect *', stderr: 'Error: No such object: stackport-cloud-provider-kind\n', exit: 1 }] as Reply[],
 });
 
-const GATEWAY_APPLY = `kubectl --context kind-dataplatform apply --server-side --force-conflicts --field-manager=stackport-addons -f ${join(root, 'crds', 'gateway.networking.k8s.io.yaml')}`;
-const MONITORING_APPLY = (ctx: string) => `kubectl --context ${ctx} apply --server-side --force-conflicts --field-manager=stackport-addons -f ${join(root, 'crds', 'monitoring.coreos.com.yaml')}`;
+const GATEWAY_APPLY = `kubectl --context kind-dataplatform apply --server-side --force-conflicts --field-manager=stackport-addons -f ${crdFileOf('gateway.networking.k8s.io')}`;
+const MONITORING_APPLY = (ctx: string) => `kubectl --context ${ctx} apply --server-side --force-conflicts --field-manager=stackport-addons -f ${crdFileOf('monitoring.coreos.com')}`;
+/** The look, right after an apply, that every CRD of the file is Established. */
+const ESTABLISHED = (ctx: string, group: string) => `kubectl --context ${ctx} get customresourcedefinitions.apiextensions.k8s.io ${crdNames(crdFileOf(group)).join(' ')} -o json --ignore-not-found`;
 const HELM_INSTALL = (gateway: boolean, ctx: string) =>
   [
     `helm upgrade --install cert-manager oci://quay.io/jetstack/charts/cert-manager --version ${CERT_MANAGER} --namespace cert-manager --create-namespace --reset-then-reuse-values --set crds.enabled=true`,
@@ -61,6 +69,7 @@ describe('installAddOns on kind', () => {
     expect(commands).toEqual([
       'kubectl --context kind-dataplatform get crd gateways.gateway.networking.k8s.io -o json --ignore-not-found',
       GATEWAY_APPLY,
+      ESTABLISHED('kind-dataplatform', 'gateway.networking.k8s.io'),
       'docker inspect --format {{.Config.Image}} {{.State.Running}} stackport-cloud-provider-kind',
       CPK_RUN,
       'helm list --namespace cert-manager --output json --kube-context kind-dataplatform',
@@ -68,6 +77,7 @@ describe('installAddOns on kind', () => {
       HELM_INSTALL(true, 'kind-dataplatform'),
       'kubectl --context kind-dataplatform get crd servicemonitors.monitoring.coreos.com -o json --ignore-not-found',
       MONITORING_APPLY('kind-dataplatform'),
+      ESTABLISHED('kind-dataplatform', 'monitoring.coreos.com'),
     ]);
     expect(results.map((r) => r.action)).toEqual(['installed', 'installed', 'installed', 'installed']);
     expect(lines).toEqual([
@@ -141,6 +151,7 @@ describe('installAddOns on k3d', () => {
       HELM_INSTALL(false, 'k3d-dataplatform'),
       'kubectl --context k3d-dataplatform get crd servicemonitors.monitoring.coreos.com -o json --ignore-not-found',
       MONITORING_APPLY('k3d-dataplatform'),
+      ESTABLISHED('k3d-dataplatform', 'monitoring.coreos.com'),
     ]);
     expect(lines).toEqual(['add-ons (cluster-wide, context k3d-dataplatform):', `  cert-manager: installed ${CERT_MANAGER}`, `  prometheus-operator CRDs: installed ${PROMETHEUS}`]);
   });
@@ -149,5 +160,39 @@ describe('installAddOns on k3d', () => {
     tools = standIns(cluster({ release: CERT_MANAGER, prometheus: PROMETHEUS }));
     installAddOns('k3d', new Kubectl({ context: 'k3d-dataplatform', kubeconfig: '/tmp/kc' }), { log: () => undefined, root });
     expect(tools.commands().filter((c) => c.startsWith('helm'))).toEqual(['helm list --namespace cert-manager --output json --kube-context k3d-dataplatform --kubeconfig /tmp/kc']);
+  });
+});
+
+describe('CRDs installed by an add-on are Established before the stack is applied', () => {
+  const names = ['servicemonitors.monitoring.coreos.com', 'podmonitors.monitoring.coreos.com'];
+  const get = `kubectl --context kind-dataplatform get customresourcedefinitions.apiextensions.k8s.io ${names.join(' ')} -o json --ignore-not-found`;
+
+  it('names the CRDs of a vendored file', () => {
+    expect(crdNames(crdFileOf('monitoring.coreos.com'))).toEqual(['servicemonitors.monitoring.coreos.com', 'podmonitors.monitoring.coreos.com', 'prometheusrules.monitoring.coreos.com']);
+  });
+
+  it('looks again until the API server has established every one (the first look finds one without a status)', () => {
+    // The first answer lacks a status entirely (what a busy API server shows right after the apply),
+    // the second has every CRD Established: the stand-in tells its calls apart by a flag file.
+    const first = `${JSON.stringify({ kind: 'List', items: [{ metadata: { name: names[0] } }, { metadata: { name: names[1] }, status: { conditions: [{ type: 'Established', status: 'True' }] } }] })}\n`;
+    tools = standIns({
+      kubectl: [
+        { match: '*get customresourcedefinitions*', sh: `if test -e "$STATE/looked"; then printf '%s' '${crdList({ [names[0]]: true, [names[1]]: true }).trim()}'; else printf '%s' '${first.trim()}'; touch "$STATE/looked"; fi` },
+      ],
+    });
+    waitEstablished(new Kubectl({ context: 'kind-dataplatform' }), 'prometheus-operator CRDs', names, 5, 10);
+    expect(tools.commands()).toEqual([get, get]);
+  });
+
+  it('gives up at the deadline, naming each CRD that is not Established and its conditions', () => {
+    tools = standIns({ kubectl: [{ match: '*get customresourcedefinitions*', stdout: crdList({ [names[0]]: true, [names[1]]: false }) }] });
+    expect(() => waitEstablished(new Kubectl({ context: 'kind-dataplatform' }), 'prometheus-operator CRDs', names, 0.05, 10)).toThrow(
+      /^prometheus-operator CRDs: applied, but not Established after 0\.05 s .*\n {2}podmonitors\.monitoring\.coreos\.com: NamesAccepted=True, Established=False \(not all names are accepted\)\n/,
+    );
+  });
+
+  it('says when a CRD is missing altogether', () => {
+    tools = standIns({ kubectl: [{ match: '*get customresourcedefinitions*', stdout: '' }] });
+    expect(() => waitEstablished(new Kubectl({ context: 'kind-dataplatform' }), 'Gateway API CRDs', [names[0]], 0.05, 10)).toThrow(`${names[0]}: not found`);
   });
 });

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseVersionsFile } from '../../ops/pinned';
-import { type Kube, type Result, run } from '../cluster/kube';
+import { type Kube, type Result, run, waitCrdsEstablished } from '../cluster/kube';
 import { ROOT, diagnostics, waitUntil } from './node';
 import type { NodeInfo } from './node';
 
@@ -33,7 +33,7 @@ export const CRD_FILES = ['gateway.networking.k8s.io', 'traefik.io', 'cert-manag
 /** The CRDs of the edge and monitoring add-ons (crds/, the pinned upstream files). */
 export async function installCRDs(kube: Kube): Promise<void> {
   for (const f of CRD_FILES) await kube.ok(['apply', '--server-side', '--force-conflicts', '-f', join(ROOT, 'crds', `${f}.yaml`)], { timeoutMs: 120_000 });
-  await kube.ok(['wait', '--for=condition=Established', '--timeout=60s', ...CRD_FILES.map((g) => `crd/${crdOf(g)}`)], { timeoutMs: 90_000 });
+  await waitCrdsEstablished(kube, CRD_FILES.map(crdOf));
 }
 
 /** Where Go's module cache holds MODULE@VERSION (downloaded by scripts/cluster/build.sh --edge). */
@@ -60,7 +60,7 @@ export async function installUpstreamCRDs(kube: Kube, which: 'cert-manager' | 'p
         })();
   for (const f of files) await kube.ok(['apply', '--server-side', '--force-conflicts', '-f', f], { timeoutMs: 120_000 });
   const probe = which === 'cert-manager' ? 'challenges.acme.cert-manager.io' : 'prometheuses.monitoring.coreos.com';
-  await kube.ok(['wait', '--for=condition=Established', '--timeout=60s', `crd/${probe}`], { timeoutMs: 90_000 });
+  await waitCrdsEstablished(kube, [probe]);
 }
 
 /** Server-side applies of the manifests; waits for their Deployments to be available. */

@@ -153,6 +153,7 @@ beforeAll(async () => {
   };
   let workloads: any[] = [];
   let lastAlongside = Date.now();
+  const timeline: string[] = [];
   while (queue.length > 0 || running.length > 0) {
     if (workloads.some((o) => REFERENCE_NAMESPACES.test(o.metadata.namespace))) lastAlongside = Date.now();
     // 20 s of grace: a reference stack is applied a few seconds after the images are in, and prod's
@@ -165,6 +166,7 @@ beforeAll(async () => {
       dirs.push(dir);
       c.namespace = applyStack(info, c.spec, 'kind', dir, { connectivity: c.standIns, dials: c.dials });
       c.started = Date.now();
+      timeline.push(`${c.name} +${Math.round((c.started - t0) / 1000)}s`);
       running.push(c);
     }
     // One listing of every workload on the node per look (a kubectl per case would cost more CPU
@@ -186,6 +188,7 @@ beforeAll(async () => {
   }
   const times = cases.map((c) => `${c.name} ${outcomes.get(c.name)?.seconds}s`).join(', ');
   console.log(`imports: all cases judged in ${Math.round((Date.now() - t0) / 1000)}s (from each apply to up and connected: ${times})`);
+  console.log(`imports: applied at ${timeline.join(', ')}`);
   const total = [...outcomes.values()].reduce((n, o) => n + o.dials, 0);
   console.log(`imports: ${cases.length} cases run, ${skipped.length} not importable (${skipped.join('; ')}), ${total} declared connections checked`);
 }, 3_600_000);
