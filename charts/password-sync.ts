@@ -27,15 +27,16 @@ export const POD_IP_EXPRESSION = `$(awk -v h="$(cat /etc/hostname)" '{for (i = 2
 
 /** `passwordFiles`: the mounted password files (globs) whose change re-runs the script. */
 export function postgresPasswordSync(stack: ResolvedStack, image: string, script: string, passwordFiles: string[], mounts: ContainerProps['volumeMounts']): ContainerProps {
+  // The server is asked whether it takes TCP only when there is something to apply: a connection
+  // every few seconds for the pod's whole life would be a backend fork each time, and a line each
+  // time in a log that records connections.
   const loop = [
     'last=""',
     'while :; do',
-    `  if pg_isready -q -h 127.0.0.1 -p ${POSTGRES_PORT} -U postgres -d postgres; then`,
-    `    now=$(cat "${script}" ${passwordFiles.join(' ')} | cksum)`,
-    '    if [ "$now" != "$last" ]; then',
-    `      if bash "${script}" >/tmp/${PASSWORD_SYNC}.log 2>&1; then last=$now; echo "${PASSWORD_SYNC}: logins, passwords and databases in force"`,
-    `      else echo "${PASSWORD_SYNC}: the logins script failed; retrying in ${PERIOD}s:"; cat /tmp/${PASSWORD_SYNC}.log; fi`,
-    '    fi',
+    `  now=$(cat "${script}" ${passwordFiles.join(' ')} | cksum)`,
+    `  if [ "$now" != "$last" ] && pg_isready -q -h 127.0.0.1 -p ${POSTGRES_PORT} -U postgres -d postgres; then`,
+    `    if bash "${script}" >/tmp/${PASSWORD_SYNC}.log 2>&1; then last=$now; echo "${PASSWORD_SYNC}: logins, passwords and databases in force"`,
+    `    else echo "${PASSWORD_SYNC}: the logins script failed; retrying in ${PERIOD}s:"; cat /tmp/${PASSWORD_SYNC}.log; fi`,
     '  fi',
     `  sleep ${PERIOD}`,
     'done',

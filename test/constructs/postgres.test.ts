@@ -1,3 +1,7 @@
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { container, envOf, find, has, manifests, manifestsOf, podSpec } from '../support/manifests';
 
@@ -55,6 +59,43 @@ describe('Postgres', () => {
     expect(envOf(sidecar)).toEqual({ POSTGRES_USER: 'postgres', PGHOST: '/var/run/postgresql' });
     expect(sidecar.command[2]).toContain('pg_isready -q -h 127.0.0.1 -p 5432');
     expect(sidecar.command[2]).toContain('bash "/docker-entrypoint-initdb.d/10-stackport-logins.sh"');
+  });
+
+  it('asks the server whether it takes TCP only when the script or a password file changed, not on every look', async () => {
+    // The sidecar's loop, run by sh with stand-ins that count their calls, looking every 50 ms.
+    const dir = mkdtempSync(join(tmpdir(), 'stackport-password-sync-'));
+    try {
+      mkdirSync(join(dir, 'bin'));
+      mkdirSync(join(dir, 'logins'));
+      const tool = (name: string, body: string) => {
+        writeFileSync(join(dir, 'bin', name), `#!/bin/sh\n${body}\n`);
+        chmodSync(join(dir, 'bin', name), 0o755);
+      };
+      tool('pg_isready', `echo call >> '${dir}/pg_isready.calls'`);
+      writeFileSync(join(dir, 'logins.sh'), `echo run >> '${dir}/script.runs'\n`);
+      writeFileSync(join(dir, 'superuser'), 'one');
+      writeFileSync(join(dir, 'logins', 'app'), 'one');
+      const loop = pod.initContainers[0].command[2]
+        .replaceAll('/docker-entrypoint-initdb.d/10-stackport-logins.sh', join(dir, 'logins.sh'))
+        .replaceAll('/run/secrets/postgres/password', join(dir, 'superuser'))
+        .replaceAll('/run/stackport/logins', join(dir, 'logins'))
+        .replaceAll('/tmp/password-sync.log', join(dir, 'sync.log'))
+        .replace(/sleep \d+/, 'sleep 0.05');
+      const sh = spawn('sh', ['-c', loop], { env: { PATH: `${join(dir, 'bin')}:/usr/bin:/bin` }, stdio: 'ignore' });
+      const calls = (f: string) => readFileSync(join(dir, f), 'utf8').trim().split('\n').length;
+      const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+      try {
+        await pause(700);
+        expect([calls('pg_isready.calls'), calls('script.runs')]).toEqual([1, 1]);
+        writeFileSync(join(dir, 'logins', 'app'), 'two'); // a rotated password
+        await pause(700);
+        expect([calls('pg_isready.calls'), calls('script.runs')]).toEqual([2, 2]);
+      } finally {
+        sh.kill();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('has a headless Service for the set and a client Service on 5432', () => {
