@@ -148,19 +148,24 @@ export function crdNames(file: string): string[] {
 }
 
 /**
+ * The names among `names` whose CRD is missing or not Established, from what `kubectl get crd N...
+ * -o json` printed: one object for one name, a List for several, nothing when none exists.
+ */
+export function notEstablished(got: any, names: readonly string[]): string[] {
+  const items: any[] = got?.items ?? (got ? [got] : []);
+  return names.filter((n) => !(items.find((i) => i.metadata?.name === n)?.status?.conditions ?? []).some((x: any) => x.type === 'Established' && x.status === 'True'));
+}
+
+/**
  * Returns once every CRD in `names` is Established, so the stack's objects of those kinds apply
  * right after: a CRD just created is not served until then (a second or more on a busy cluster).
  */
 export function waitEstablished(kubectl: Kubectl, addOn: string, names: readonly string[], seconds = 60, pollMs = 500): void {
   const deadline = Date.now() + seconds * 1000;
   for (;;) {
-    // One name: kubectl prints the object; several: a List.
     const got = kubectl.json(['get', 'customresourcedefinitions.apiextensions.k8s.io', ...names]);
     const items: any[] = got?.items ?? (got ? [got] : []);
-    const pending = names.filter((n) => {
-      const c = items.find((i) => i.metadata?.name === n);
-      return !(c?.status?.conditions ?? []).some((x: any) => x.type === 'Established' && x.status === 'True');
-    });
+    const pending = notEstablished(got, names);
     if (pending.length === 0) return;
     if (Date.now() >= deadline) {
       const why = pending.map((n) => {

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { ApiProxy, restGet } from './kube-rest';
+import { notEstablished } from '../../ops/addons';
 
 export const ROOT = resolve(__dirname, '../..');
 export const SCRIPTS = join(ROOT, 'scripts/cluster');
@@ -176,15 +177,12 @@ export async function installCrds(kube: Kube, docs: any[]): Promise<{ installed:
  * once ("<nil> is of the type <nil>") instead of waiting.
  */
 export async function waitCrdsEstablished(kube: Kube, names: string[], seconds = 60): Promise<number> {
-  const wanted = new Set(names);
   return waitUntil(
     `CRDs Established: ${names.join(', ')}`,
     async () => {
-      const listed = await kube.json(['get', 'customresourcedefinitions.apiextensions.k8s.io', ...wanted, '--ignore-not-found']).catch(() => ({ items: [] }));
-      const established = ((listed.items ?? [listed]) as any[])
-        .filter((c) => (c.status?.conditions ?? []).some((x: any) => x.type === 'Established' && x.status === 'True'))
-        .map((c) => c.metadata.name);
-      return [...wanted].filter((n) => !established.includes(n));
+      // Nothing printed (none exists yet) is not JSON.
+      const got = await kube.json(['get', 'customresourcedefinitions.apiextensions.k8s.io', ...names, '--ignore-not-found']).catch(() => undefined);
+      return notEstablished(got, names);
     },
     async () => (await kube.kubectl(['get', 'crd', ...names, '-o', 'wide'])).stdout,
     seconds,
