@@ -3,7 +3,7 @@ import type { ResolvedStack } from '../model/presets';
 
 export const MANAGED_BY = 'stackport';
 
-/** Labels for every object of one workload. `instance` equals the object name, as Polaris expects. */
+/** Labels for every object of one workload. `instance` equals the object name: one instance per workload, as the recommended labels mean it. */
 export function labelsFor(stack: ResolvedStack, name: string, component: string, image?: string): Record<string, string> {
   const labels: Record<string, string> = {
     'app.kubernetes.io/name': name,

@@ -8,7 +8,7 @@ import { liveSyncPaths } from './live-sync';
 import { httpProbe, podTemplate, tcpProbe } from './pod';
 import { probesOr } from './probes';
 import { waitForJobs } from './waits';
-import { appContainer, needsRecreate } from './workload';
+import { appContainer, disruptionBudget, needsRecreate } from './workload';
 
 export interface WebServiceProps {
   readonly stack: ResolvedStack;
@@ -108,14 +108,7 @@ export class WebService extends Construct {
           metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: c.autoscaling?.cpuUtilization ?? 70 } } }],
         },
       });
-      this.disruptionBudget = new k8s.KubePodDisruptionBudget(this, 'pdb', {
-        metadata: meta(stack, c.name, labels),
-        spec: {
-          maxUnavailable: k8s.IntOrString.fromNumber(1),
-          selector: { matchLabels: selector },
-          unhealthyPodEvictionPolicy: 'AlwaysAllow',
-        },
-      });
+      this.disruptionBudget = disruptionBudget(this, stack, c.name, labels, selector);
     }
   }
 }

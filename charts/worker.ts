@@ -8,7 +8,7 @@ import { liveSyncPaths } from './live-sync';
 import { httpProbe, podTemplate, tcpProbe } from './pod';
 import { probesOr } from './probes';
 import { waitForJobs, waitForServers } from './waits';
-import { appContainer, needsRecreate } from './workload';
+import { appContainer, disruptionBudget, needsRecreate } from './workload';
 
 export interface WorkerProps {
   readonly stack: ResolvedStack;
@@ -26,13 +26,16 @@ export function runNowCommand(stack: ResolvedStack, name: string): string {
  * starting deadline, kills runs that exceed the active deadline and keeps a short history; the
  * `stackport.dev/run-now` annotation holds the command that runs it immediately. Continuous mode:
  * a Deployment probed on its health port, with a headless Service for its DNS name and the ports
- * it serves to the stack (a task broker its runners dial).
+ * it serves to the stack (a task broker its runners dial); with more than one replica, spread over
+ * nodes and covered by a PodDisruptionBudget, like a web service.
  */
 export class Worker extends Construct {
   readonly cronJob?: k8s.KubeCronJob;
   readonly deployment?: k8s.KubeDeployment;
   /** Continuous mode: headless, for DNS. */
   readonly service?: k8s.KubeService;
+  /** Continuous mode with more than one replica. */
+  readonly disruptionBudget?: k8s.KubePodDisruptionBudget;
 
   constructor(scope: Construct, id: string, props: WorkerProps) {
     super(scope, id);
@@ -49,6 +52,8 @@ export class Worker extends Construct {
     };
 
     if (c.mode === 'continuous') {
+      const selector = selectorFor(stack, c.name);
+      const multi = c.replicas > 1;
       const http = c.healthPort !== undefined && c.healthPath ? { path: c.healthPath, port: 'health' } : undefined;
       const served = [...(c.healthPort !== undefined ? [{ name: 'health', port: c.healthPort }] : []), ...(c.ports ?? [])];
       const app = appContainer(stack, c, {
@@ -65,11 +70,17 @@ export class Worker extends Construct {
         spec: {
           replicas: c.replicas,
           revisionHistoryLimit: 5,
-          selector: { matchLabels: selectorFor(stack, c.name) },
+          selector: { matchLabels: selector },
           strategy: needsRecreate(stack, c)
             ? { type: 'Recreate' }
             : { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(0), maxSurge: k8s.IntOrString.fromNumber(1) } },
-          template: podTemplate({ ...pod, containers: [app], terminationGracePeriodSeconds: c.terminationGracePeriodSeconds ?? 60, liveSync: { container: c.name, paths: liveSyncPaths(stack, c) } }),
+          template: podTemplate({
+            ...pod,
+            containers: [app],
+            terminationGracePeriodSeconds: c.terminationGracePeriodSeconds ?? 60,
+            topologySpread: multi ? selector : undefined,
+            liveSync: { container: c.name, paths: liveSyncPaths(stack, c) },
+          }),
         },
       });
       // A headless Service gives the worker's pods a DNS name even when it serves no port, as compose did.
@@ -77,10 +88,11 @@ export class Worker extends Construct {
         metadata: meta(stack, c.name, labels),
         spec: {
           clusterIp: 'None',
-          selector: selectorFor(stack, c.name),
+          selector,
           ports: served.length > 0 ? served.map((p) => ({ name: p.name, port: p.port, targetPort: k8s.IntOrString.fromString(p.name), protocol: 'TCP' })) : undefined,
         },
       });
+      if (multi) this.disruptionBudget = disruptionBudget(this, stack, c.name, labels, selector);
       return;
     }
 

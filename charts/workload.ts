@@ -5,6 +5,9 @@
 import type { JobComponent, StatefulComponent, WebComponent, WorkerComponent } from '../model/schema';
 import type { Resolved, ResolvedStack } from '../model/presets';
 import { connectionEnv, type EnvVar } from '../model/relations';
+import type { Construct } from 'constructs';
+import { k8s } from './k8s';
+import { meta } from './labels';
 import type { ContainerProps } from './pod';
 
 type AppComponent = Resolved<WebComponent> | Resolved<WorkerComponent> | Resolved<JobComponent>;
@@ -40,4 +43,19 @@ export function needsRecreate(stack: ResolvedStack, c: AppComponent): boolean {
 
 export function shellQuote(word: string): string {
   return /^[A-Za-z0-9_./:=@%+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The PodDisruptionBudget of a Deployment with more than one replica: a drain evicts one pod at a
+ * time, and a pod that is not Ready may always go (so a broken rollout cannot block the drain).
+ */
+export function disruptionBudget(scope: Construct, stack: ResolvedStack, name: string, labels: Record<string, string>, selector: Record<string, string>): k8s.KubePodDisruptionBudget {
+  return new k8s.KubePodDisruptionBudget(scope, 'pdb', {
+    metadata: meta(stack, name, labels),
+    spec: {
+      maxUnavailable: k8s.IntOrString.fromNumber(1),
+      selector: { matchLabels: selector },
+      unhealthyPodEvictionPolicy: 'AlwaysAllow',
+    },
+  });
 }

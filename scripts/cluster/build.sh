@@ -8,6 +8,7 @@
 #        scripts/cluster/build.sh --print-node-dir    # node binary directory, then exit
 #        scripts/cluster/build.sh --print-edge-dir    # edge binary directory, then exit
 #        scripts/cluster/build.sh --print-bin=C       # path of component C's binary, then exit
+#        scripts/cluster/build.sh --policy            # the policy gate's scanners (scripts/policy/install.sh)
 #
 # Control plane (default, with configcheck): kube-apiserver kube-controller-manager kube-scheduler
 #   kubectl etcd kwok kwokctl.
@@ -20,6 +21,8 @@
 #   DNS server, answering the stack's host with the edge's address), prometheus-operator,
 #   prometheus-config-reloader, prometheus. Versions: scripts/crd-versions.env (the CRDs' own
 #   releases) and versions.env; see scripts/edge/README.md for what each build changes upstream.
+# Policy (--policy; not in --all): trivy and kyverno (its CLI, kubectl-kyverno), the scanners of
+#   the policy gate, at the versions of scripts/policy/versions.env.
 #
 # Layout (CACHE = ${STACKPORT_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/stackport}):
 #   CACHE/bin/<component>-v<version>/<component>       the binaries, one directory per version
@@ -39,9 +42,12 @@ SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$SCRIPT_DIR/versions.env"
 # shellcheck source=SCRIPTDIR/../crd-versions.env
 source "$SCRIPT_DIR/../crd-versions.env"
+# shellcheck source=SCRIPTDIR/../policy/versions.env
+source "$SCRIPT_DIR/../policy/versions.env"
 : "${TRAEFIK_VERSION:?}" "${CERT_MANAGER_VERSION:?}" "${PROMETHEUS_OPERATOR_VERSION:?}" "${PEBBLE_VERSION:?}" "${PROMETHEUS_VERSION:?}"
 : "${KUBERNETES_VERSION:?}" "${ETCD_VERSION:?}" "${KWOK_VERSION:?}" "${CONTAINERD_VERSION:?}"
 : "${COREDNS_VERSION:?}" "${KUBE_ROUTER_VERSION:?}" "${LOCAL_PATH_PROVISIONER_VERSION:?}"
+: "${TRIVY_VERSION:?}" "${KYVERNO_VERSION:?}" "${KYVERNO_PSA_FORK:?}"
 
 CACHE_ROOT="${STACKPORT_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/stackport}"
 BIN_ROOT="$CACHE_ROOT/bin"
@@ -56,6 +62,7 @@ NODE_COMPONENTS=(kubelet kube-proxy containerd containerd-shim-runc-v2 ctr cored
 EDGE_SET_DIR="$BIN_ROOT/edge-traefik-${TRAEFIK_VERSION}_cm-${CERT_MANAGER_VERSION}_pebble-v${PEBBLE_VERSION}_po-${PROMETHEUS_OPERATOR_VERSION}_prom-v${PROMETHEUS_VERSION}"
 CERT_MANAGER_BINARIES=(cert-manager-controller cert-manager-webhook cert-manager-cainjector cert-manager-acmesolver)
 EDGE_COMPONENTS=(traefik "${CERT_MANAGER_BINARIES[@]}" pebble pebble-challtestsrv prometheus-operator prometheus-config-reloader prometheus)
+POLICY_COMPONENTS=(trivy kyverno)
 
 usage() { sed -n '2,/^set -e/{/^#/s/^# \{0,1\}//p}' "${BASH_SOURCE[0]}"; }
 
@@ -71,6 +78,7 @@ for arg in "$@"; do
     --force) force=1 ;;
     --node) components+=("${NODE_COMPONENTS[@]}") ;;
     --edge) components+=("${EDGE_COMPONENTS[@]}") ;;
+    --policy) components+=("${POLICY_COMPONENTS[@]}") ;;
     --all) components+=("${CONTROL_PLANE_COMPONENTS[@]}" "${NODE_COMPONENTS[@]}") ;;
     -h|--help) usage; exit 0 ;;
     -*) echo "build.sh: unknown flag $arg" >&2; usage >&2; exit 2 ;;
@@ -100,6 +108,8 @@ component_version() {
     pebble|pebble-challtestsrv) echo "v$PEBBLE_VERSION" ;;
     prometheus-operator|prometheus-config-reloader) echo "$PROMETHEUS_OPERATOR_VERSION" ;;
     prometheus) echo "v$PROMETHEUS_VERSION" ;;
+    trivy) echo "$TRIVY_VERSION" ;;
+    kyverno) echo "$KYVERNO_VERSION" ;;
     *) echo "build.sh: unknown component $1" >&2; return 1 ;;
   esac
 }
@@ -143,7 +153,7 @@ version_ok() {
     configcheck)
       out="$("$bin" --version 2>/dev/null)" || return 1
       [[ "$out" == "configcheck $(component_version configcheck)" ]] ;;
-    *)  # the edge: the module versions Go recorded in the binary
+    *)  # the edge and policy tools: the module versions Go recorded in the binary
       out="$(go version -m "$bin" 2>/dev/null)" || return 1
       grep -qP "^\t(mod|dep)\t$(edge_module "$c")\t$(edge_module_version "$c")(\t|\$)" <<<"$out" ;;
   esac
@@ -157,6 +167,8 @@ edge_module() {
     pebble|pebble-challtestsrv) echo github.com/letsencrypt/pebble/v2 ;;
     prometheus-operator|prometheus-config-reloader) echo github.com/prometheus-operator/prometheus-operator ;;
     prometheus) echo github.com/prometheus/prometheus ;;
+    trivy) echo github.com/aquasecurity/trivy ;;
+    kyverno) echo github.com/kyverno/kyverno ;;
   esac
 }
 edge_module_version() {
@@ -361,8 +373,9 @@ cert_manager_module() {
 }
 
 declare -A WRAPPER_READY=()
-prepare() { # component -> sets WRAPPER PKG LDFLAGS TAGS
+prepare() { # component -> sets WRAPPER PKG LDFLAGS TAGS GOEXP
   local c="$1"
+  GOEXP=""
   case "$c" in
     kube-apiserver|kube-controller-manager|kube-scheduler|kubectl|kubelet|kube-proxy)
       WRAPPER="$SRC_ROOT/kubernetes-v$KUBERNETES_VERSION"
@@ -483,6 +496,23 @@ prepare() { # component -> sets WRAPPER PKG LDFLAGS TAGS
       local v=github.com/prometheus/common/version
       LDFLAGS="-s -w -X $v.Version=$PROMETHEUS_VERSION -X $v.Revision=module-v$PROMETHEUS_VERSION -X $v.Branch=HEAD"
       write_wrapper "$WRAPPER" github.com/prometheus/prometheus "$(edge_module_version prometheus)" ;;
+    trivy)
+      WRAPPER="$SRC_ROOT/trivy-$TRIVY_VERSION"
+      PKG="github.com/aquasecurity/trivy/cmd/trivy"
+      TAGS=""
+      # Upstream's release build (goreleaser.yml): its JSON code uses encoding/json/v2.
+      GOEXP="jsonv2"
+      LDFLAGS="-s -w -X github.com/aquasecurity/trivy/pkg/version/app.ver=${TRIVY_VERSION#v}"
+      write_wrapper "$WRAPPER" github.com/aquasecurity/trivy "$TRIVY_VERSION" ;;
+    kyverno)
+      WRAPPER="$SRC_ROOT/kyverno-$KYVERNO_VERSION"
+      PKG="github.com/kyverno/kyverno/cmd/cli/kubectl-kyverno"
+      TAGS=""
+      LDFLAGS="-s -w -X github.com/kyverno/kyverno/pkg/version.BuildVersion=$KYVERNO_VERSION"
+      # Kyverno's go.mod replaces k8s.io/pod-security-admission with its fork (the podSecurity
+      # rule's checks); a dependency's replaces are ignored, so the wrapper repeats it.
+      write_wrapper "$WRAPPER" github.com/kyverno/kyverno "$KYVERNO_VERSION" \
+        -replace="k8s.io/pod-security-admission=$KYVERNO_PSA_FORK" ;;
     configcheck)
       # Built in place from its own module (go.sum committed: -mod=mod adds nothing).
       WRAPPER="$CONFIGCHECK_DIR"
@@ -517,7 +547,7 @@ for c in "${components[@]}"; do
   tmp="$(mktemp -d "${bin%/*}/.build.XXXXXX")"
   tags=()
   [[ -z "$TAGS" ]] || tags=(-tags "$TAGS")
-  (cd "$WRAPPER" && nice -n 19 go build -p "$JOBS" -trimpath -buildvcs=false \
+  (cd "$WRAPPER" && GOEXPERIMENT="$GOEXP" nice -n 19 go build -p "$JOBS" -trimpath -buildvcs=false \
       "${tags[@]}" -ldflags "$LDFLAGS" -o "$tmp/$c" "$PKG")
   if ! version_ok "$c" "$tmp/$c"; then
     echo "build.sh: $c built but does not report version $ver" >&2
@@ -536,6 +566,7 @@ for c in "${components[@]}"; do
   dir="$SET_DIR"
   [[ " ${NODE_COMPONENTS[*]} " != *" $c "* ]] || dir="$NODE_SET_DIR"
   [[ " ${EDGE_COMPONENTS[*]} " != *" $c "* ]] || dir="$EDGE_SET_DIR"
+  if [[ " ${POLICY_COMPONENTS[*]} " == *" $c "* ]]; then continue; fi  # found by --print-bin
   mkdir -p "$dir"
   ln -sfn "../$c-$(component_version "$c")/$c" "$dir/$c"
   [[ " ${dirs[*]} " == *" $dir "* ]] || dirs+=("$dir")

@@ -8,6 +8,8 @@
 #   "$STACKPORT_KUBE_SCORE" score --output-format json dist/kind/dataplatform.k8s.yaml
 #   "$STACKPORT_CHECKOV" --framework kubernetes --skip-download --quiet --compact --output json \
 #     --file dist/kind/dataplatform.k8s.yaml
+#   "$STACKPORT_TRIVY" config "${STACKPORT_TRIVY_OFFLINE[@]}" --format json dist/kind
+#   "$STACKPORT_KYVERNO" apply "$STACKPORT_KYVERNO_POLICIES" --resource dist/kind/dataplatform.k8s.yaml
 # All of these work offline (test/policy/tools.test.ts runs them behind a dead proxy).
 #
 # Only sets variables (and the helper stackport_policy_missing); never installs, never fails.
@@ -17,14 +19,15 @@
 #
 # STACKPORT_POLICY_HOME/
 #   bin/kubeconform-<v>/kubeconform   bin/kube-score-<v>/kube-score
-#   bin/kube-linter-<v>/kube-linter   bin/polaris-<v>/polaris        (Go builds, one dir per version)
+#   (Go builds, one dir per version)
 #   venv/checkov-<v>/                 checkov and its pinned dependencies
 #   venv/schema-tools-<key>/          openapi2jsonschema + PyYAML (schema generation only)
 #   schemas/kubernetes/v<k8s>-standalone-strict/<kind>[-<group>]-<version>.json
 #   schemas/crds/<sha>/<group>/<kind>_<version>.json   from crds/*.yaml; <sha> = content hash of
 #                                     crds/*.yaml and crd2jsonschema.py, so a CRD bump gets new schemas
-#   src/polaris-<v>/                  writable copy of the Polaris module (when it can be fetched)
-#   unavailable/<tool>                why a tool could not be installed here (registry refused it)
+#   trivy-cache/                      Trivy's --cache-dir (it writes scan caches; never a download)
+# Trivy and the Kyverno CLI are built by scripts/cluster/build.sh --policy, the one script that
+# builds from Go modules: STACKPORT_CACHE_DIR/bin/<tool>-<v>/<tool>.
 
 _stackport_policy_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 _stackport_policy_root="$(cd "$_stackport_policy_dir/../.." && pwd)"
@@ -35,12 +38,14 @@ export STACKPORT_POLICY_HOME="${STACKPORT_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.ca
 
 export STACKPORT_KUBECONFORM="$STACKPORT_POLICY_HOME/bin/kubeconform-$KUBECONFORM_VERSION/kubeconform"
 export STACKPORT_KUBE_SCORE="$STACKPORT_POLICY_HOME/bin/kube-score-$KUBE_SCORE_VERSION/kube-score"
-export STACKPORT_KUBE_LINTER="$STACKPORT_POLICY_HOME/bin/kube-linter-$KUBE_LINTER_VERSION/kube-linter"
-export STACKPORT_POLARIS="$STACKPORT_POLICY_HOME/bin/polaris-$POLARIS_VERSION/polaris"
+export STACKPORT_TRIVY="${STACKPORT_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/stackport}/bin/trivy-$TRIVY_VERSION/trivy"
+export STACKPORT_KYVERNO="${STACKPORT_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/stackport}/bin/kyverno-$KYVERNO_VERSION/kyverno"
+export STACKPORT_TRIVY_CACHE="$STACKPORT_POLICY_HOME/trivy-cache"
+# The Kyverno policies the gate applies: Pod Security "restricted" and the vendored library ones.
+export STACKPORT_KYVERNO_POLICIES="$_stackport_policy_root/scripts/policy/kyverno"
 export STACKPORT_CHECKOV_VENV="$STACKPORT_POLICY_HOME/venv/checkov-$CHECKOV_VERSION"
 export STACKPORT_CHECKOV="$STACKPORT_CHECKOV_VENV/bin/checkov"
 export STACKPORT_SCHEMA_TOOLS_VENV="$STACKPORT_POLICY_HOME/venv/schema-tools-o2j$OPENAPI2JSONSCHEMA_VERSION-pyyaml$PYYAML_VERSION"
-export STACKPORT_POLICY_UNAVAILABLE_DIR="$STACKPORT_POLICY_HOME/unavailable"
 
 # kubeconform: -kubernetes-version "$STACKPORT_K8S_VERSION" -strict, with both locations, in this order.
 # The Kubernetes schemas exist only in the strict flavour, so a run without -strict finds none.
@@ -66,8 +71,8 @@ stackport_policy_missing() {
   local missing=0
   [[ -x "$STACKPORT_KUBECONFORM" ]] || { echo "kubeconform"; missing=1; }
   [[ -x "$STACKPORT_KUBE_SCORE" ]] || { echo "kube-score"; missing=1; }
-  [[ -x "$STACKPORT_KUBE_LINTER" ]] || { echo "kube-linter"; missing=1; }
-  [[ -x "$STACKPORT_POLARIS" ]] || { echo "polaris"; missing=1; }
+  [[ -x "$STACKPORT_TRIVY" ]] || { echo "trivy"; missing=1; }
+  [[ -x "$STACKPORT_KYVERNO" ]] || { echo "kyverno"; missing=1; }
   [[ -x "$STACKPORT_CHECKOV" ]] || { echo "checkov"; missing=1; }
   [[ -f "$STACKPORT_K8S_SCHEMA_DIR/v$STACKPORT_K8S_VERSION-standalone-strict/.complete" ]] || { echo "kubernetes-schemas"; missing=1; }
   [[ -f "$STACKPORT_CRD_SCHEMA_DIR/.complete" ]] || { echo "crd-schemas"; missing=1; }

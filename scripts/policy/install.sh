@@ -3,25 +3,20 @@
 # kubeconform validates against, into a per-user cache outside the clone. Idempotent: what is
 # already there at the pinned version is reused; a second run takes about a second.
 #
-# Usage: scripts/policy/install.sh [--force] [--require-all] [STEP...]
+# Usage: scripts/policy/install.sh [--force] [STEP...]
 #
-# Steps (default: all): kubeconform kube-score kube-linter polaris checkov k8s-schemas crd-schemas
+# Steps (default: all): kubeconform kube-score trivy kyverno checkov k8s-schemas crd-schemas
 #   kubeconform, kube-score   go install MODULE/cmd/TOOL@VERSION (Go module proxy)
-#   kube-linter               the same, when the proxy serves golang.stackrox.io/kube-linter
-#   polaris                   go mod download github.com/fairwindsops/polaris@TAG (its module path
-#                             has no /v10, so `go install` cannot take a v10 tag), then go build in
-#                             a writable copy of that module directory with -mod=mod
+#   trivy, kyverno            scripts/cluster/build.sh TOOL (the script that builds every other
+#                             binary from Go modules, into the same cache: bin/<tool>-<v>/)
 #   checkov                   PyPI, in a venv, dependencies pinned by checkov-constraints.txt
 #   k8s-schemas               api/openapi-spec/swagger.json from the Go module k8s.io/kubernetes
 #                             -> openapi2jsonschema --expanded --kubernetes --stand-alone --strict
 #   crd-schemas               crds/*.yaml -> crd2jsonschema.py (strict, one file per kind+version)
-# When the registry refuses kube-linter or Polaris, a binary of that name on PATH that reports the
-# pinned version is adopted (symlinked); otherwise the reason is written to
-# $STACKPORT_POLICY_HOME/unavailable/<tool>, a warning is printed, and the run goes on
-# (--require-all makes that an error). Any other failure stops the run with a non-zero exit.
+# kube-linter and Polaris are not installed: the Go module proxy refuses both (docs/policy.md).
+# Any failure stops the run with a non-zero exit.
 #
 # --force       rebuild the selected steps even when they are present
-# --require-all exit 1 when a tool is unavailable
 # Paths: see scripts/policy/env.sh (source it to get them). Go's module and build caches stay in
 # Go's default locations (go env GOMODCACHE GOCACHE); pip uses its own cache.
 # Environment: STACKPORT_CACHE_DIR (cache root, default ${XDG_CACHE_HOME:-$HOME/.cache}/stackport),
@@ -32,14 +27,14 @@ SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=scripts/policy/env.sh
 source "$SCRIPT_DIR/env.sh"
 ROOT="$(cd "$SCRIPT_DIR/../.." && pwd)"
-: "${KUBECONFORM_VERSION:?}" "${KUBE_SCORE_VERSION:?}" "${KUBE_LINTER_VERSION:?}" "${POLARIS_VERSION:?}"
+: "${KUBECONFORM_VERSION:?}" "${KUBE_SCORE_VERSION:?}" "${TRIVY_VERSION:?}" "${KYVERNO_VERSION:?}"
 : "${CHECKOV_VERSION:?}" "${OPENAPI2JSONSCHEMA_VERSION:?}" "${PYYAML_VERSION:?}" "${KUBERNETES_SCHEMA_VERSION:?}"
 
 export GOTOOLCHAIN=local GOFLAGS=-mod=mod GOWORK=off CGO_ENABLED=0
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
 JOBS="${STACKPORT_BUILD_JOBS:-2}"
 PYTHON="${PYTHON:-python3}"
-ALL_STEPS=(kubeconform kube-score kube-linter polaris checkov k8s-schemas crd-schemas)
+ALL_STEPS=(kubeconform kube-score trivy kyverno checkov k8s-schemas crd-schemas)
 
 log() { printf '[policy] %s\n' "$*" >&2; }
 die() { printf '[policy] error: %s\n' "$*" >&2; exit 1; }
@@ -95,76 +90,17 @@ place_binary() {
   mv -f "$dest.tmp.$$" "$dest"
 }
 
-# A tool the registry refused: adopt a matching binary from PATH, else record it as unavailable.
-refused() {
-  local name="$1" dest="$2" version="$3" why found
-  why="$(cat "$WORK/refusal" 2>/dev/null || echo "refused")"
-  found="$(command -v "$name" || true)"
-  if [[ -n "$found" && "$found" != "$dest" ]] && reports_version "$version" "$found" version; then
-    mkdir -p "$(dirname "$dest")"
-    ln -sfn "$(readlink -f "$found")" "$dest"
-    rm -f "$STACKPORT_POLICY_UNAVAILABLE_DIR/$name"
-    STATUS[$name]="adopted $(readlink -f "$found") (registry refused the module)"
-    return 0
-  fi
-  mkdir -p "$STACKPORT_POLICY_UNAVAILABLE_DIR"
-  {
-    echo "$name $version could not be installed: the Go module proxy refused it."
-    echo "$why"
-    echo "Put a $name that reports $version on PATH and run scripts/policy/install.sh again."
-  } >"$STACKPORT_POLICY_UNAVAILABLE_DIR/$name"
-  STATUS[$name]="UNAVAILABLE (registry refused: $(head -c 160 <<<"$why" | tr '\n' ' '))"
-  log "warning: $name $version unavailable: $why"
-}
-
-# For an optional tool after go_mod_dir returned RC: true (handled) when the registry refused it,
-# or when it could not be asked (offline) but refused it on an earlier run; false otherwise.
-soft_failure() {
-  local name="$1" dest="$2" version="$3" rc="$4"
-  if [[ $rc -eq 2 ]]; then refused "$name" "$dest" "$version"; return 0; fi
-  if [[ $rc -ne 0 && -f "$STACKPORT_POLICY_UNAVAILABLE_DIR/$name" ]]; then
-    log "warning: could not ask the registry for $name (keeping the earlier verdict): $(cat "$WORK/refusal" "$WORK/gomod.err" 2>/dev/null | head -c 200)"
-    STATUS[$name]="UNAVAILABLE (earlier verdict; registry not reachable now)"
-    return 0
-  fi
-  return 1
-}
-
 # go install PKG@VERSION for a tool whose module path matches its tags.
-# Args: name module version dest ldflags [soft]   (soft: a refusal is not an error)
+# Args: name module version dest ldflags
 go_install_tool() {
-  local name="$1" mod="$2" version="$3" dest="$4" ldflags="$5" soft="${6:-}" rc=0
+  local name="$1" mod="$2" version="$3" dest="$4" ldflags="$5" rc=0
   go_mod_dir "$mod" "$version" >/dev/null || rc=$?
-  if [[ -n "$soft" ]] && soft_failure "$name" "$dest" "$version" "$rc"; then return 0; fi
   [[ $rc -eq 0 ]] || die "go mod download $mod@$version failed: $(cat "$WORK/refusal" 2>/dev/null)"
   log "$name $version: go install $mod/cmd/$name@$version"
   rm -rf "$WORK/gobin-$name"
   GOBIN="$WORK/gobin-$name" go install -p "$JOBS" -trimpath -ldflags "$ldflags" "$mod/cmd/$name@$version"
   place_binary "$WORK/gobin-$name/$name" "$dest"
-  rm -f "$STACKPORT_POLICY_UNAVAILABLE_DIR/$name"
   STATUS[$name]="built"
-}
-
-# Build a module's main package from a writable copy of its module directory:
-# for modules that `go install MOD@VERSION` rejects (Polaris: v10 tags, module path without /v10).
-# Args: name module revision dest pkgdir ldflags [soft]
-build_module_copy() {
-  local name="$1" mod="$2" rev="$3" dest="$4" pkgdir="$5" ldflags="$6" soft="${7:-}" dir rc=0
-  dir="$(go_mod_dir "$mod" "$rev")" || rc=$?
-  if [[ -n "$soft" ]] && soft_failure "$name" "$dest" "$rev" "$rc"; then return 0; fi
-  [[ $rc -eq 0 ]] || die "go mod download $mod@$rev failed: $(cat "$WORK/refusal" 2>/dev/null)"
-  local src="$STACKPORT_POLICY_HOME/src/$name-$rev"
-  log "$name $rev: go build in a copy of $dir"
-  rm -rf "$src.tmp.$$"
-  mkdir -p "$(dirname "$src")"
-  cp -R "$dir" "$src.tmp.$$"
-  chmod -R u+w "$src.tmp.$$"
-  rm -rf "$src"
-  mv "$src.tmp.$$" "$src"
-  (cd "$src" && go build -p "$JOBS" -trimpath -ldflags "$ldflags" -o "$WORK/$name" "./$pkgdir")
-  place_binary "$WORK/$name" "$dest"
-  rm -f "$STACKPORT_POLICY_UNAVAILABLE_DIR/$name"
-  STATUS[$name]="built from $mod@$(basename "$dir" | sed 's/.*@//')"
 }
 
 # --- steps ---------------------------------------------------------------------------------
@@ -187,22 +123,16 @@ step_kube-score() {
   reports_version "$KUBE_SCORE_VERSION" "$STACKPORT_KUBE_SCORE" version || die "kube-score version does not report $KUBE_SCORE_VERSION"
 }
 
-step_kube-linter() {
-  if [[ $force -eq 0 ]] && reports_version "$KUBE_LINTER_VERSION" "$STACKPORT_KUBE_LINTER" version; then
-    STATUS[kube-linter]="reused"; return 0
-  fi
-  go_install_tool kube-linter golang.stackrox.io/kube-linter "$KUBE_LINTER_VERSION" "$STACKPORT_KUBE_LINTER" \
-    "-s -w -X golang.stackrox.io/kube-linter/internal/version.version=$KUBE_LINTER_VERSION" soft
+# Trivy and the Kyverno CLI: built (or found cached) by the one Go build script.
+build_with_cluster_script() {
+  local name="$1" args=("$1") out
+  [[ $force -eq 0 ]] || args=(--force "$1")
+  out="$(bash "$ROOT/scripts/cluster/build.sh" "${args[@]}" | tee /dev/stderr)" || die "scripts/cluster/build.sh $name failed"
+  STATUS[$name]="$(awk -v n="$name" '$1 == n { $1 = ""; $2 = ""; sub(/^ +/, ""); print }' <<<"$out")"
 }
 
-step_polaris() {
-  if [[ $force -eq 0 ]] && reports_version "$POLARIS_VERSION" "$STACKPORT_POLARIS" version; then
-    STATUS[polaris]="reused"; return 0
-  fi
-  # The tag is a revision query: the proxy resolves it to the pseudo-version of the tagged commit.
-  build_module_copy polaris github.com/fairwindsops/polaris "$POLARIS_VERSION" "$STACKPORT_POLARIS" . \
-    "-s -w -X main.version=$POLARIS_VERSION -X main.Version=$POLARIS_VERSION" soft
-}
+step_trivy() { build_with_cluster_script trivy; }
+step_kyverno() { build_with_cluster_script kyverno; }
 
 step_checkov() {
   local venv="$STACKPORT_CHECKOV_VENV" stamp want
@@ -296,11 +226,10 @@ usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0
 
 main() {
   force=0
-  local require_all=0 steps=() arg s
+  local steps=() arg s
   for arg in "$@"; do
     case "$arg" in
       --force) force=1 ;;
-      --require-all) require_all=1 ;;
       -h|--help) usage; exit 0 ;;
       -*) echo "install.sh: unknown flag $arg" >&2; usage >&2; exit 2 ;;
       *) steps+=("$arg") ;;
@@ -326,17 +255,11 @@ main() {
   done
 
   log "$(printf '%-12s %7s  %s' step seconds result)"
-  local unavailable=0
   for s in "${steps[@]}"; do
     log "$(printf '%-12s %7s  %s' "$s" "${SECS[$s]}" "${STATUS[$s]:-?}")"
-    [[ "${STATUS[$s]:-}" != UNAVAILABLE* ]] || unavailable=1
   done
   log "$(printf '%-12s %7s' total "$(awk -v a="$total0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')")"
   log "cache: $STACKPORT_POLICY_HOME (paths: source scripts/policy/env.sh)"
-  if [[ $unavailable -eq 1 ]]; then
-    log "some tools are unavailable here; see $STACKPORT_POLICY_UNAVAILABLE_DIR/"
-    [[ $require_all -eq 0 ]] || exit 1
-  fi
 }
 
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then

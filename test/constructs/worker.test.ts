@@ -17,7 +17,7 @@ describe('Worker (scheduled)', () => {
     });
     expect(cron.spec.jobTemplate.spec).toMatchObject({ backoffLimit: 2, activeDeadlineSeconds: 7200 });
     expect(podSpec(cron).restartPolicy).toBe('OnFailure');
-    // kube-linter: Jobs owned by a CronJob must not set a TTL (the history limits clean up).
+    // Jobs owned by a CronJob must not set a TTL: the history limits clean up.
     expect(cron.spec.jobTemplate.spec.ttlSecondsAfterFinished).toBeUndefined();
   });
 
@@ -57,6 +57,22 @@ describe('Worker (continuous)', () => {
     expect(c.ports).toEqual([{ name: 'health', containerPort: 8080, protocol: 'TCP' }]);
     expect(c.readinessProbe.httpGet).toEqual({ path: '/healthz', port: 'health' });
     expect(c.livenessProbe.tcpSocket).toEqual({ port: 'health' });
+  });
+
+  it('with two replicas, spreads them over nodes and lets a drain evict one at a time', () => {
+    const d = find(objs, 'Deployment', 'ingest');
+    const selector = d.spec.selector.matchLabels;
+    const spread = podSpec(d).topologySpreadConstraints;
+    expect(spread.length).toBeGreaterThan(0);
+    for (const t of spread) expect(t.labelSelector.matchLabels).toEqual(selector);
+    expect(podSpec(d).affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm.labelSelector.matchLabels).toEqual(selector);
+    expect(find(objs, 'PodDisruptionBudget', 'ingest').spec).toEqual({ maxUnavailable: 1, selector: { matchLabels: selector }, unhealthyPodEvictionPolicy: 'AlwaysAllow' });
+  });
+
+  it('with one replica, has neither', () => {
+    const one = manifestsOf({ name: 'feeds', components: { ingest: { kind: 'worker', mode: 'continuous', image: 'ghcr.io/acme/ingest:2.0.0', probe: false } } });
+    expect(has(one, 'PodDisruptionBudget', 'ingest')).toBe(false);
+    expect(podSpec(find(one, 'Deployment', 'ingest')).affinity).toBeUndefined();
   });
 });
 

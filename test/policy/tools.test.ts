@@ -5,18 +5,20 @@
  * Every tool runs with HTTP(S)_PROXY pointing at a closed local port, so anything that tries the
  * network fails instead of quietly downloading. Paths come from scripts/policy/env.sh.
  *
+ * Trivy and Kyverno, which could fetch checks or policies, run in a network namespace of their own
+ * (`unshare -n`: only a loopback that is down) when the test runs as root.
+ *
  * A tool that is not installed: the test fails when CI is set (run scripts/policy/install.sh
- * first), and is skipped with the same message otherwise. Exception: a tool that install.sh could
- * not get because the registry refused it (it writes the reason to $STACKPORT_POLICY_HOME/
- * unavailable/<tool>; today kube-linter and Polaris) is skipped with that reason, in CI too,
- * unless STACKPORT_POLICY_REQUIRE_ALL=1.
+ * first), and is skipped with the same message otherwise.
  */
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KYVERNO_ARGS } from '../../scripts/policy/kyverno';
 import { policyEnv } from '../../scripts/policy/lint';
+import { TRIVY_OFFLINE } from '../../scripts/policy/trivy';
 import { BAD_DEPLOYMENT } from './bad-manifest';
 
 const ROOT = resolve(__dirname, '../..');
@@ -50,6 +52,14 @@ function run(bin: string, args: string[], cwd: string): Run {
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** Root can give a tool a network namespace of its own; others get the dead proxy only. */
+const CAN_UNSHARE = process.getuid?.() === 0 && spawnSync('unshare', ['-n', 'true']).status === 0;
+
+/** run() with no network at all, where that can be arranged (see the file comment). */
+function offline(bin: string, args: string[], cwd: string): Run {
+  return CAN_UNSHARE ? run('unshare', ['-n', bin, ...args], cwd) : run(bin, args, cwd);
+}
+
 function isExecutable(path: string): boolean {
   try {
     accessSync(path, constants.X_OK);
@@ -64,12 +74,7 @@ type Skip = (note?: string) => never;
 /** Fail (CI) or skip (locally) when a tool or schema set is missing; see the file comment. */
 function need(skip: Skip, name: string, present: boolean, where: string): void {
   if (present) return;
-  const message = `${name} is not installed (${where}): run scripts/policy/install.sh`;
-  const reasonFile = join(P.STACKPORT_POLICY_UNAVAILABLE_DIR, name);
-  if (existsSync(reasonFile) && process.env.STACKPORT_POLICY_REQUIRE_ALL !== '1') {
-    const reason = readFileSync(reasonFile, 'utf8').trim().split('\n').slice(0, 2).join(' / ');
-    skip(`${message}. ${INSTALL} could not get it here: ${reason}`);
-  }
+  const message = `${name} is not installed (${where}): run ${INSTALL}`;
   if (process.env.CI) throw new Error(message);
   skip(message);
 }
@@ -444,60 +449,82 @@ describe('checkov', () => {
   });
 });
 
-// --- kube-linter (not installable from the registries reachable here; see install.sh) ------
+// --- Trivy -----------------------------------------------------------------------------------
 
-function kubeLinterChecks(file: string): { status: number | null; checks: string[] } {
-  const r = run(P.STACKPORT_KUBE_LINTER, ['lint', '--format', 'json', file], dir);
-  const reports: any[] = JSON.parse(r.stdout).Reports ?? [];
-  return { status: r.status, checks: [...new Set<string>(reports.map((x) => x.Check))].sort() };
+/** `trivy config` as the gate runs it (TRIVY_OFFLINE): failed KSV check ids. */
+function trivyFailed(file: string, cwd = dir): { status: number | null; failed: string[]; stderr: string } {
+  const target = mkdtempSync(join(tmpdir(), 'stackport-trivy-test-'));
+  try {
+    writeFileSync(join(target, 'manifest.yaml'), readFileSync(join(cwd, file)));
+    const r = offline(P.STACKPORT_TRIVY, ['config', '--quiet', '--format', 'json', ...TRIVY_OFFLINE, '--cache-dir', join(target, 'cache'), '--exit-code', '3', join(target, 'manifest.yaml')], cwd);
+    const results: any[] = r.stdout ? JSON.parse(r.stdout).Results ?? [] : [];
+    const failed = results.flatMap((x) => (x.Misconfigurations ?? []).filter((m: any) => m.Status === 'FAIL').map((m: any) => m.ID));
+    return { status: r.status, failed: [...new Set<string>(failed)].sort(), stderr: r.stderr };
+  } finally {
+    rmSync(target, { recursive: true, force: true });
+  }
 }
 
-const KUBE_LINTER_ON_BAD = ['latest-tag', 'privileged-container', 'unset-cpu-requirements', 'unset-memory-requirements'];
+const TRIVY_ON_BAD = [
+  'KSV-0001', // allowPrivilegeEscalation
+  'KSV-0003', 'KSV-0004', 'KSV-0106', // capabilities not dropped
+  'KSV-0011', 'KSV-0015', 'KSV-0016', 'KSV-0018', // cpu/memory requests and limits
+  'KSV-0012', 'KSV-0020', 'KSV-0021', // root, uid and gid <= 10000
+  'KSV-0013', // image tag latest
+  'KSV-0014', // read-only root filesystem
+  'KSV-0017', // privileged
+  'KSV-0030', 'KSV-0104', // seccomp
+  'KSV-0118', // default security context
+].sort();
 
-describe('kube-linter', () => {
-  it('reports the bad Deployment and exits non-zero', { timeout: TIMEOUT }, ({ skip }) => {
-    needTool(skip, 'kube-linter', P.STACKPORT_KUBE_LINTER);
-    const r = kubeLinterChecks('bad-valid.yaml');
-    expect(r.status).not.toBe(0);
-    expect(r.checks).toEqual(expect.arrayContaining(KUBE_LINTER_ON_BAD));
+describe('trivy', () => {
+  it('reports the bad Deployment, with no network at all', { timeout: TIMEOUT }, ({ skip }) => {
+    needTool(skip, 'trivy', P.STACKPORT_TRIVY);
+    const r = trivyFailed('bad-valid.yaml');
+    expect(r.status, r.stderr).toBe(3);
+    expect(r.failed).toEqual(TRIVY_ON_BAD);
   });
 
-  it('does not raise those checks on the hardened manifests', { timeout: TIMEOUT }, ({ skip }) => {
-    needTool(skip, 'kube-linter', P.STACKPORT_KUBE_LINTER);
-    const r = kubeLinterChecks('good.yaml');
-    for (const check of KUBE_LINTER_ON_BAD) expect(r.checks).not.toContain(check);
+  it('passes the hardened manifests but for the registry it has not been told to trust', { timeout: TIMEOUT }, ({ skip }) => {
+    needTool(skip, 'trivy', P.STACKPORT_TRIVY);
+    const r = trivyFailed('good.yaml');
+    expect(r.failed, r.stderr).toEqual(['KSV-0125']);
   });
 });
 
-// --- Polaris (not installable from the registries reachable here; see install.sh) -----------
+// --- Kyverno ---------------------------------------------------------------------------------
 
-/** Ids of failed Polaris checks, collected from anywhere in the audit JSON. */
-function polarisFailed(file: string): { status: number | null; failed: string[] } {
-  const r = run(P.STACKPORT_POLARIS, ['audit', '--audit-path', file, '--format', 'json', '--set-exit-code-on-danger'], dir);
-  const failed = new Set<string>();
-  const walk = (v: any): void => {
-    if (Array.isArray(v)) v.forEach(walk);
-    else if (v && typeof v === 'object') {
-      if (typeof v.ID === 'string' && v.Success === false) failed.add(v.ID);
-      Object.values(v).forEach(walk);
-    }
-  };
-  walk(JSON.parse(r.stdout));
-  return { status: r.status, failed: [...failed].sort() };
+/** `kyverno apply` of the gate's policies, as the gate runs it: failed policy/rule pairs. */
+function kyvernoFailed(file: string): { status: number | null; failed: string[]; stderr: string } {
+  const r = offline(P.STACKPORT_KYVERNO, [...KYVERNO_ARGS(P.STACKPORT_KYVERNO_POLICIES), '--resource', file], dir);
+  const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
+  const results: any[] = line ? JSON.parse(line).results ?? [] : [];
+  const failed = results.filter((x) => x.result !== 'pass' && x.result !== 'skip').map((x) => `${x.policy}/${x.rule}`);
+  return { status: r.status, failed: [...new Set<string>(failed)].sort(), stderr: r.stderr || r.stdout };
 }
 
-describe('polaris', () => {
-  it('fails the bad Deployment with danger-level checks', { timeout: TIMEOUT }, ({ skip }) => {
-    needTool(skip, 'polaris', P.STACKPORT_POLARIS);
-    const r = polarisFailed('bad-valid.yaml');
-    expect(r.status).not.toBe(0);
-    expect(r.failed).toEqual(expect.arrayContaining(['runAsPrivileged', 'tagNotSpecified']));
+const KYVERNO_ON_BAD = [
+  'podsecurity-restricted/autogen-restricted', // privileged, escalation, capabilities, root, seccomp
+  'disallow-latest-tag/autogen-validate-image-tag',
+  'drop-all-capabilities/autogen-require-drop-all',
+  'require-labels/autogen-check-for-labels',
+  'require-non-root-groups/autogen-check-runasgroup',
+  'require-pod-probes/autogen-validate-probes',
+  'require-requests-limits/autogen-validate-resources',
+  'require-ro-rootfs/autogen-validate-readOnlyRootFilesystem',
+  'restrict-automount-sa-token/autogen-validate-automountServiceAccountToken',
+].sort();
+
+describe('kyverno', () => {
+  it('fails the bad Deployment on Pod Security and the library policies, with no network at all', { timeout: TIMEOUT }, ({ skip }) => {
+    needTool(skip, 'kyverno', P.STACKPORT_KYVERNO);
+    const r = kyvernoFailed('bad-valid.yaml');
+    expect(r.failed, r.stderr).toEqual(KYVERNO_ON_BAD);
   });
 
-  it('does not raise those checks on the hardened manifests', { timeout: TIMEOUT }, ({ skip }) => {
-    needTool(skip, 'polaris', P.STACKPORT_POLARIS);
-    const r = polarisFailed('good.yaml');
-    expect(r.failed).not.toContain('runAsPrivileged');
-    expect(r.failed).not.toContain('tagNotSpecified');
+  it('passes the hardened manifests', { timeout: TIMEOUT }, ({ skip }) => {
+    needTool(skip, 'kyverno', P.STACKPORT_KYVERNO);
+    const r = kyvernoFailed('good.yaml');
+    expect(r.failed, r.stderr).toEqual([]);
   });
 });
