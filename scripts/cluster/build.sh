@@ -21,8 +21,8 @@
 #   DNS server, answering the stack's host with the edge's address), prometheus-operator,
 #   prometheus-config-reloader, prometheus. Versions: scripts/crd-versions.env (the CRDs' own
 #   releases) and versions.env; see scripts/edge/README.md for what each build changes upstream.
-# Policy (--policy; not in --all): trivy and kyverno (its CLI, kubectl-kyverno), the scanners of
-#   the policy gate, at the versions of scripts/policy/versions.env.
+# Policy (--policy; not in --all): kubeconform, kube-score, trivy and kyverno (its CLI,
+#   kubectl-kyverno), the Go tools of the policy gate, at the versions of scripts/policy/versions.env.
 #
 # Layout (CACHE = ${STACKPORT_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/stackport}):
 #   CACHE/bin/<component>-v<version>/<component>       the binaries, one directory per version
@@ -47,7 +47,7 @@ source "$SCRIPT_DIR/../policy/versions.env"
 : "${TRAEFIK_VERSION:?}" "${CERT_MANAGER_VERSION:?}" "${PROMETHEUS_OPERATOR_VERSION:?}" "${PEBBLE_VERSION:?}" "${PROMETHEUS_VERSION:?}"
 : "${KUBERNETES_VERSION:?}" "${ETCD_VERSION:?}" "${KWOK_VERSION:?}" "${CONTAINERD_VERSION:?}"
 : "${COREDNS_VERSION:?}" "${KUBE_ROUTER_VERSION:?}" "${LOCAL_PATH_PROVISIONER_VERSION:?}"
-: "${TRIVY_VERSION:?}" "${KYVERNO_VERSION:?}" "${KYVERNO_PSA_FORK:?}"
+: "${KUBECONFORM_VERSION:?}" "${KUBE_SCORE_VERSION:?}" "${TRIVY_VERSION:?}" "${KYVERNO_VERSION:?}" "${KYVERNO_PSA_FORK:?}"
 
 CACHE_ROOT="${STACKPORT_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/stackport}"
 BIN_ROOT="$CACHE_ROOT/bin"
@@ -62,7 +62,7 @@ NODE_COMPONENTS=(kubelet kube-proxy containerd containerd-shim-runc-v2 ctr cored
 EDGE_SET_DIR="$BIN_ROOT/edge-traefik-${TRAEFIK_VERSION}_cm-${CERT_MANAGER_VERSION}_pebble-v${PEBBLE_VERSION}_po-${PROMETHEUS_OPERATOR_VERSION}_prom-v${PROMETHEUS_VERSION}"
 CERT_MANAGER_BINARIES=(cert-manager-controller cert-manager-webhook cert-manager-cainjector cert-manager-acmesolver)
 EDGE_COMPONENTS=(traefik "${CERT_MANAGER_BINARIES[@]}" pebble pebble-challtestsrv prometheus-operator prometheus-config-reloader prometheus)
-POLICY_COMPONENTS=(trivy kyverno)
+POLICY_COMPONENTS=(kubeconform kube-score trivy kyverno)
 
 usage() { sed -n '2,/^set -e/{/^#/s/^# \{0,1\}//p}' "${BASH_SOURCE[0]}"; }
 
@@ -108,6 +108,8 @@ component_version() {
     pebble|pebble-challtestsrv) echo "v$PEBBLE_VERSION" ;;
     prometheus-operator|prometheus-config-reloader) echo "$PROMETHEUS_OPERATOR_VERSION" ;;
     prometheus) echo "v$PROMETHEUS_VERSION" ;;
+    kubeconform) echo "$KUBECONFORM_VERSION" ;;
+    kube-score) echo "$KUBE_SCORE_VERSION" ;;
     trivy) echo "$TRIVY_VERSION" ;;
     kyverno) echo "$KYVERNO_VERSION" ;;
     *) echo "build.sh: unknown component $1" >&2; return 1 ;;
@@ -126,6 +128,7 @@ version_ok() {
     kubectl)
       out="$("$bin" version --client 2>/dev/null)" || return 1
       grep -qx "Client Version: v$KUBERNETES_VERSION" <<<"$out" ;;
+    kube-score) version_ok_module "$c" "$bin" ;;  # before kube-*: not a Kubernetes binary
     kube-router)   # before kube-*: it is not a Kubernetes binary
       out="$("$bin" --version 2>&1)" || return 1
       [[ "$out" == *" version v$KUBE_ROUTER_VERSION+$KUBE_ROUTER_BUILD, "* ]] ;;
@@ -153,10 +156,15 @@ version_ok() {
     configcheck)
       out="$("$bin" --version 2>/dev/null)" || return 1
       [[ "$out" == "configcheck $(component_version configcheck)" ]] ;;
-    *)  # the edge and policy tools: the module versions Go recorded in the binary
-      out="$(go version -m "$bin" 2>/dev/null)" || return 1
-      grep -qP "^\t(mod|dep)\t$(edge_module "$c")\t$(edge_module_version "$c")(\t|\$)" <<<"$out" ;;
+    *) version_ok_module "$c" "$bin" ;;  # the edge and policy tools
   esac
+}
+
+# True when Go recorded the component's upstream module at its pinned version in the binary.
+version_ok_module() {
+  local out
+  out="$(go version -m "$2" 2>/dev/null)" || return 1
+  grep -qP "^\t(mod|dep)\t$(edge_module "$1")\t$(edge_module_version "$1")(\t|\$)" <<<"$out"
 }
 
 # The upstream module each edge binary is built from, and its module version.
@@ -167,6 +175,8 @@ edge_module() {
     pebble|pebble-challtestsrv) echo github.com/letsencrypt/pebble/v2 ;;
     prometheus-operator|prometheus-config-reloader) echo github.com/prometheus-operator/prometheus-operator ;;
     prometheus) echo github.com/prometheus/prometheus ;;
+    kubeconform) echo github.com/yannh/kubeconform ;;
+    kube-score) echo github.com/zegl/kube-score ;;
     trivy) echo github.com/aquasecurity/trivy ;;
     kyverno) echo github.com/kyverno/kyverno ;;
   esac
@@ -496,6 +506,18 @@ prepare() { # component -> sets WRAPPER PKG LDFLAGS TAGS GOEXP
       local v=github.com/prometheus/common/version
       LDFLAGS="-s -w -X $v.Version=$PROMETHEUS_VERSION -X $v.Revision=module-v$PROMETHEUS_VERSION -X $v.Branch=HEAD"
       write_wrapper "$WRAPPER" github.com/prometheus/prometheus "$(edge_module_version prometheus)" ;;
+    kubeconform)
+      WRAPPER="$SRC_ROOT/kubeconform-$KUBECONFORM_VERSION"
+      PKG="github.com/yannh/kubeconform/cmd/kubeconform"
+      TAGS=""
+      LDFLAGS="-s -w -X main.version=$KUBECONFORM_VERSION"
+      write_wrapper "$WRAPPER" github.com/yannh/kubeconform "$KUBECONFORM_VERSION" ;;
+    kube-score)
+      WRAPPER="$SRC_ROOT/kube-score-$KUBE_SCORE_VERSION"
+      PKG="github.com/zegl/kube-score/cmd/kube-score"
+      TAGS=""
+      LDFLAGS="-s -w -X main.version=${KUBE_SCORE_VERSION#v} -X main.commit=module-$KUBE_SCORE_VERSION"
+      write_wrapper "$WRAPPER" github.com/zegl/kube-score "$KUBE_SCORE_VERSION" ;;
     trivy)
       WRAPPER="$SRC_ROOT/trivy-$TRIVY_VERSION"
       PKG="github.com/aquasecurity/trivy/cmd/trivy"

@@ -13,21 +13,19 @@
 # All of these work offline (test/policy/tools.test.ts runs them behind a dead proxy).
 #
 # Only sets variables (and the helper stackport_policy_missing); never installs, never fails.
-# Every path is inside STACKPORT_POLICY_HOME, which is
+# The Go tools are in STACKPORT_CACHE_DIR/bin (below); everything else is in STACKPORT_POLICY_HOME,
 #   ${STACKPORT_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/stackport}/policy
 # (the same cache root as scripts/cluster/build.sh), outside the clone.
 #
 # STACKPORT_POLICY_HOME/
-#   bin/kubeconform-<v>/kubeconform   bin/kube-score-<v>/kube-score
-#   (Go builds, one dir per version)
 #   venv/checkov-<v>/                 checkov and its pinned dependencies
 #   venv/schema-tools-<key>/          openapi2jsonschema + PyYAML (schema generation only)
 #   schemas/kubernetes/v<k8s>-standalone-strict/<kind>[-<group>]-<version>.json
 #   schemas/crds/<sha>/<group>/<kind>_<version>.json   from crds/*.yaml; <sha> = content hash of
 #                                     crds/*.yaml and crd2jsonschema.py, so a CRD bump gets new schemas
 #   trivy-cache/                      Trivy's --cache-dir (it writes scan caches; never a download)
-# Trivy and the Kyverno CLI are built by scripts/cluster/build.sh --policy, the one script that
-# builds from Go modules: STACKPORT_CACHE_DIR/bin/<tool>-<v>/<tool>.
+# kubeconform, kube-score, Trivy and the Kyverno CLI are built by scripts/cluster/build.sh --policy,
+# the one script that builds from Go modules: STACKPORT_CACHE_DIR/bin/<tool>-<v>/<tool>.
 
 _stackport_policy_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 _stackport_policy_root="$(cd "$_stackport_policy_dir/../.." && pwd)"
@@ -36,10 +34,12 @@ source "$_stackport_policy_dir/versions.env"
 
 export STACKPORT_POLICY_HOME="${STACKPORT_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/stackport}/policy"
 
-export STACKPORT_KUBECONFORM="$STACKPORT_POLICY_HOME/bin/kubeconform-$KUBECONFORM_VERSION/kubeconform"
-export STACKPORT_KUBE_SCORE="$STACKPORT_POLICY_HOME/bin/kube-score-$KUBE_SCORE_VERSION/kube-score"
-export STACKPORT_TRIVY="${STACKPORT_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/stackport}/bin/trivy-$TRIVY_VERSION/trivy"
-export STACKPORT_KYVERNO="${STACKPORT_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/stackport}/bin/kyverno-$KYVERNO_VERSION/kyverno"
+# The Go tools, where scripts/cluster/build.sh puts them.
+_stackport_bin="${STACKPORT_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/stackport}/bin"
+export STACKPORT_KUBECONFORM="$_stackport_bin/kubeconform-$KUBECONFORM_VERSION/kubeconform"
+export STACKPORT_KUBE_SCORE="$_stackport_bin/kube-score-$KUBE_SCORE_VERSION/kube-score"
+export STACKPORT_TRIVY="$_stackport_bin/trivy-$TRIVY_VERSION/trivy"
+export STACKPORT_KYVERNO="$_stackport_bin/kyverno-$KYVERNO_VERSION/kyverno"
 export STACKPORT_TRIVY_CACHE="$STACKPORT_POLICY_HOME/trivy-cache"
 # The Kyverno policies the gate applies: Pod Security "restricted" and the vendored library ones.
 export STACKPORT_KYVERNO_POLICIES="$_stackport_policy_root/scripts/policy/kyverno"
@@ -80,3 +80,4 @@ stackport_policy_missing() {
 }
 
 unset -f _stackport_policy_crd_key
+unset _stackport_bin

@@ -6,9 +6,9 @@
 # Usage: scripts/policy/install.sh [--force] [STEP...]
 #
 # Steps (default: all): kubeconform kube-score trivy kyverno checkov k8s-schemas crd-schemas
-#   kubeconform, kube-score   go install MODULE/cmd/TOOL@VERSION (Go module proxy)
-#   trivy, kyverno            scripts/cluster/build.sh TOOL (the script that builds every other
-#                             binary from Go modules, into the same cache: bin/<tool>-<v>/)
+#   kubeconform kube-score trivy kyverno
+#                             scripts/cluster/build.sh TOOL: the script that builds every binary
+#                             of the project from Go modules, into the same cache (bin/<tool>-<v>/)
 #   checkov                   PyPI, in a venv, dependencies pinned by checkov-constraints.txt
 #   k8s-schemas               api/openapi-spec/swagger.json from the Go module k8s.io/kubernetes
 #                             -> openapi2jsonschema --expanded --kubernetes --stand-alone --strict
@@ -40,15 +40,6 @@ log() { printf '[policy] %s\n' "$*" >&2; }
 die() { printf '[policy] error: %s\n' "$*" >&2; exit 1; }
 
 # --- helpers -------------------------------------------------------------------------------
-
-# True when "$@" runs and prints VERSION (with or without a leading v) as a whole word.
-reports_version() {
-  local want="${1#v}" out
-  shift
-  out="$("$@" 2>&1)" || return 1
-  local re="${want//./\\.}"
-  grep -Eq "(^|[^0-9A-Za-z.])v?${re}([^0-9A-Za-z.]|$)" <<<"$out"
-}
 
 # go mod download MOD@VER in an empty directory (no go.mod, no go.work consulted).
 # Prints the module directory. Returns 2 when the registry refused the module or version
@@ -82,48 +73,9 @@ print(j["Dir"])
   return "$rc"
 }
 
-# Move a freshly built binary into place (atomic rename in the target directory).
-place_binary() {
-  local built="$1" dest="$2"
-  mkdir -p "$(dirname "$dest")"
-  install -m 0755 "$built" "$dest.tmp.$$"
-  mv -f "$dest.tmp.$$" "$dest"
-}
-
-# go install PKG@VERSION for a tool whose module path matches its tags.
-# Args: name module version dest ldflags
-go_install_tool() {
-  local name="$1" mod="$2" version="$3" dest="$4" ldflags="$5" rc=0
-  go_mod_dir "$mod" "$version" >/dev/null || rc=$?
-  [[ $rc -eq 0 ]] || die "go mod download $mod@$version failed: $(cat "$WORK/refusal" 2>/dev/null)"
-  log "$name $version: go install $mod/cmd/$name@$version"
-  rm -rf "$WORK/gobin-$name"
-  GOBIN="$WORK/gobin-$name" go install -p "$JOBS" -trimpath -ldflags "$ldflags" "$mod/cmd/$name@$version"
-  place_binary "$WORK/gobin-$name/$name" "$dest"
-  STATUS[$name]="built"
-}
-
 # --- steps ---------------------------------------------------------------------------------
 
-step_kubeconform() {
-  if [[ $force -eq 0 ]] && reports_version "$KUBECONFORM_VERSION" "$STACKPORT_KUBECONFORM" -v; then
-    STATUS[kubeconform]="reused"; return 0
-  fi
-  go_install_tool kubeconform github.com/yannh/kubeconform "$KUBECONFORM_VERSION" "$STACKPORT_KUBECONFORM" \
-    "-s -w -X main.version=$KUBECONFORM_VERSION"
-  reports_version "$KUBECONFORM_VERSION" "$STACKPORT_KUBECONFORM" -v || die "kubeconform -v does not report $KUBECONFORM_VERSION"
-}
-
-step_kube-score() {
-  if [[ $force -eq 0 ]] && reports_version "$KUBE_SCORE_VERSION" "$STACKPORT_KUBE_SCORE" version; then
-    STATUS[kube-score]="reused"; return 0
-  fi
-  go_install_tool kube-score github.com/zegl/kube-score "$KUBE_SCORE_VERSION" "$STACKPORT_KUBE_SCORE" \
-    "-s -w -X main.version=${KUBE_SCORE_VERSION#v} -X main.commit=module-$KUBE_SCORE_VERSION"
-  reports_version "$KUBE_SCORE_VERSION" "$STACKPORT_KUBE_SCORE" version || die "kube-score version does not report $KUBE_SCORE_VERSION"
-}
-
-# Trivy and the Kyverno CLI: built (or found cached) by the one Go build script.
+# The Go tools: built (or found cached) by the one Go build script.
 build_with_cluster_script() {
   local name="$1" args=("$1") out
   [[ $force -eq 0 ]] || args=(--force "$1")
@@ -131,6 +83,8 @@ build_with_cluster_script() {
   STATUS[$name]="$(awk -v n="$name" '$1 == n { $1 = ""; $2 = ""; sub(/^ +/, ""); print }' <<<"$out")"
 }
 
+step_kubeconform() { build_with_cluster_script kubeconform; }
+step_kube-score() { build_with_cluster_script kube-score; }
 step_trivy() { build_with_cluster_script trivy; }
 step_kyverno() { build_with_cluster_script kyverno; }
 
