@@ -79,7 +79,9 @@ print(j["Dir"])
 build_with_cluster_script() {
   local name="$1" args=("$1") out
   [[ $force -eq 0 ]] || args=(--force "$1")
-  out="$(bash "$ROOT/scripts/cluster/build.sh" "${args[@]}" | tee /dev/stderr)" || die "scripts/cluster/build.sh $name failed"
+  # Shown as it comes (on the open stderr: `tee /dev/stderr` would reopen, and truncate, a log file).
+  out="$(bash "$ROOT/scripts/cluster/build.sh" "${args[@]}" | while IFS= read -r line; do echo "$line" >&2; echo "$line"; done; exit "${PIPESTATUS[0]}")" ||
+    die "scripts/cluster/build.sh $name failed"
   STATUS[$name]="$(awk -v n="$name" '$1 == n { $1 = ""; $2 = ""; sub(/^ +/, ""); print }' <<<"$out")"
 }
 
