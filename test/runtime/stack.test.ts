@@ -189,6 +189,11 @@ describe('no data lost', () => {
     const last = (await kube.json(['-n', NS, 'get', 'pod', 'redis-0'])).status.containerStatuses[0].lastState.terminated;
     expect(last.exitCode).toBe(137);
     expect(await redisCli('get runtime:proof')).toBe('kept-after-kill');
+    // Ready is not yet reachable: while the pod was not Ready its Service had no endpoint, and
+    // kube-proxy rejects connections until it has synced the endpoint back. The stack's clients
+    // (and the next test) connect through the Service, so wait until they can.
+    const api = await podOf(kube, NS, 'api');
+    await waitUntil('the API reaches redis:6379 through its Service again', async () => ((await dial(kube, NS, api, 'redis', 6379)) ? [] : ['connection refused']), () => diagnostics(kube, NS), 60);
   });
 });
 
