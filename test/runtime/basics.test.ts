@@ -126,6 +126,10 @@ describe('services', () => {
       },
     ]);
     await waitPodsReady(kube, NS, ['web-1', 'web-2', 'client']);
+    // kube-proxy programs a new Service after its endpoints are Ready, asynchronously: until then
+    // the ClusterIP does not answer (seen once on a busy node).
+    const clusterIP = (await kube.ok(['-n', NS, 'get', 'service', 'web', '-o', 'jsonpath={.spec.clusterIP}'])).trim();
+    await waitUntil('kube-proxy routes the Service web', async () => ((await httpGet(kube, NS, 'client', clusterIP, 80)) ? [] : [`no answer from ${clusterIP}:80`]), () => diagnostics(kube, NS), 60);
   });
 
   it('DNS resolves a Service name to its ClusterIP', async () => {
