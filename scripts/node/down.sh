@@ -2,7 +2,8 @@
 # Stop a node started by scripts/node/up.sh and remove everything it made, by what it recorded:
 #
 #   1. the watchdog, then the daemons (TERM to all, newest first: kube-router, kube-proxy, kubelet,
-#      containerd, scheduler, controller manager, apiserver, etcd; KILL to any still alive after 5 s)
+#      containerd, scheduler, controller manager, apiserver, etcd; KILL to any still alive after 5 s,
+#      and to the apiserver and etcd as soon as the others are down)
 #   2. every process still left in the node: in its mount namespace (containerd shims, the holder),
 #      in its network namespace (commands run there), or in its cgroup tree (containers): KILL
 #   3. kubelet's cgroup folders (deepest first, in every hierarchy)
@@ -38,7 +39,11 @@ if [[ ! -d "$STATE" ]]; then
 fi
 STATE="$(cd "$STATE" && pwd)"
 [[ -f "$STATE/netns" ]] || { echo "down.sh: $STATE is not a node state folder (no netns file)" >&2; exit 2; }
-start=$SECONDS
+start=$EPOCHREALTIME
+# phase NAME: the seconds since the last phase mark, for the summary line.
+phases=""
+mark=$EPOCHREALTIME
+phase() { phases+="${phases:+, }$1 $(awk -v a="$mark" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')s"; mark=$EPOCHREALTIME; }
 
 NETNS="$(cat "$STATE/netns")"
 CGROUP_ROOT="$(cat "$STATE/cgroup-root" 2>/dev/null || true)"
@@ -76,29 +81,43 @@ for name in "${names[@]}"; do
   stopping+=("$name:$pid")
 done
 stopped=${#stopping[@]}
+# kube-apiserver's graceful termination waits for requests in flight (up to a minute, and the
+# node's own clients keep sending them) and etcd for the apiserver's streams: neither is waited
+# for. Both keep nothing a node being removed needs; they get KILL with whatever else is left.
+unhurried() { [[ "$1" == kube-apiserver || "$1" == etcd ]]; }
 for _ in $(seq 1 50); do
   alive=0
-  for np in "${stopping[@]}"; do ! ours "${np#*:}" || alive=1; done
+  for np in "${stopping[@]}"; do unhurried "${np%%:*}" || ! ours "${np#*:}" || alive=1; done
   [[ $alive -eq 1 ]] || break
   sleep 0.1
 done
 for np in "${stopping[@]}"; do
-  if ours "${np#*:}"; then say "down.sh: ${np%%:*} (pid ${np#*:}) ignored TERM; sending KILL"; kill -KILL "${np#*:}" 2>/dev/null || true; fi
+  if ours "${np#*:}"; then
+    unhurried "${np%%:*}" || say "down.sh: ${np%%:*} (pid ${np#*:}) ignored TERM; sending KILL"
+    kill -KILL "${np#*:}" 2>/dev/null || true
+  fi
 done
 
+phase daemons
 # 2. whatever is left: shims, containers, the holder, commands run in the namespace.
 cgroup_pids() {
   local h
   [[ -n "$CGROUP_ROOT" ]] || return 0
   for h in /sys/fs/cgroup/*/; do
     [[ -d "$h${CGROUP_ROOT#/}" ]] || continue
-    find "$h${CGROUP_ROOT#/}" -name cgroup.procs -exec cat {} + 2>/dev/null
+    find "$h${CGROUP_ROOT#/}" -name cgroup.procs -exec cat {} + 2>/dev/null || true
   done
 }
+# Every process of the node: one find and one grep over /proc (a readlink and a grep per pid, as
+# ours does, forked over a thousand times per round with the host's and the pods' processes).
 leftovers() {
-  local p
-  for p in /proc/[0-9]*; do p="${p#/proc/}"; ours "$p" && echo "$p"; done
-  cgroup_pids
+  {
+    find /proc/[0-9]*/ns -maxdepth 1 \( -name mnt -o -name net \) -printf '%h %l\n' 2>/dev/null |
+      awk -v m="$MNT_NS" -v n="$NET_NS" '($2 == m && m != "") || ($2 == n && n != "") { split($1, p, "/"); print p[3] }' || true
+    # (find and grep fail on a process that exits meanwhile: under set -e that must not end the list)
+    [[ -z "$CGROUP_ROOT" ]] || grep -l ":$CGROUP_ROOT\(/\|\$\)" /proc/[0-9]*/cgroup 2>/dev/null | cut -d/ -f3 || true
+    cgroup_pids
+  } | grep -vx -e "$$" -e "$BASHPID" || true
 }
 for round in $(seq 1 50); do
   mapfile -t left < <(leftovers | sort -u)
@@ -109,6 +128,7 @@ for round in $(seq 1 50); do
 done
 [[ ${#left[@]} -eq 0 ]] || say "down.sh: processes still alive after KILL: ${left[*]}"
 
+phase leftovers
 # 3. cgroup folders, deepest first.
 if [[ -n "$CGROUP_ROOT" ]]; then
   for h in /sys/fs/cgroup/*/; do
@@ -123,16 +143,20 @@ if [[ -n "$CGROUP_ROOT" ]]; then
   done
 fi
 
+phase cgroups
 # 4. the network namespace.
 if [[ -e "/run/netns/$NETNS" ]]; then
   ip netns delete "$NETNS" || say "down.sh: could not delete netns $NETNS"
 fi
 
+phase netns
 # 5. the state folder.
 if [[ $keep -eq 1 ]]; then
   rm -f "$STATE/node.json"
-  say "down.sh: stopped $stopped process(es) in $((SECONDS - start))s; kept $STATE"
+  phase files
+  say "down.sh: stopped $stopped process(es) in $(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')s ($phases); kept $STATE"
 else
   rm -rf -- "$STATE"
-  say "down.sh: stopped $stopped process(es) and removed $STATE in $((SECONDS - start))s"
+  phase files
+  say "down.sh: stopped $stopped process(es) and removed $STATE in $(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')s ($phases)"
 fi

@@ -37,6 +37,8 @@ const KIND = { ns: 'edge-kind', host: 'kind.edge.localtest.me' };
 // not be the one environments.test.ts applies for the reference prod stack at the same time.
 const PROD = { ns: 'edge-prod', host: 'prod.edge.example', name: 'edgeprod' };
 let caFile = '';
+/** prod's issuance, started in beforeAll: what the prod test checks, or why it failed. */
+let prodIssuance: Promise<ProdIssuance | Error>;
 let traefikIP = '';
 let gatewayIP = '';
 
@@ -74,10 +76,10 @@ async function servedSerial(host: string, address: string): Promise<string> {
 beforeAll(async () => {
   const t0 = Date.now();
   await installCRDs(kube);
-  await installUpstreamCRDs(kube, 'cert-manager');
+  await Promise.all([installUpstreamCRDs(kube, 'cert-manager'), installUpstreamCRDs(kube, 'prometheus-operator')]);
   // Traefik's Service at a fixed address of the node's Service range (.0.80), which Gateways report.
   const edgeAddress = info.serviceCIDR.replace(/^(\d+\.\d+)\..*$/, '$1.0.80');
-  const installSeconds = await installEdge(kube, ['traefik', 'cert-manager'], { EDGE_ADDRESS: edgeAddress });
+  const installSeconds = await installEdge(kube, ['traefik', 'cert-manager'], { EDGE_ADDRESS: edgeAddress, ACME_HOST: PROD.host });
   console.log(`edge: CRDs and controllers installed and available in ${installSeconds}s`);
   traefikIP = (await kube.ok(['-n', 'kube-system', 'get', 'service', 'traefik', '-o', 'jsonpath={.spec.clusterIP}'])).trim();
   expect(traefikIP).toBe(edgeAddress);
@@ -96,11 +98,20 @@ beforeAll(async () => {
     () => diagnostics(kube, 'cert-manager'),
     120,
   );
-  const [k3d, kind] = await Promise.all([
+  // prod's ACME issuance takes its own time (solver pod, cert-manager's and Pebble's checks): it
+  // runs while the other stacks come up and is judged by the prod test at the end.
+  prodIssuance = issueProdCertificate().catch((e: Error) => e);
+  // deployStack applies before its first await: the stacks' objects exist once both calls return.
+  const stacks = Promise.all([
     deployStack(kube, info, edgeSpec('k3d', K3D.ns, K3D.host), 'k3d', dirs[0]),
     deployStack(kube, info, edgeSpec('kind', KIND.ns, KIND.host, { className: 'traefik' }), 'kind', dirs[1]),
   ]);
-  console.log(`edge: stacks Ready, k3d in ${k3d.readySeconds}s, kind in ${kind.readySeconds}s`);
+  // Prometheus starts after the stacks' ServiceMonitors and PrometheusRule exist, so its first
+  // configuration has them: a later change reaches its pod only when the kubelet next syncs the
+  // configuration Secret's volume (a minute or more).
+  const monitoring = installEdge(kube, ['monitoring']);
+  const [[k3d, kind], monitoringSeconds] = await Promise.all([stacks, monitoring]);
+  console.log(`edge: stacks Ready, k3d in ${k3d.readySeconds}s, kind in ${kind.readySeconds}s; prometheus-operator available in ${monitoringSeconds}s`);
   const tCert = Date.now();
   await Promise.all([certificateReady(K3D.ns, 'dataplatform-tls'), certificateReady(KIND.ns, 'dataplatform-tls')]);
   console.log(`edge: both stack certificates Ready ${Math.round((Date.now() - tCert) / 100) / 10}s after the stacks (${Math.round((Date.now() - t0) / 1000)}s from the start)`);
@@ -227,11 +238,6 @@ describe('certificates', () => {
 });
 
 describe('monitoring', () => {
-  beforeAll(async () => {
-    await installUpstreamCRDs(kube, 'prometheus-operator');
-    console.log(`edge: prometheus-operator and Prometheus available in ${await installEdge(kube, ['monitoring'])}s`);
-  });
-
   it('scrapes the API every 10s through its ServiceMonitor and loads the PrometheusRule', async () => {
     await waitUntil(
       'the API target up in Prometheus',
@@ -269,49 +275,63 @@ describe('monitoring', () => {
   });
 });
 
+interface ProdIssuance {
+  dir: string;
+  /** Seconds from the apply of prod's objects to its Certificate Ready. */
+  seconds: number;
+}
+
+/**
+ * prod as synthesized, with Pebble for Let's Encrypt and Traefik for Envoy Gateway, applied until its
+ * Certificate is Ready. Only the objects the issuance involves are applied (namespace, policies,
+ * Gateway, routes and their Middlewares, issuer, certificate): the workloads are proven by
+ * environments.test.ts. cert-manager resolves the host to the edge through the hostAliases its
+ * manifest gets (ACME_HOST), as the public DNS record would.
+ */
+async function issueProdCertificate(): Promise<ProdIssuance> {
+  // Pebble's own HTTPS certificate, from a CA the stack's ClusterIssuer trusts through the spec.
+  const dir = mkdtempSync(join(tmpdir(), 'stackport-runtime-pebble-'));
+  dirs.push(dir);
+  const ssl = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+  ssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-subj', '/CN=edge test ACME CA', '-days', '2']);
+  ssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'tls.key', '-out', 'tls.csr', '-subj', '/CN=pebble.pebble.svc']);
+  writeFileSync(join(dir, 'san.ext'), 'subjectAltName=DNS:pebble.pebble.svc,DNS:pebble.pebble.svc.cluster.local\n');
+  ssl(['x509', '-req', '-in', 'tls.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'tls.crt', '-days', '2', '-extfile', 'san.ext']);
+  await kube.kubectl(['delete', 'namespace', PROD.ns, '--ignore-not-found', '--wait=true', '--timeout=120s'], { timeoutMs: 150_000 });
+  await kube.ok(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'pebble' } }) });
+  await kube.kubectl(['-n', 'pebble', 'delete', 'secret', 'pebble-tls', '--ignore-not-found']);
+  await kube.ok(['-n', 'pebble', 'create', 'secret', 'tls', 'pebble-tls', `--cert=${join(dir, 'tls.crt')}`, `--key=${join(dir, 'tls.key')}`]);
+  await installEdge(kube, ['pebble'], { EDGE_ADDRESS: traefikIP });
+
+  const prod = referenceStack.environments!.prod!;
+  const spec = {
+    ...referenceStack,
+    name: PROD.name,
+    namespace: PROD.ns,
+    environments: {
+      ...referenceStack.environments,
+      prod: { ...prod, edge: { ...prod.edge, host: PROD.host, className: 'traefik', tls: { ...prod.edge!.tls, server: 'https://pebble.pebble.svc:14000/dir', caBundle: readFileSync(join(dir, 'ca.crt'), 'utf8') } } },
+    },
+  } as StackSpec;
+  synthesize(spec, join(dir, 'dist'), ['prod']);
+  const keep = new Set(['Namespace', 'NetworkPolicy', 'Gateway', 'HTTPRoute', 'Middleware', 'ClusterIssuer', 'Certificate']);
+  const objects = parseAllDocuments(readFileSync(join(dir, 'dist', 'prod', `${PROD.name}.k8s.yaml`), 'utf8'))
+    .map((d) => d.toJSON())
+    .filter((o) => o && keep.has(o.kind));
+  const servers = objects.filter((o) => o.kind === 'ClusterIssuer').map((o) => o.spec.acme.server);
+  if (servers.join() !== 'https://pebble.pebble.svc:14000/dir') throw new Error(`prod's ClusterIssuer names ACME server(s) ${servers.join(', ')}, not Pebble`);
+  const t0 = Date.now();
+  await kube.ok(['apply', '--server-side', '-f', '-'], { input: toYaml(objects) });
+  await certificateReady(PROD.ns, `${PROD.name}-tls`, 240);
+  return { dir, seconds: Math.round((Date.now() - t0) / 100) / 10 };
+}
+
 describe('prod', () => {
   it('gets its certificate from an ACME server (Pebble) through the HTTP-01 challenge on its Gateway', async () => {
-    // Pebble's own HTTPS certificate, from a CA the stack's ClusterIssuer trusts through the spec.
-    const dir = mkdtempSync(join(tmpdir(), 'stackport-runtime-pebble-'));
-    dirs.push(dir);
-    const ssl = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-    ssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-subj', '/CN=edge test ACME CA', '-days', '2']);
-    ssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'tls.key', '-out', 'tls.csr', '-subj', '/CN=pebble.pebble.svc']);
-    writeFileSync(join(dir, 'san.ext'), 'subjectAltName=DNS:pebble.pebble.svc,DNS:pebble.pebble.svc.cluster.local\n');
-    ssl(['x509', '-req', '-in', 'tls.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'tls.crt', '-days', '2', '-extfile', 'san.ext']);
-    await kube.kubectl(['delete', 'namespace', PROD.ns, '--ignore-not-found', '--wait=true', '--timeout=120s'], { timeoutMs: 150_000 });
-    await kube.ok(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'pebble' } }) });
-    await kube.kubectl(['-n', 'pebble', 'delete', 'secret', 'pebble-tls', '--ignore-not-found']);
-    await kube.ok(['-n', 'pebble', 'create', 'secret', 'tls', 'pebble-tls', `--cert=${join(dir, 'tls.crt')}`, `--key=${join(dir, 'tls.key')}`]);
-    await installEdge(kube, ['pebble'], { EDGE_ADDRESS: traefikIP });
-
-    // prod as synthesized, with Pebble for Let's Encrypt and Traefik for Envoy Gateway. Only the
-    // objects the issuance involves are applied (namespace, policies, Gateway, routes and their
-    // Middlewares, issuer, certificate): the workloads are proven by environments.test.ts.
-    const prod = referenceStack.environments!.prod!;
-    const spec = {
-      ...referenceStack,
-      name: PROD.name,
-      namespace: PROD.ns,
-      environments: {
-        ...referenceStack.environments,
-        prod: { ...prod, edge: { ...prod.edge, host: PROD.host, className: 'traefik', tls: { ...prod.edge!.tls, server: 'https://pebble.pebble.svc:14000/dir', caBundle: readFileSync(join(dir, 'ca.crt'), 'utf8') } } },
-      },
-    } as StackSpec;
-    synthesize(spec, join(dir, 'dist'), ['prod']);
-    const keep = new Set(['Namespace', 'NetworkPolicy', 'Gateway', 'HTTPRoute', 'Middleware', 'ClusterIssuer', 'Certificate']);
-    const objects = parseAllDocuments(readFileSync(join(dir, 'dist', 'prod', `${PROD.name}.k8s.yaml`), 'utf8'))
-      .map((d) => d.toJSON())
-      .filter((o) => o && keep.has(o.kind));
-    expect(objects.filter((o) => o.kind === 'ClusterIssuer').map((o) => o.spec.acme.server)).toEqual(['https://pebble.pebble.svc:14000/dir']);
-    // The public DNS record of the host, for cert-manager's own pre-check of the challenge URL
-    // (Pebble asks its DNS server, which answers with the edge's address).
-    await kube.ok(['-n', 'cert-manager', 'patch', 'deployment', 'cert-manager', '--type=merge', '-p', JSON.stringify({ spec: { template: { spec: { hostAliases: [{ ip: traefikIP, hostnames: [PROD.host] }] } } } })]);
-    await kube.ok(['-n', 'cert-manager', 'rollout', 'status', 'deployment/cert-manager', '--timeout=120s'], { timeoutMs: 150_000 });
-    const t0 = Date.now();
-    await kube.ok(['apply', '--server-side', '-f', '-'], { input: toYaml(objects) });
-    await certificateReady(PROD.ns, `${PROD.name}-tls`, 240);
-    console.log(`edge: prod certificate issued by Pebble over HTTP-01 in ${Math.round((Date.now() - t0) / 100) / 10}s`);
+    const issued = await prodIssuance;
+    if (issued instanceof Error) throw issued;
+    const { dir } = issued;
+    console.log(`edge: prod certificate issued by Pebble over HTTP-01 in ${issued.seconds}s`);
 
     // Pebble fetched the challenge over HTTP from the stack's host, i.e. through the Gateway.
     const pebbleLog = (await kube.ok(['-n', 'pebble', 'logs', 'deploy/pebble', '-c', 'pebble'])).toString();

@@ -14,7 +14,7 @@ import { edgeManifest } from '../runtime/edge';
 const MANIFESTS = readdirSync(join(ROOT, 'scripts/edge/manifests'))
   .filter((f) => f.endsWith('.yaml'))
   .map((f) => f.replace(/\.yaml$/, ''));
-const EXTRA = { EDGE_ADDRESS: '10.96.0.80' };
+const EXTRA = { EDGE_ADDRESS: '10.96.0.80', ACME_HOST: 'prod.edge.example' };
 const docs = (name: string) => parseAllDocuments(edgeManifest(name, EXTRA)).map((d) => d.toJSON()).filter(Boolean);
 
 /** The image each edge component is packed in, as images.sh names it: stackport.local/NAME:VERSION. */
