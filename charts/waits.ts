@@ -20,10 +20,12 @@ export const WAIT_INTERVAL = 5;
 export const SERVER_WAIT_SECONDS = 300;
 
 /**
- * `alembic current` equals `alembic heads`. Revisions are read from stdout, keeping only lines shaped
- * like a revision ("0001", "ae1027a6acf (head)"), because an application's alembic.ini may log in
- * any format, to either stream. On failure the check runs again with stderr to show why (a wrong
- * URL or login then shows in the log), without the INFO lines.
+ * `alembic current` equals `alembic heads`. Revisions are the output lines shaped like a revision
+ * ("0001", "ae1027a6acf (head)"), because an application's alembic.ini may log in any format, to
+ * either stream; a failure shows alembic's own lines (a wrong URL or login), without the INFO ones.
+ * Each alembic run is a Python start-up (about half a CPU-second), and the check runs every few
+ * seconds in every waiting pod: `heads` is asked only once the database has a revision (until the
+ * migration has run, `current` alone decides), and a failure is shown from the same run.
  */
 export const ALEMBIC_AT_HEAD = [
   'sh',
@@ -31,10 +33,12 @@ export const ALEMBIC_AT_HEAD = [
   [
     `revs() { printf '%s\\n' "$1" | grep -E '^[A-Za-z0-9_.-]+( \\([a-z ]+\\))*$' | cut -d' ' -f1 | sort; }`,
     `errors() { printf '%s\\n' "$1" | grep -Ev '(^|[^A-Za-z])INFO([^A-Za-z]|$)' | tail -n 5; }`,
-    `cur=$(alembic current 2>/dev/null) || { errors "$(alembic current 2>&1)"; exit 1; }`,
-    `heads=$(alembic heads 2>/dev/null) || { errors "$(alembic heads 2>&1)"; exit 1; }`,
-    `c=$(revs "$cur"); h=$(revs "$heads")`,
-    `[ -n "$h" ] && [ "$c" = "$h" ] || { echo "database at revision" \${c:-none}", migrations head is" $h; exit 1; }`,
+    `cur=$(alembic current 2>&1) || { errors "$cur"; exit 1; }`,
+    `c=$(revs "$cur")`,
+    `[ -n "$c" ] || { echo "database at revision none: the migration has not run yet"; exit 1; }`,
+    `heads=$(alembic heads 2>&1) || { errors "$heads"; exit 1; }`,
+    `h=$(revs "$heads")`,
+    `[ -n "$h" ] && [ "$c" = "$h" ] || { echo "database at revision" $c", migrations head is" $h; exit 1; }`,
   ].join('\n'),
 ];
 

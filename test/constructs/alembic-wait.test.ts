@@ -13,10 +13,11 @@ import { ALEMBIC_AT_HEAD } from '../../charts/waits';
 const bin = mkdtempSync(join(tmpdir(), 'fake-alembic-'));
 afterAll(() => rmSync(bin, { recursive: true, force: true }));
 
-// `alembic current|heads`: prints $FAKE_<CMD>_OUT on stdout, $FAKE_<CMD>_ERR on stderr, exits $FAKE_<CMD>_EXIT.
+// `alembic current|heads`: prints $FAKE_<CMD>_OUT on stdout, $FAKE_<CMD>_ERR on stderr, exits $FAKE_<CMD>_EXIT
+// (and appends its subcommand to $FAKE_LOG when set).
 writeFileSync(
   join(bin, 'alembic'),
-  ['#!/bin/sh', 'case "$1" in current) p=CURRENT ;; heads) p=HEADS ;; *) exit 64 ;; esac', 'eval "printf \'%b\' \\"\\${FAKE_${p}_ERR:-}\\"" >&2', 'eval "printf \'%b\' \\"\\${FAKE_${p}_OUT:-}\\""', 'eval "exit \\${FAKE_${p}_EXIT:-0}"', ''].join('\n'),
+  ['#!/bin/sh', '[ -z "${FAKE_LOG:-}" ] || echo "$1" >> "$FAKE_LOG"', 'case "$1" in current) p=CURRENT ;; heads) p=HEADS ;; *) exit 64 ;; esac', 'eval "printf \'%b\' \\"\\${FAKE_${p}_ERR:-}\\"" >&2', 'eval "printf \'%b\' \\"\\${FAKE_${p}_OUT:-}\\""', 'eval "exit \\${FAKE_${p}_EXIT:-0}"', ''].join('\n'),
 );
 chmodSync(join(bin, 'alembic'), 0o755);
 
@@ -48,7 +49,19 @@ describe('the alembic-at-head check of wait-for-<job>', () => {
 
   it('fails and says where the database is when it is behind or empty', () => {
     expect(check({ FAKE_CURRENT_ERR: APP_LOG, FAKE_CURRENT_OUT: '0001\\n', FAKE_HEADS_OUT: '0002 (head)\\n' })).toEqual({ code: 1, out: 'database at revision 0001, migrations head is 0002' });
-    expect(check({ FAKE_CURRENT_ERR: APP_LOG, FAKE_CURRENT_OUT: '', FAKE_HEADS_OUT: '0002 (head)\\n' })).toEqual({ code: 1, out: 'database at revision none, migrations head is 0002' });
+    expect(check({ FAKE_CURRENT_ERR: APP_LOG, FAKE_CURRENT_OUT: '', FAKE_HEADS_OUT: '0002 (head)\\n' })).toEqual({ code: 1, out: 'database at revision none: the migration has not run yet' });
+  });
+
+  it('runs alembic once per check until the database has a revision, and shows a failure from that run', () => {
+    const log = join(bin, 'calls.log');
+    const counted = (env: Record<string, string>) => {
+      rmSync(log, { force: true });
+      const r = check({ ...env, FAKE_LOG: log });
+      return { ...r, calls: spawnSync('sh', ['-c', `cat ${log} 2>/dev/null`], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean) };
+    };
+    expect(counted({ FAKE_CURRENT_OUT: '', FAKE_HEADS_OUT: '0002 (head)\\n' }).calls).toEqual(['current']);
+    expect(counted({ FAKE_CURRENT_ERR: 'could not connect\\n', FAKE_CURRENT_EXIT: '1' })).toEqual({ code: 1, out: 'could not connect', calls: ['current'] });
+    expect(counted({ FAKE_CURRENT_OUT: '0001 (head)\\n', FAKE_HEADS_OUT: '0001 (head)\\n' })).toEqual({ code: 0, out: '', calls: ['current', 'heads'] });
   });
 
   it('fails with alembic\'s error, without its INFO lines, when alembic cannot connect', () => {

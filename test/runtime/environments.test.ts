@@ -1,6 +1,7 @@
 /**
  * The reference stack's other environments on the same real node (kind's is stack.test.ts):
- * k3d on the local-path class, and prod with two replicas of each web component, their
+ * k3d on the local-path class, where a full Redis evicts instead of dying and a rollout of the API
+ * under load fails no request (kind and k3d share every setting those depend on), and prod with two replicas of each web component, their
  * PodDisruptionBudgets, a backup that restores, and a storage increase that keeps every row (on
  * the node's `expandable` class, which allows expansion as a cloud class does).
  *
@@ -18,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { referenceStack } from '../../model/reference';
 import type { StackSpec } from '../../model/schema';
 import { diagnostics, node, waitUntil } from './node';
-import { deployStack, podOf, rowsFingerprint, runJob, serviceAnswer } from './stack';
+import { deployStack, podOf, python, rowsFingerprint, runJob, serviceAnswer, shIn } from './stack';
 
 const { info, kube } = node();
 const K3D = 'dataplatform-k3d';
@@ -40,22 +41,90 @@ afterAll(async () => {
 });
 
 describe('k3d', () => {
+  const NS = K3D;
+  const redisCli = (args: string) => shIn(kube, NS, 'redis-0', `REDISCLI_AUTH="$(cat /run/secrets/redis/password)" redis-cli --no-auth-warning ${args}`);
+  // Done with k3d, passed or not: its pods make room for prod's and the other files' while the namespace goes.
+  afterAll(() => kube.kubectl(['delete', 'namespace', NS, '--wait=false']));
+
   it('becomes Ready on the local-path class, and the API answers from the database', async () => {
-    const NS = K3D;
     const dir = await fresh(NS);
     const d = await deployStack(kube, info, { ...referenceStack, namespace: NS }, 'k3d', dir, { connectivity: ['pgadmin'] });
     expect(d.namespace).toBe(NS);
     console.log(`k3d: ops/apply.ts to every workload Ready in ${d.readySeconds}s`);
     const claims = await kube.items(['-n', NS, 'get', 'pvc']);
     expect(claims.map((c) => `${c.metadata.name}:${c.spec.storageClassName}:${c.status.phase}`).sort()).toEqual(['data-postgres-0:local-path:Bound', 'data-redis-0:local-path:Bound']);
+    const health = await serviceAnswer(kube, NS, await podOf(kube, NS, 'dashboard'), 'http://api:8000/health');
+    if (health.waited > 1) console.log(`k3d: the api Service answered ${health.waited.toFixed(1)}s after the pods were Ready`);
+    expect(health.status).toBe(200);
+  });
+
+  it('a full Redis evicts keys (the reference Redis is a cache: allkeys-lru) and is not OOM-killed', async () => {
+    const p0 = await kube.json(['-n', NS, 'get', 'pod', 'redis-0']);
+    const restarts = p0.status.containerStatuses[0].restartCount;
+    const program = `
+import json, os, redis
+r = redis.Redis.from_url(os.environ["REDIS_URL"], socket_timeout=30)
+cap = r.info("memory")["maxmemory"]
+value = b"x" * 1024
+n = 0
+while n * 1024 < 1.5 * cap:
+    p = r.pipeline(transaction=False)
+    for i in range(1000):
+        p.set(f"fill:{n + i}", value)
+    p.execute()
+    n += 1000
+mem, stats = r.info("memory"), r.info("stats")
+print(json.dumps({"written": n, "cap": cap, "policy": mem["maxmemory_policy"], "used": mem["used_memory"], "rss": mem["used_memory_rss"], "evicted": stats["evicted_keys"], "keys": r.dbsize()}))`;
+    let text: string;
     try {
-      const health = await serviceAnswer(kube, NS, await podOf(kube, NS, 'dashboard'), 'http://api:8000/health');
-      if (health.waited > 1) console.log(`k3d: the api Service answered ${health.waited.toFixed(1)}s after the pods were Ready`);
-      expect(health.status).toBe(200);
-    } finally {
-      // Done with k3d, passed or not: its pods make room for prod's and the other files' while the namespace goes.
-      await kube.kubectl(['delete', 'namespace', NS, '--wait=false']);
+      text = await python(kube, NS, await podOf(kube, NS, 'api'), program, [], 300_000);
+    } catch (e) {
+      // Say why the server dropped the client: an OOM kill, a failed liveness probe, or neither.
+      const s = (await kube.json(['-n', NS, 'get', 'pod', 'redis-0'])).status.containerStatuses[0];
+      const events = (await kube.items(['-n', NS, 'get', 'events', '--field-selector', 'involvedObject.name=redis-0'])).map((ev) => `${ev.reason}: ${ev.message}`);
+      throw new Error(`${(e as Error).message}\nredis-0: restarts ${s.restartCount}, last state ${JSON.stringify(s.lastState)}\n${events.join('\n')}`);
     }
+    const out = JSON.parse(text);
+    console.log(`redis fill: ${JSON.stringify(out)}`);
+    expect(out.cap).toBe(256 * 1024 * 1024);
+    expect(out.policy).toBe('allkeys-lru');
+    expect(out.evicted).toBeGreaterThan(0);
+    expect(out.used).toBeLessThanOrEqual(out.cap * 1.05);
+    const s = (await kube.json(['-n', NS, 'get', 'pod', 'redis-0'])).status.containerStatuses[0];
+    expect(s.restartCount).toBe(restarts);
+    expect(s.ready).toBe(true);
+    await redisCli('flushall');
+  });
+
+  it('a rollout of the API under load fails no request (preStop, readiness, maxUnavailable 0)', async () => {
+    const from = await podOf(kube, NS, 'dashboard');
+    const loop = `
+import json, os, time, urllib.request
+sent = failed = 0
+errors = []
+while os.path.exists("/tmp/rollout-loop"):
+    sent += 1
+    try:
+        with urllib.request.urlopen("http://api:8000/health", timeout=5) as r:
+            r.read()
+    except Exception as e:
+        failed += 1
+        errors.append(f"{type(e).__name__}: {e}"[:160])
+    time.sleep(0.02)
+print(json.dumps({"sent": sent, "failed": failed, "errors": errors[:5]}))`;
+    await kube.ok(['-n', NS, 'exec', from, '--', 'touch', '/tmp/rollout-loop']);
+    const result = python(kube, NS, from, loop, [], 600_000);
+    const old = (await kube.items(['-n', NS, 'get', 'pods', '-l', 'app.kubernetes.io/name=api'])).map((p) => p.metadata.name);
+    await new Promise((r) => setTimeout(r, 3000));
+    await kube.ok(['-n', NS, 'rollout', 'restart', 'deployment/api']);
+    await kube.ok(['-n', NS, 'rollout', 'status', 'deployment/api', '--timeout=300s'], { timeoutMs: 320_000 });
+    await waitUntil('the old API pods gone', async () => (await kube.items(['-n', NS, 'get', 'pods', '-l', 'app.kubernetes.io/name=api'])).map((p) => p.metadata.name).filter((n) => old.includes(n)), () => diagnostics(kube, NS), 120);
+    await new Promise((r) => setTimeout(r, 3000));
+    await kube.ok(['-n', NS, 'exec', from, '--', 'rm', '/tmp/rollout-loop']);
+    const out = JSON.parse(await result);
+    console.log(`rollout restart of the API: ${out.sent} requests sent, ${out.failed} failed ${JSON.stringify(out.errors)}`);
+    expect(out.sent).toBeGreaterThan(100);
+    expect(out.failed).toBe(0);
   });
 });
 
