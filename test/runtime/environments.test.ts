@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { referenceStack } from '../../model/reference';
 import type { StackSpec } from '../../model/schema';
-import { diagnostics, node, waitUntil } from './node';
+import { diagnostics, node, waitUntil, markFileDone } from './node';
 import { deployStack, podOf, python, rowsFingerprint, runJob, serviceAnswer, shIn } from './stack';
 
 const { info, kube } = node();
@@ -36,6 +36,7 @@ const fresh = async (ns: string) => {
 const fingerprint = (db: string) => rowsFingerprint(kube, PROD, db);
 
 afterAll(async () => {
+  markFileDone('environments');
   await kube.kubectl(['delete', 'namespace', K3D, PROD, '--ignore-not-found', '--wait=false']);
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });

@@ -8,7 +8,8 @@
  * (for working on the tests; it is neither started nor torn down here).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { ROOT, run } from '../cluster/kube';
@@ -21,6 +22,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   if (process.getuid?.() !== 0) throw new Error('npm run test:runtime needs root (network and mount namespaces, cgroups)');
   const t0 = Date.now();
   execFileSync('npm', ['run', '--silent', 'synth'], { cwd: ROOT, stdio: 'inherit' });
+  const runDir = mkdtempSync(join(tmpdir(), 'stackport-runtime-run-'));
+  project.provide('runtimeRunDir', runDir);
+  const removeRunDir = () => rmSync(runDir, { recursive: true, force: true });
 
   // A node already brought up by hand (scripts/node/up.sh --state-dir DIR): reused, left running.
   // Nothing is built: its binaries and images are the ones it was started with.
@@ -29,7 +33,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const info = JSON.parse(readFileSync(join(reuse, 'node.json'), 'utf8')) as NodeInfo;
     console.log(`runtime node: reusing ${reuse} (left running afterwards)`);
     project.provide('runtimeNode', info);
-    return async () => {};
+    return async () => removeRunDir();
   }
 
   sh('scripts/node/install-deps.sh');
@@ -50,6 +54,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('runtimeNode', info);
 
   return async () => {
+    removeRunDir();
     const t2 = Date.now();
     const keep = process.env.STACKPORT_KEEP_NODE === '1';
     sh('scripts/node/down.sh', keep ? ['--keep-state', state] : [state]);

@@ -8,8 +8,9 @@
  * The node has two cores: CPU requests are lowered through the spec's per-component resources
  * (kind override), memory limits are kept, and the cases run under a pod budget that leaves room
  * below the node's pod limit for the other test files, which run at the same time: a case is
- * applied as soon as the budget allows, judged as soon as it is up (or its time is out), and its
- * namespace deleted right away, so a slow case holds up no other.
+ * applied as soon as the budget allows (and, while the other files run, the CPU is idle enough),
+ * judged as soon as it is up (or its time is out), and its namespace deleted right away, so a slow
+ * case holds up no other.
  */
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,7 +21,7 @@ import { endpointOf, isExternal, usesOf } from '../../model/relations';
 import { loadSpecFile } from '../../model/load';
 import type { StackSpec } from '../../model/schema';
 import { caseNames, loadCase } from '../importer/public-corpus';
-import { node } from './node';
+import { filesDone, node } from './node';
 import { applyNewStack, localImages, notReadyOf } from './stack';
 
 const { info, kube } = node();
@@ -33,7 +34,7 @@ const { info, kube } = node();
  * few pods' worth, on the CPU they leave idle; afterwards it uses the node up to well under its pod
  * limit (110).
  */
-const MAX_PODS_ALONGSIDE = 8;
+const MAX_PODS_ALONGSIDE = 10;
 const MAX_PODS = 50;
 /**
  * The other files wait much of their time (for a CronJob, a rollout, a Job), and the node is then
@@ -43,9 +44,11 @@ const MAX_PODS = 50;
  * after its apply). When the other files need the CPU again, the corpus stops adding cases.
  */
 const MAX_PODS_ALONGSIDE_IDLE = 24;
-const IDLE_TO_ADD = 0.3;
-/** Namespaces of the other files' reference stacks (stack.test.ts, environments.test.ts, apply.test.ts). */
-const REFERENCE_NAMESPACES = /^(dataplatform(-.*)?|runtime-apply)$/;
+const IDLE_TO_ADD = 0.2;
+/** Namespaces of the other files' reference stacks (stack.test.ts, environments.test.ts, apply.test.ts, laptop.test.ts). */
+const REFERENCE_NAMESPACES = /^(dataplatform(-.*)?|runtime-apply|runtime-laptop(-.*)?)$/;
+/** The files with reference stacks: once all are done (markFileDone), the corpus has the node to itself. */
+const REFERENCE_FILES = ['stack', 'environments', 'laptop'];
 /** Seconds a case has, from its apply, to come up with every relation connected. */
 const CASE_SECONDS = 360;
 /** Pause between two looks at the running cases. */
@@ -188,8 +191,8 @@ beforeAll(async () => {
   while (queue.length > 0 || running.length > 0) {
     if (workloads.some((o) => REFERENCE_NAMESPACES.test(o.metadata.namespace))) lastAlongside = Date.now();
     // 20 s of grace: a reference stack is applied a few seconds after the images are in, and prod's
-    // namespace comes after k3d's.
-    const alongside = Date.now() - lastAlongside < 20_000;
+    // namespace comes after k3d's. Once the files with reference stacks say they are done, no grace.
+    const alongside = Date.now() - lastAlongside < 20_000 && !filesDone(REFERENCE_FILES);
     const budget = alongside ? MAX_PODS_ALONGSIDE : MAX_PODS;
     const now = cpuTimes();
     const idle = 1 - (now.busy - cpu[0].busy) / Math.max(1, now.total - cpu[0].total);

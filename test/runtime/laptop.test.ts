@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { toYaml } from '../../charts/yaml';
 import { binDir, run } from '../cluster/kube';
-import { diagnostics, node, ROOT, waitUntil } from './node';
+import { diagnostics, node, ROOT, waitUntil, markFileDone } from './node';
 import { builtImage, httpFrom, shIn } from './stack';
 
 const { info, kube } = node();
@@ -58,6 +58,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  markFileDone('laptop');
   await kube.kubectl(['delete', 'namespace', NS, '--ignore-not-found', '--wait=false']);
   if (dir) rmSync(dir, { recursive: true, force: true });
 });

@@ -4,7 +4,7 @@
  * bounded waits.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inject } from 'vitest';
 import { Kube, type Result, ROOT, diagnostics, run, waitUntil } from '../cluster/kube';
@@ -28,7 +28,19 @@ export interface NodeInfo {
 declare module 'vitest' {
   export interface ProvidedContext {
     runtimeNode: NodeInfo;
+    /** A folder of this run only (the global setup makes and removes it): files leave marks there. */
+    runtimeRunDir: string;
   }
+}
+
+/** Marks the calling test file (by name) as finished, for the files still running (fileDone). */
+export function markFileDone(name: string): void {
+  writeFileSync(join(inject('runtimeRunDir'), `done-${name}`), '');
+}
+
+/** Whether every named file has called markFileDone in this run. */
+export function filesDone(names: string[]): boolean {
+  return names.every((n) => existsSync(join(inject('runtimeRunDir'), `done-${n}`)));
 }
 
 /** Image of the test clients and servers (busybox from Debian's busybox-static, scripts/node/images.sh). */

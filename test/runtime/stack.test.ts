@@ -15,7 +15,7 @@ import { parseAllDocuments, stringify } from 'yaml';
 import { referenceStack } from '../../model/reference';
 import { randomPassword } from '../../ops/secrets';
 import type { StackSpec } from '../../model/schema';
-import { applyObjects, diagnostics, freshNamespace, httpServer, node, podIP, restrictedContainer, pod as podObject, tcpConnects, waitPodsReady, waitUntil } from './node';
+import { applyObjects, diagnostics, freshNamespace, httpServer, node, podIP, restrictedContainer, pod as podObject, tcpConnects, waitPodsReady, waitUntil, markFileDone } from './node';
 import { type Deployment, applyStack, deployStack, dial, httpFrom, podOf, python, rowsFingerprint, runJob, serviceAnswer, shIn } from './stack';
 
 const { info, kube } = node();
@@ -36,6 +36,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  markFileDone('stack');
   await kube.kubectl(['delete', 'namespace', OUTSIDE, NS || 'dataplatform', '--ignore-not-found', '--wait=false']);
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
