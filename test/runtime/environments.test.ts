@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { referenceStack } from '../../model/reference';
 import type { StackSpec } from '../../model/schema';
 import { diagnostics, node, waitUntil, markFileDone } from './node';
-import { deployStack, podOf, python, rowsFingerprint, runJob, serviceAnswer, shIn } from './stack';
+import { deployStack, podOf, python, redisCli, rowsFingerprint, runJob, serviceAnswer } from './stack';
 
 const { info, kube } = node();
 const K3D = 'dataplatform-k3d';
@@ -43,7 +43,6 @@ afterAll(async () => {
 
 describe('k3d', () => {
   const NS = K3D;
-  const redisCli = (args: string) => shIn(kube, NS, 'redis-0', `REDISCLI_AUTH="$(cat /run/secrets/redis/password)" redis-cli --no-auth-warning ${args}`);
   // Done with k3d, passed or not: its pods make room for prod's and the other files' while the namespace goes.
   afterAll(() => kube.kubectl(['delete', 'namespace', NS, '--wait=false']));
 
@@ -94,7 +93,7 @@ print(json.dumps({"written": n, "cap": cap, "policy": mem["maxmemory_policy"], "
     const s = (await kube.json(['-n', NS, 'get', 'pod', 'redis-0'])).status.containerStatuses[0];
     expect(s.restartCount).toBe(restarts);
     expect(s.ready).toBe(true);
-    await redisCli('flushall');
+    await redisCli(kube, NS, 'flushall');
   });
 
   it('a rollout of the API under load fails no request (preStop, readiness, maxUnavailable 0)', async () => {

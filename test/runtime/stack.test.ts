@@ -16,7 +16,7 @@ import { referenceStack } from '../../model/reference';
 import { randomPassword } from '../../ops/secrets';
 import type { StackSpec } from '../../model/schema';
 import { applyObjects, diagnostics, freshNamespace, httpServer, node, podIP, restrictedContainer, pod as podObject, tcpConnects, waitPodsReady, waitUntil, markFileDone } from './node';
-import { type Deployment, applyStack, deployStack, dial, httpFrom, podOf, python, rowsFingerprint, runJob, serviceAnswer, shIn } from './stack';
+import { type Deployment, applyStack, redisCli as redisOf, deployStack, dial, httpFrom, podOf, python, rowsFingerprint, runJob, serviceAnswer, shIn } from './stack';
 
 const { info, kube } = node();
 const OUTSIDE = 'runtime-outside';
@@ -25,7 +25,7 @@ let stack: Deployment;
 let NS = '';
 
 const psql = (sql: string) => shIn(kube, NS, 'postgres-0', `psql -v ON_ERROR_STOP=1 -U postgres -d app -tAc "${sql}"`);
-const redisCli = (args: string) => shIn(kube, NS, 'redis-0', `REDISCLI_AUTH="$(cat /run/secrets/redis/password)" redis-cli --no-auth-warning ${args}`);
+const redisCli = (args: string) => redisOf(kube, NS, args);
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'stackport-runtime-stack-'));

@@ -277,6 +277,11 @@ export async function shIn(kube: Kube, namespace: string, pod: string, script: s
   return (await kube.ok(['-n', namespace, 'exec', pod, '--', 'sh', '-c', script], { timeoutMs: 120_000 })).trim();
 }
 
+/** redis-cli in redis-0 with the stack's Redis password; its output, trimmed. */
+export function redisCli(kube: Kube, namespace: string, args: string): Promise<string> {
+  return shIn(kube, namespace, 'redis-0', `REDISCLI_AUTH="$(cat /run/secrets/redis/password)" redis-cli --no-auth-warning ${args}`);
+}
+
 /** "count:sum" of the observations in a database of postgres-0: equal fingerprints, equal rows. */
 export function rowsFingerprint(kube: Kube, namespace: string, db: string): Promise<string> {
   return shIn(kube, namespace, 'postgres-0', `psql -v ON_ERROR_STOP=1 -U postgres -d ${db} -tAc "select count(*) || ':' || round(sum(value)::numeric, 6) from observations"`);
