@@ -57,6 +57,8 @@ NODE_SET_DIR="$BIN_ROOT/node-k8s-v${KUBERNETES_VERSION}_containerd-v${CONTAINERD
 # The runtime node's kube-router waits this long after each full sync (kube_router_wrapper below).
 KUBE_ROUTER_SYNC_GAP_MS=2000
 KUBE_ROUTER_BUILD="stackport.sync-gap-${KUBE_ROUTER_SYNC_GAP_MS}ms"
+# The runtime node's local-path-provisioner runs its helper's script itself (local_path_provisioner_wrapper).
+LPP_BUILD="stackport.helper-in-process"
 CONTROL_PLANE_COMPONENTS=(kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok kwokctl)
 NODE_COMPONENTS=(kubelet kube-proxy containerd containerd-shim-runc-v2 ctr coredns kube-router local-path-provisioner)
 EDGE_SET_DIR="$BIN_ROOT/edge-traefik-${TRAEFIK_VERSION}_cm-${CERT_MANAGER_VERSION}_pebble-v${PEBBLE_VERSION}_po-${PROMETHEUS_OPERATOR_VERSION}_prom-v${PROMETHEUS_VERSION}"
@@ -152,7 +154,7 @@ version_ok() {
       grep -qx "CoreDNS-$COREDNS_VERSION" <<<"$out" ;;
     local-path-provisioner)
       out="$("$bin" --version 2>/dev/null)" || return 1
-      [[ "$out" == *" version v$LOCAL_PATH_PROVISIONER_VERSION" ]] ;;
+      [[ "$out" == *" version v$LOCAL_PATH_PROVISIONER_VERSION+$LPP_BUILD" ]] ;;
     configcheck)
       out="$("$bin" --version 2>/dev/null)" || return 1
       [[ "$out" == "configcheck $(component_version configcheck)" ]] ;;
@@ -285,6 +287,66 @@ kube_router_wrapper() {
     END { if (n != 1) exit 1 }' "$f" >"$f.new" || { echo "build.sh: pacing kube-router's full syncs failed: $f changed upstream" >&2; return 1; }
   mv "$f.new" "$f"
   write_wrapper "$WRAPPER" github.com/cloudnativelabs/kube-router/v2 "v$KUBE_ROUTER_VERSION" -replace="github.com/cloudnativelabs/kube-router/v2=$dst"
+}
+
+# local-path-provisioner makes and removes each volume's folder with a helper pod (a busybox that
+# runs the ConfigMap's setup or teardown script on the node's folder). In a runtime run that was 138
+# of 359 pods, each costing the node about 0.45 CPU-seconds to start and remove (a sandbox, the API
+# objects and their events, the kubelet's and containerd's work), whatever the script does: about a
+# tenth of the run's CPU. Built here, when STACKPORT_HELPER_IN_PROCESS=true the provisioner runs the
+# same command, with the helper's arguments and environment, in its own container (which mounts the
+# scripts at the helper's /script and the volumes' folder at the same path; see
+# scripts/node/manifests/local-path-storage.yaml). The volumes and their PersistentVolumes are the
+# same; a claim binds sooner (the helper pod was polled once a second). The build is in the version.
+local_path_provisioner_wrapper() {
+  local src dst="$SRC_ROOT/local-path-provisioner-v$LOCAL_PATH_PROVISIONER_VERSION-in-process" f
+  src="$(moddir "github.com/rancher/local-path-provisioner@v$LOCAL_PATH_PROVISIONER_VERSION")"
+  rm -rf "$dst" && cp -r "$src" "$dst" && chmod -R u+w "$dst"
+  f="$dst/provisioner.go"
+  awk '
+    /^\t\/\/ If it already exists due to some previous errors, the pod will be cleaned up later automatically$/ {
+      print "\tif os.Getenv(\"STACKPORT_HELPER_IN_PROCESS\") == \"true\" { // stackport (scripts/cluster/build.sh)"
+      print "\t\treturn runHelperInProcess(action, cmd, helperPod.Spec.Containers[0].Args, env, o, p.config.CmdTimeoutSeconds)"
+      print "\t}"
+      n++
+    }
+    { print }
+    END { if (n != 1) exit 1 }' "$f" >"$f.new" || { echo "build.sh: the in-process helper of local-path-provisioner failed: $f changed upstream" >&2; return 1; }
+  mv "$f.new" "$f"
+  cat >"$dst/stackport_helper.go" <<'GO'
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/Sirupsen/logrus"
+	v1 "k8s.io/api/core/v1"
+)
+
+// runHelperInProcess runs the helper pod's command (cmd, then its arguments) with its environment,
+// in this process's container instead of a pod of its own.
+func runHelperInProcess(action ActionType, cmd, args []string, env []v1.EnvVar, o volumeOptions, timeoutSeconds int) error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(timeoutSeconds)*time.Second)
+	defer cancel()
+	c := exec.CommandContext(ctx, cmd[0], append(append([]string{}, cmd[1:]...), args...)...)
+	c.Env = os.Environ()
+	for _, e := range env {
+		c.Env = append(c.Env, e.Name+"="+e.Value)
+	}
+	out, err := c.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("failed to %v volume %v: %s: %v: %s", action, o.Name, strings.Join(cmd, " "), err, out)
+	}
+	logrus.Infof("Volume %v has been %vd on %v:%v (in process)", o.Name, action, o.Node, o.Path)
+	return nil
+}
+GO
+  write_wrapper "$WRAPPER" github.com/rancher/local-path-provisioner "v$LOCAL_PATH_PROVISIONER_VERSION" -replace="github.com/rancher/local-path-provisioner=$dst"
 }
 
 # Traefik's go.mod has replace directives (ignored for a dependency) and its ACME library imports
@@ -448,8 +510,8 @@ prepare() { # component -> sets WRAPPER PKG LDFLAGS TAGS GOEXP
       WRAPPER="$SRC_ROOT/local-path-provisioner-v$LOCAL_PATH_PROVISIONER_VERSION"
       PKG="github.com/rancher/local-path-provisioner"
       TAGS=""
-      LDFLAGS="-s -w -X main.VERSION=v$LOCAL_PATH_PROVISIONER_VERSION"
-      write_wrapper "$WRAPPER" github.com/rancher/local-path-provisioner "v$LOCAL_PATH_PROVISIONER_VERSION" ;;
+      LDFLAGS="-s -w -X main.VERSION=v$LOCAL_PATH_PROVISIONER_VERSION+$LPP_BUILD"
+      local_path_provisioner_wrapper ;;
     traefik)
       WRAPPER="$SRC_ROOT/traefik-$TRAEFIK_VERSION"
       PKG="github.com/traefik/traefik/v3/cmd/traefik"

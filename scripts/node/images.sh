@@ -3,10 +3,11 @@
 # `ctr images import` reads (no registry, no container engine):
 #
 #   stackport.local/pause:1              the pod sandbox: scripts/node/pause/pause.c, static
-#   stackport.local/busybox:1.35.0       Debian's busybox-static with its applet links: the
-#                                        local-path-provisioner helper pod and the test client
+#   stackport.local/busybox:1.35.0       Debian's busybox-static with its applet links: the test
+#                                        client, and local-path-provisioner's helper image
 #   stackport.local/coredns:<v>          the pinned binaries scripts/cluster/build.sh --node
-#   stackport.local/local-path-provisioner:<v>   builds, each alone in its image
+#   stackport.local/local-path-provisioner:<v>   builds, each alone in its image (the provisioner
+#                                        with the busybox above, which runs its helper's scripts)
 #   stackport.local/<edge component>:<v> the binaries of scripts/cluster/build.sh --edge (Traefik,
 #                                        cert-manager, Pebble, prometheus-operator, Prometheus),
 #                                        each alone in its image with /tmp and a CA bundle; only
@@ -74,8 +75,9 @@ if ! fresh "$OUT/pause.tar" "$SCRIPT_DIR/pause/pause.c" "${BASH_SOURCE[0]}"; the
   docker_archive "$PAUSE_REF" "$OUT/pause.tar" "$tmp/pause" '["/pause"]'
 fi
 
-if ! fresh "$OUT/busybox.tar" "$BUSYBOX" "${BASH_SOURCE[0]}"; then
-  r="$tmp/busybox"
+# busybox_rootfs DIR: Debian's busybox-static with its applet links, /tmp and a passwd file.
+busybox_rootfs() {
+  local r="$1" applet
   mkdir -p "$r/bin" "$r/tmp" "$r/etc"
   chmod 1777 "$r/tmp"
   cp "$BUSYBOX" "$r/bin/busybox"
@@ -84,7 +86,10 @@ if ! fresh "$OUT/busybox.tar" "$BUSYBOX" "${BASH_SOURCE[0]}"; then
   done
   printf 'root:x:0:0:root:/:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$r/etc/passwd"
   printf 'root:x:0:\nnogroup:x:65534:\n' >"$r/etc/group"
-  docker_archive "$BUSYBOX_REF" "$OUT/busybox.tar" "$r" '["/bin/sh"]'
+}
+if ! fresh "$OUT/busybox.tar" "$BUSYBOX" "${BASH_SOURCE[0]}"; then
+  busybox_rootfs "$tmp/busybox"
+  docker_archive "$BUSYBOX_REF" "$OUT/busybox.tar" "$tmp/busybox" '["/bin/sh"]'
 fi
 # single_binary NAME REF: an image holding only the built binary, as /NAME.
 single_binary() {
@@ -99,7 +104,15 @@ single_binary() {
   fi
 }
 single_binary coredns "$COREDNS_REF"
-single_binary local-path-provisioner "$LPP_REF"
+# The provisioner runs its helper's setup and teardown scripts itself (scripts/cluster/build.sh,
+# local_path_provisioner_wrapper): beside it, the helper image's busybox runs them.
+lpp_bin="$(readlink -f "$NODE_BIN/local-path-provisioner")"
+[[ -x "$lpp_bin" ]] || { echo "images.sh: $NODE_BIN/local-path-provisioner missing: run scripts/cluster/build.sh --node" >&2; exit 1; }
+if ! fresh "$OUT/local-path-provisioner.tar" "$lpp_bin" "$BUSYBOX" "${BASH_SOURCE[0]}"; then
+  busybox_rootfs "$tmp/lpp"
+  cp "$lpp_bin" "$tmp/lpp/local-path-provisioner"
+  docker_archive "$LPP_REF" "$OUT/local-path-provisioner.tar" "$tmp/lpp" '["/local-path-provisioner"]'
+fi
 
 # The edge images are large: keyed by content (binary, CA bundle, this function), not by mtime, so
 # a fresh clone does not rewrite them and the node's containerd seed (keyed by their mtimes) stays.

@@ -4,6 +4,7 @@
  * "restricted", and each check that expects a refusal first sees the same request succeed, so it
  * cannot pass for the wrong reason.
  */
+import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   applyObjects,
@@ -79,7 +80,7 @@ describe('pod security', () => {
 
 describe('storage', () => {
   for (const cls of ['standard', 'local-path']) {
-    it(`a claim of class ${cls} binds, and its data survives deleting the pod`, async () => {
+    it(`a claim of class ${cls} binds, its data survives deleting the pod, and its folder goes with the claim`, async () => {
       const claim = `data-${cls}`;
       const writer = (name: string, script: string) =>
         pod(NS, name, {}, [restrictedContainer('c', script, 10999, { volumeMounts: [{ name: 'data', mountPath: '/data' }] })], {
@@ -102,12 +103,23 @@ describe('storage', () => {
       expect(pvc.status.phase).toBe('Bound');
       const pv = await kube.json(['get', 'pv', pvc.spec.volumeName]);
       expect(pv.spec.storageClassName).toBe(cls);
-      expect(pv.spec.hostPath?.path ?? pv.spec.local?.path).toContain(`${info.stateDir}/storage/`);
+      const folder: string = pv.spec.hostPath?.path ?? pv.spec.local?.path;
+      expect(folder).toContain(`${info.stateDir}/storage/`);
+      expect(existsSync(folder)).toBe(true);
 
       await kube.ok(['-n', NS, 'delete', 'pod', `write-${cls}`, '--wait=true']);
       await applyObjects(kube, [writer(`read-${cls}`, 'cat /data/proof')]);
       await waitUntil(`pod read-${cls} Succeeded`, async () => ((await phase(`read-${cls}`)) === 'Succeeded' ? [] : ['Succeeded']), () => diagnostics(kube, NS), 300);
       expect((await kube.ok(['-n', NS, 'logs', `read-${cls}`])).trim()).toBe(`kept-${cls}`);
+
+      // Reclaim policy Delete: the provisioner removes the folder, files of the pod's user included.
+      await kube.ok(['-n', NS, 'delete', 'pod', `read-${cls}`, '--wait=true']);
+      await kube.ok(['-n', NS, 'delete', 'pvc', claim, '--wait=true']);
+      const gone = async () => [
+        ...((await kube.items(['get', 'pv'])).some((v) => v.metadata.name === pv.metadata.name) ? [`PersistentVolume ${pv.metadata.name}`] : []),
+        ...(existsSync(folder) ? [folder] : []),
+      ];
+      await waitUntil(`volume ${pv.metadata.name} and its folder removed`, gone, () => diagnostics(kube, 'local-path-storage'), 120);
     });
   }
 });
