@@ -77,11 +77,20 @@ export function redisPasswordSync(stack: ResolvedStack, image: string, passwordF
   return { name: PASSWORD_SYNC, image, command: ['sh', '-c', loop], resources: stack.preset.resources.sidecar, volumeMounts: mounts, restartPolicy: 'Always' };
 }
 
+/** What passwordCheck prints before the numbers of the logins that did not log in. */
+export const NOT_IN_FORCE = 'not in force:';
+
 /**
- * The command (run in the sidecar, password on stdin) that succeeds once a login's password is in
- * force: `$1` the login and `$2` its database for PostgreSQL, nothing for Redis.
+ * The command (run in the sidecar) that succeeds once every login's password is in force, checking
+ * them all in one run: for PostgreSQL the arguments are pairs of login and database, and stdin has
+ * one password per pair, in order; Redis has one password and no arguments. On failure it prints
+ * NOT_IN_FORCE and the numbers (from 0) of the logins that failed. Passwords never reach a command line.
  */
 export function passwordCheck(kind: 'postgres' | 'redis'): string {
-  if (kind === 'postgres') return `IFS= read -r PGPASSWORD; export PGPASSWORD; psql -w -h "${POD_IP_EXPRESSION}" -p ${POSTGRES_PORT} -U "$1" -d "$2" -tAc 'SELECT 1' >/dev/null`;
-  return `IFS= read -r REDISCLI_AUTH; export REDISCLI_AUTH; redis-cli --no-auth-warning -h 127.0.0.1 -p ${REDIS_PORT} ping | grep -q PONG`;
+  const login =
+    kind === 'postgres'
+      ? `IFS= read -r PGPASSWORD; export PGPASSWORD; psql -w -h "${POD_IP_EXPRESSION}" -p ${POSTGRES_PORT} -U "$1" -d "$2" -tAc 'SELECT 1' >/dev/null 2>&1`
+      : `IFS= read -r REDISCLI_AUTH; export REDISCLI_AUTH; redis-cli --no-auth-warning -h 127.0.0.1 -p ${REDIS_PORT} ping 2>/dev/null | grep -q PONG`;
+  if (kind === 'redis') return `${login} || { echo "${NOT_IN_FORCE} 0"; exit 1; }`;
+  return [`n=0; failed=''`, 'while [ $# -ge 2 ]; do', `  ${login} || failed="$failed $n"`, '  n=$((n+1)); shift 2', 'done', `[ -z "$failed" ] || { echo "${NOT_IN_FORCE}$failed"; exit 1; }`].join('\n');
 }

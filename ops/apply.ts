@@ -112,8 +112,12 @@ export function applyEnvironment(o: ApplyOptions): ApplyResult {
     throw new ApplyError(`${join(o.dist, o.environment)} has no Namespace ${stack.namespace}: it was synthesized from another spec; synthesize this one first`);
   }
   const k = new Kubectl({ context: o.context, kubeconfig: o.kubeconfig, kubectl: o.kubectl });
+  // The running stack's StatefulSets and pods in one read, when first needed: by the checks below
+  // (a stack with StatefulSets) and the password checks (a stack with its own servers).
+  let runningObjects: Map<string, any> | undefined;
+  const running = () => (runningObjects ??= new Map(k.items(['-n', stack.namespace, 'get', 'statefulsets,pods']).map((x: any) => [`${x.kind}/${x.metadata.name}`, x])));
   const live: Live = {
-    statefulSet: (ns, name) => k.json(['-n', ns, 'get', 'statefulset', name]),
+    statefulSet: (ns, name) => (ns === stack.namespace ? running().get(`StatefulSet/${name}`) : k.json(['-n', ns, 'get', 'statefulset', name])),
     claims: (ns, sts, template) => k.items(['-n', ns, 'get', 'pvc']).filter((c: any) => new RegExp(`^${template}-${sts}-\\d+$`).test(c.metadata.name)),
     storageClass: (name) => (name ? k.json(['get', 'storageclass', name]) : undefined),
   };
@@ -165,9 +169,13 @@ export function applyEnvironment(o: ApplyOptions): ApplyResult {
     log(k.ok(['-n', e.namespace, 'delete', 'statefulset', e.statefulSet, '--cascade=orphan', '--wait=true']).trim());
     log(`volume ${e.template} of StatefulSet ${e.namespace}/${e.statefulSet}: ${e.from} -> ${e.size} (${e.claims.length} claim(s) asked to grow; the StatefulSet is recreated with its pods and claims kept)`);
   }
-  // Rotated passwords in force on the running servers before any client restarts with them.
-  passwordsInForce(k, stack, log);
-  const applied = withSecretsHash(objects.filter((x) => x.kind !== 'Namespace' && !skipped.has(x)), () => new Map(k.items(['-n', stack.namespace, 'get', 'secrets']).map((x: any) => [x.metadata.name as string, x])));
+  // Rotated passwords in force on the running servers before any client restarts with them. The
+  // Secrets are read once, after their apply, for those checks and the clients' hashes.
+  let secrets: Map<string, any> | undefined;
+  const liveSecrets = () => (secrets ??= new Map(k.items(['-n', stack.namespace, 'get', 'secrets']).map((x: any) => [x.metadata.name as string, x])));
+  const pods = () => new Map([...running()].filter(([key]) => key.startsWith('Pod/')).map(([, pod]) => [pod.metadata.name as string, pod]));
+  passwordsInForce(k, stack, { pods, secrets: liveSecrets }, log);
+  const applied = withSecretsHash(objects.filter((x) => x.kind !== 'Namespace' && !skipped.has(x)), liveSecrets);
   apply(applied, 'stackport');
   // What was left out for a missing API is still wanted: the prune must not delete an earlier copy.
   const pruned = o.noPrune ? [] : pruneStack(k, stack, objects, served, log);

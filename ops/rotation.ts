@@ -5,14 +5,14 @@
  *
  * 1. `passwordsInForce`: for each running PostgreSQL and Redis of the stack, nudges the kubelet to
  *    refresh the pod's mounted Secrets (a pod change triggers its sync; the periodic one can take a
- *    minute), then checks each login with the Secret's current password, as a client would, over
- *    the pod's address, until it logs in;
+ *    minute), then checks every login with its Secret's current password, as a client would, over
+ *    the pod's address (all of a server's logins in one exec), until each logs in;
  * 2. `withSecretsHash`: stamps each Deployment's and StatefulSet's pod template with a hash of the
  *    Secrets it reads, so a changed Secret rolls its pods and an unchanged one rolls nothing.
  *    Servers with the sidecar are left out: they take the new value without a restart.
  */
 import { createHash } from 'node:crypto';
-import { PASSWORD_SYNC, passwordCheck } from '../charts/password-sync';
+import { NOT_IN_FORCE, PASSWORD_SYNC, passwordCheck } from '../charts/password-sync';
 import type { ResolvedStack } from '../model/presets';
 import { isExternal, postgresLogins, secretNames } from '../model/relations';
 import { OpsError, sleep } from './exec';
@@ -49,13 +49,27 @@ function checksOf(stack: ResolvedStack, name: string): Check[] {
   return [{ what: 'password', secret: secretNames.redisAuth(name), args: [] }];
 }
 
+/** The running stack as a deploy reads it, once and only when asked: its pods and its Secrets, by name. */
+export interface LiveStack {
+  pods(): ReadonlyMap<string, Obj>;
+  secrets(): ReadonlyMap<string, Obj>;
+}
+
+/** The checks of `pending` that the check's output names as failed; all of them when it names none (the exec itself failed). */
+function stillPending<T>(pending: T[], stdout: string): T[] {
+  const line = stdout.split('\n').find((l) => l.startsWith(NOT_IN_FORCE));
+  if (!line) return pending;
+  const failed = new Set(line.slice(NOT_IN_FORCE.length).trim().split(/\s+/).map(Number));
+  return pending.filter((_, i) => failed.has(i));
+}
+
 /** Waits until every in-cluster server's logins work with their Secrets' current passwords. */
-export function passwordsInForce(k: Kubectl, stack: ResolvedStack, log: (line: string) => void, timeoutMs = 180_000): void {
+export function passwordsInForce(k: Kubectl, stack: ResolvedStack, live: LiveStack, log: (line: string) => void, timeoutMs = 180_000): void {
   const ns = stack.namespace;
   for (const c of Object.values(stack.components)) {
     if (isExternal(c) || !(c.kind === 'postgres' || (c.kind === 'redis' && c.password !== false))) continue;
     const podName = `${c.name}-0`;
-    const pod = k.json(['-n', ns, 'get', 'pod', podName]);
+    const pod = live.pods().get(podName);
     // Not running (a first deploy, a restart under way): it starts with the current values.
     if (!pod || pod.metadata.deletionTimestamp || pod.status?.phase !== 'Running') continue;
     const sidecar = (pod.status.initContainerStatuses ?? []).find((s: Obj) => s.name === PASSWORD_SYNC);
@@ -64,14 +78,16 @@ export function passwordsInForce(k: Kubectl, stack: ResolvedStack, log: (line: s
       continue;
     }
     const checks = checksOf(stack, c.name)
-      .map((ch) => ({ ...ch, password: value(k.json(['-n', ns, 'get', 'secret', ch.secret]), 'password') }))
+      .map((ch) => ({ ...ch, password: value(live.secrets().get(ch.secret), 'password') }))
       .filter((ch): ch is Check & { password: string } => ch.password !== undefined);
     if (checks.length === 0) continue;
     k.ok(['-n', ns, 'annotate', 'pod', podName, `${NUDGE}=${digest(checks.map((ch) => ch.password))}`, '--overwrite']);
     const t0 = Date.now();
     let pending = checks;
     for (;;) {
-      pending = pending.filter((ch) => k.run(['-n', ns, 'exec', '-i', podName, '-c', PASSWORD_SYNC, '--', 'sh', '-c', passwordCheck(c.kind as 'postgres' | 'redis'), 'check', ...ch.args], { input: `${ch.password}\n` }).status !== 0);
+      const args = ['-n', ns, 'exec', '-i', podName, '-c', PASSWORD_SYNC, '--', 'sh', '-c', passwordCheck(c.kind as 'postgres' | 'redis'), 'check', ...pending.flatMap((ch) => ch.args)];
+      const r = k.run(args, { input: pending.map((ch) => `${ch.password}\n`).join('') });
+      pending = r.status === 0 ? [] : stillPending(pending, r.stdout);
       if (pending.length === 0) break;
       if (Date.now() - t0 > timeoutMs) {
         throw new OpsError(

@@ -34,7 +34,7 @@ beforeAll(() => {
       'case "$*" in *"apply"*"-f -"*) cat >> "$f" ;; esac',
       'case "$*" in *api-versions*) cat "$SERVED" ;; esac',
       // The running stack, when a test sets one: its postgres StatefulSet and claims.
-      'case "$*" in *"get statefulset postgres"*) [ -z "$LIVE" ] || cat "$LIVE/sts.json" ;; *"get pvc data-"*) [ -z "$LIVE" ] || cat "$LIVE/claim.json" ;; *"get pvc"*) [ -z "$LIVE" ] || cat "$LIVE/pvc.json" ;; *"get storageclass"*) [ -z "$LIVE" ] || cat "$LIVE/sc.json" ;; esac',
+      'case "$*" in *"get statefulsets,pods"*) [ -z "$LIVE" ] || cat "$LIVE/running.json" ;; *"get pvc data-"*) [ -z "$LIVE" ] || cat "$LIVE/claim.json" ;; *"get pvc"*) [ -z "$LIVE" ] || cat "$LIVE/pvc.json" ;; *"get storageclass"*) [ -z "$LIVE" ] || cat "$LIVE/sc.json" ;; esac',
       // What the prune lists: the stack's objects on the cluster (written by liveObjects).
       'case "$*" in *"--show-managed-fields"*) cat "$PRUNE_LIST" ;; esac',
       'case "$*" in *apply*) echo "applied" ;; esac',
@@ -106,16 +106,14 @@ describe('ops/apply.ts', () => {
   it("applies the Namespace, then the Secrets, then checks add-ons, applies the rest and prunes what the output no longer has", () => {
     const { calls, log, error } = run('kind', [...BUILT_IN, ...ADD_ONS]);
     expect(error).toBeUndefined();
-    const prunedKinds = calls[9].args.split(' ')[1].split(',');
+    const prunedKinds = calls[6].args.split(' ')[1].split(',');
     expect(calls.map((c) => c.args)).toEqual([
-      '-n dataplatform get statefulset postgres -o json --ignore-not-found',
-      '-n dataplatform get statefulset redis -o json --ignore-not-found',
+      // The running stack, in one read: nothing runs yet (a first deploy).
+      '-n dataplatform get statefulsets,pods -o json --ignore-not-found',
       'apply --server-side --field-manager=stackport --force-conflicts -f -',
       'apply --server-side --field-manager=stackport-secrets -f -',
       'api-versions',
-      // No server runs yet (a first deploy): no password to wait for; the clients' Secrets are hashed.
-      '-n dataplatform get pod postgres-0 -o json --ignore-not-found',
-      '-n dataplatform get pod redis-0 -o json --ignore-not-found',
+      // No server runs: no password to wait for; the clients' Secrets are hashed.
       '-n dataplatform get secrets -o json --ignore-not-found',
       'apply --server-side --field-manager=stackport --force-conflicts -f -',
       `get ${prunedKinds.join(',')} -A -l app.kubernetes.io/part-of=dataplatform,app.kubernetes.io/managed-by=stackport --show-managed-fields -o json --ignore-not-found`,
@@ -127,12 +125,12 @@ describe('ops/apply.ts', () => {
     expect(prunedKinds.filter((k) => /^(persistentvolumeclaim|secret|namespace)$/.test(k))).toEqual([]);
     expect(prunedKinds).not.toContain('externalsecret.external-secrets.io'); // not served here
     expect(log.join('\n')).toContain('note: kept ClusterIssuer/old-issuer, cluster-wide and no longer in this stack\'s output');
-    expect(calls[2].kinds).toEqual(['Namespace']);
-    expect(new Set(calls[3].kinds)).toEqual(new Set(['Secret']));
-    expect(calls[3].kinds.length).toBeGreaterThanOrEqual(4);
-    expect(calls[8].kinds).toContain('StatefulSet');
-    expect(calls[8].kinds).toContain('Certificate');
-    expect(calls[8].kinds).not.toContain('Namespace');
+    expect(calls[1].kinds).toEqual(['Namespace']);
+    expect(new Set(calls[2].kinds)).toEqual(new Set(['Secret']));
+    expect(calls[2].kinds.length).toBeGreaterThanOrEqual(4);
+    expect(calls[5].kinds).toContain('StatefulSet');
+    expect(calls[5].kinds).toContain('Certificate');
+    expect(calls[5].kinds).not.toContain('Namespace');
   });
 
   it('on a cluster without cert-manager: creates the Secrets, applies no workload, and names the add-on and the objects', () => {
@@ -141,7 +139,7 @@ describe('ops/apply.ts', () => {
     expect(error!.message).toMatch(/the cluster lacks what \d+ objects need; nothing but the Namespace and Secrets was applied/);
     expect(error!.message).toMatch(/- cert-manager \(stackport up installs it; docs\/local-clusters\.md has the manual step\): needed by .*Certificate\/dataplatform-tls/);
     expect(error!.message).toContain('pass --skip-missing');
-    expect(calls.filter((c) => !c.args.includes(' get statefulset ')).map((c) => (c.args.startsWith('apply') ? c.kinds[0] : c.args))).toEqual(['Namespace', 'Secret', 'api-versions']);
+    expect(calls.filter((c) => !c.args.includes(' get statefulsets,pods ')).map((c) => (c.args.startsWith('apply') ? c.kinds[0] : c.args))).toEqual(['Namespace', 'Secret', 'api-versions']);
   });
 
   it('with --skip-missing, applies everything the cluster can take and lists what it left out', () => {
@@ -165,7 +163,7 @@ describe('ops/apply.ts', () => {
     const objects = parseAllDocuments(fs.readFileSync(path.join(dir, 'dist', 'kind', 'dataplatform.k8s.yaml'), 'utf8')).map((d) => d.toJS());
     const running = structuredClone(objects.find((o) => o?.kind === 'StatefulSet' && o.metadata.name === 'postgres'));
     running.spec.template.spec.containers[0].image = 'postgres:15.8';
-    fs.writeFileSync(path.join(liveDir, 'sts.json'), JSON.stringify(running));
+    fs.writeFileSync(path.join(liveDir, 'running.json'), JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [running] }));
     process.env.LIVE = liveDir;
     try {
       const { calls, error } = run('kind', [...BUILT_IN, ...ADD_ONS]);
@@ -182,7 +180,7 @@ describe('ops/apply.ts', () => {
     const objects = parseAllDocuments(fs.readFileSync(path.join(dir, 'dist', 'kind', 'dataplatform.k8s.yaml'), 'utf8')).map((d) => d.toJS());
     const running = structuredClone(objects.find((o) => o?.kind === 'StatefulSet' && o.metadata.name === 'postgres'));
     running.spec.volumeClaimTemplates[0].spec.resources.requests.storage = '1Gi';
-    fs.writeFileSync(path.join(liveDir, 'sts.json'), JSON.stringify(running));
+    fs.writeFileSync(path.join(liveDir, 'running.json'), JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [running] }));
     fs.writeFileSync(path.join(liveDir, 'pvc.json'), JSON.stringify({ items: [{ metadata: { name: 'data-postgres-0' }, spec: { storageClassName: 'standard' } }, { metadata: { name: 'data-redis-0' }, spec: { storageClassName: 'standard' } }] }));
     fs.writeFileSync(path.join(liveDir, 'sc.json'), JSON.stringify({ metadata: { name: 'standard' }, allowVolumeExpansion: true }));
     // After the apply, the driver has not resized the claim yet.

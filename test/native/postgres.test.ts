@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { PGDATA, POSTGRES_UID, initScript } from '../../charts/postgres';
 import { backupScript } from '../../charts/postgres-backup';
-import { PASSWORD_SYNC, POD_IP_EXPRESSION, passwordCheck } from '../../charts/password-sync';
+import { NOT_IN_FORCE, PASSWORD_SYNC, POD_IP_EXPRESSION, passwordCheck } from '../../charts/password-sync';
 import { defineStack } from '../../model/load';
 import { postgresLogins } from '../../model/relations';
 import { referenceStack } from '../../model/reference';
@@ -253,11 +253,16 @@ describeNative('postgres (native, uid 10999 without a passwd entry)', 'postgres'
       await waitFor('the rotated superuser password in force', () => asLogin('postgres', 'postgres', 'SELECT 1', superuser).status === 0 || asLogin('postgres', 'postgres', 'SELECT 1', superuser).output);
       expect(asLogin('postgres', 'postgres', 'SELECT 1', passwords.postgres).status).not.toBe(0);
       passwords.postgres = superuser;
-      // The deploy's check (ops/rotation.ts): password on stdin, login and database as arguments.
-      const check = (password: string) =>
-        runAs(UID, ['sh', '-c', substitute(passwordCheck('postgres'), [[POD_IP_EXPRESSION, '127.0.0.1'], ['-p 5432', `-p ${port}`]]), 'check', 'pipeline', 'features'], env, { input: `${password}\n` });
-      expect(check(passwords.pipeline).status).toBe(0);
-      expect(check(old).status).not.toBe(0);
+      // The deploy's check (ops/rotation.ts): logins and databases as arguments, one password per
+      // login on stdin; it names the logins that failed, by their place.
+      const script = substitute(passwordCheck('postgres'), [[POD_IP_EXPRESSION, '127.0.0.1'], ['-p 5432', `-p ${port}`]]);
+      const check = (...pairs: [string, string, string][]) =>
+        runAs(UID, ['sh', '-c', script, 'check', ...pairs.flatMap(([login, db]) => [login, db])], env, { input: pairs.map(([, , password]) => `${password}\n`).join('') });
+      expect(check(['pipeline', 'features', passwords.pipeline]).status).toBe(0);
+      expect(check(['pipeline', 'features', passwords.pipeline], ['postgres', 'postgres', passwords.postgres]).status).toBe(0);
+      const stale = check(['pipeline', 'features', old], ['postgres', 'postgres', passwords.postgres], ['pipeline', 'features', 'not-it']);
+      expect(stale.status, stale.output).toBe(1);
+      expect(stale.stdout).toBe(`${NOT_IN_FORCE} 0 2\n`);
       expect(sync.log()).not.toContain('failed');
       expect(sync.log()).not.toContain(passwords.pipeline);
     } finally {

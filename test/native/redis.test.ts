@@ -7,7 +7,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { PASSWORD_SYNC, passwordCheck } from '../../charts/password-sync';
+import { NOT_IN_FORCE, PASSWORD_SYNC, passwordCheck } from '../../charts/password-sync';
 import { REDIS_UID, redisConf } from '../../charts/redis';
 import { referenceStack } from '../../model/reference';
 import type { RedisComponent } from '../../model/schema';
@@ -199,7 +199,9 @@ describeNative('redis (native, uid 10999 without a passwd entry)', 'redis', () =
       // The deploy's check (ops/rotation.ts), password on stdin.
       const check = (p: string) => runAs(UID, ['sh', '-c', substitute(passwordCheck('redis'), [['-p 6379', `-p ${port}`]])], baseEnv(), { input: `${p}\n` });
       expect(check(rotated).status).toBe(0);
-      expect(check(password).status).not.toBe(0);
+      const stale = check(password);
+      expect(stale.status).toBe(1);
+      expect(stale.stdout).toBe(`${NOT_IN_FORCE} 0\n`);
       expect(sync.log()).not.toContain(rotated);
     } finally {
       await sync.stop();
