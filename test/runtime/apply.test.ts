@@ -2,7 +2,9 @@
  * ops/apply.ts on the real node, which never has cert-manager (the Gateway API and monitoring CRDs
  * appear when laptop.test.ts, running alongside, installs them): a first deploy there creates the
  * Namespace and the Secrets, applies no workload and names what is missing; with --skip-missing it
- * applies everything the cluster can take.
+ * applies everything the cluster can take. What is checked here are the objects: a ResourceQuota of
+ * no pods keeps their pods from starting (stack.test.ts runs the same stack), which would only load
+ * the node the other files share.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +15,7 @@ import { ApplyError, applyEnvironment } from '../../ops/apply';
 import { requiredSecrets } from '../../model/relations';
 import { resolveStack } from '../../model/presets';
 import { referenceStack } from '../../model/reference';
-import { node } from './node';
+import { applyObjects, diagnostics, node, waitUntil } from './node';
 
 const { info, kube } = node();
 // The reference stack in a namespace of its own (the spec's `namespace`): stack.test.ts deploys it
@@ -62,11 +64,15 @@ describe('ops/apply.ts on a cluster without cert-manager', () => {
   });
 
   it('with --skip-missing, applies every object the cluster serves and lists the rest', async () => {
+    await applyObjects(kube, [{ apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'no-pods', namespace: NS }, spec: { hard: { pods: '0' } } }]);
+    // Admission enforces a quota once its controller has set the status.
+    await waitUntil('ResourceQuota no-pods in force', async () => ((await kube.json(['-n', NS, 'get', 'resourcequota', 'no-pods'])).status?.hard?.pods === '0' ? [] : ['status.hard.pods']), () => diagnostics(kube, NS), 60);
     const { log, error } = apply(true);
     expect(error).toBeUndefined();
     expect(log).toContain('left out (the cluster lacks their API):');
     const workloads = (await kube.items(['-n', NS, 'get', 'deployments,statefulsets,jobs,cronjobs'])).map((o) => `${o.kind}/${o.metadata.labels?.['stackport.dev/release-job'] ?? o.metadata.name}`);
     expect(workloads.sort()).toEqual(['CronJob/worker', 'Deployment/api', 'Deployment/dashboard', 'Deployment/pgadmin', 'Job/migrate', 'StatefulSet/postgres', 'StatefulSet/redis']);
     expect((await kube.items(['-n', NS, 'get', 'networkpolicies'])).length).toBeGreaterThanOrEqual(8);
+    expect(await kube.items(['-n', NS, 'get', 'pods'])).toEqual([]);
   });
 });
