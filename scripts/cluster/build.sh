@@ -239,6 +239,14 @@ write_wrapper() {
   (cd "$dir" && go mod edit "${args[@]}" "$@")
 }
 
+# module_copy MODULE@VERSION DST: a writable copy of the module's source at DST (replacing any), to patch.
+module_copy() {
+  local src
+  src="$(moddir "$1")"
+  [[ -d "$src" ]] || { echo "build.sh: cannot download $1" >&2; return 1; }
+  rm -rf "$2" && mkdir -p "${2%/*}" && cp -r "$src" "$2" && chmod -R u+w "$2"
+}
+
 # k8s.io/kubernetes requires each staging repo at the nonexistent v0.0.0 (its own replace
 # directives point into ./staging, and replaces of a dependency are ignored). Replace every
 # such k8s.io/* requirement with the published v0.<minor>.<patch>.
@@ -270,9 +278,8 @@ k8s_ldflags() {
 # much more, which NetworkPolicy implementations are allowed to do (the stack's waits cover it). The
 # gap is in the version string, so a binary built without it is rebuilt.
 kube_router_wrapper() {
-  local src dst="$SRC_ROOT/kube-router-v$KUBE_ROUTER_VERSION-paced" f
-  src="$(moddir "github.com/cloudnativelabs/kube-router/v2@v$KUBE_ROUTER_VERSION")"
-  rm -rf "$dst" && cp -r "$src" "$dst" && chmod -R u+w "$dst"
+  local dst="$SRC_ROOT/kube-router-v$KUBE_ROUTER_VERSION-paced" f
+  module_copy "github.com/cloudnativelabs/kube-router/v2@v$KUBE_ROUTER_VERSION" "$dst"
   f="$dst/pkg/controllers/netpol/network_policy_controller.go"
   awk -v gap="$KUBE_ROUTER_SYNC_GAP_MS" '
     { print }
@@ -299,9 +306,8 @@ kube_router_wrapper() {
 # scripts/node/manifests/local-path-storage.yaml). The volumes and their PersistentVolumes are the
 # same; a claim binds sooner (the helper pod was polled once a second). The build is in the version.
 local_path_provisioner_wrapper() {
-  local src dst="$SRC_ROOT/local-path-provisioner-v$LOCAL_PATH_PROVISIONER_VERSION-in-process" f
-  src="$(moddir "github.com/rancher/local-path-provisioner@v$LOCAL_PATH_PROVISIONER_VERSION")"
-  rm -rf "$dst" && cp -r "$src" "$dst" && chmod -R u+w "$dst"
+  local dst="$SRC_ROOT/local-path-provisioner-v$LOCAL_PATH_PROVISIONER_VERSION-in-process" f
+  module_copy "github.com/rancher/local-path-provisioner@v$LOCAL_PATH_PROVISIONER_VERSION" "$dst"
   f="$dst/provisioner.go"
   awk '
     /^\t\/\/ If it already exists due to some previous errors, the pod will be cleaned up later automatically$/ {
@@ -354,13 +360,12 @@ GO
 # replaces, recreates the empty dynamic/ext module (a separate module upstream, not served) and
 # builds against a copy of lego whose provider registry keeps only providers with served modules.
 traefik_wrapper() {
-  local gomod lego_ver lego_src lego="$SRC_ROOT/traefik-$TRAEFIK_VERSION-lego" ext="$SRC_ROOT/traefik-$TRAEFIK_VERSION-ext" f
+  local gomod lego_ver lego="$SRC_ROOT/traefik-$TRAEFIK_VERSION-lego" ext="$SRC_ROOT/traefik-$TRAEFIK_VERSION-ext" f
   gomod="$(modinfo "github.com/traefik/traefik/v3@$TRAEFIK_VERSION" '{{.GoMod}}')"
   lego_ver="$(mod_requires "$gomod" | awk '$1 == "github.com/go-acme/lego/v5" { print $2 }')"
   [[ -n "$lego_ver" ]] || { echo "build.sh: traefik $TRAEFIK_VERSION does not require github.com/go-acme/lego/v5" >&2; return 1; }
-  lego_src="$(moddir "github.com/go-acme/lego/v5@$lego_ver")"
-  rm -rf "$lego" "$ext" && mkdir -p "$ext"
-  cp -r "$lego_src" "$lego" && chmod -R u+w "$lego"
+  rm -rf "$ext" && mkdir -p "$ext"
+  module_copy "github.com/go-acme/lego/v5@$lego_ver" "$lego"
   f="$lego/providers/dns/zz_gen_dns_providers.go"
   rm -f "$lego/providers/dns/dns_providers_test.go"
   awk -v keep="dnsupdate exec httpreq manual" '
@@ -376,9 +381,8 @@ traefik_wrapper() {
   # Traefik replaces go-http-auth by a fork the proxy does not serve. The two functions it uses
   # that v0.4.0 lacks are added: CheckSecret (upstream's own, from its later master) and
   # DigestAuth.RequireAuthStale (a 401 with stale=true, RFC 7616 3.3).
-  local httpauth="$SRC_ROOT/traefik-$TRAEFIK_VERSION-go-http-auth" httpauth_src
-  httpauth_src="$(moddir github.com/abbot/go-http-auth@v0.4.0)"
-  rm -rf "$httpauth" && cp -r "$httpauth_src" "$httpauth" && chmod -R u+w "$httpauth"
+  local httpauth="$SRC_ROOT/traefik-$TRAEFIK_VERSION-go-http-auth"
+  module_copy github.com/abbot/go-http-auth@v0.4.0 "$httpauth"
   rm -rf "$httpauth/examples" "$httpauth"/*_test.go
   printf 'module github.com/abbot/go-http-auth\n\ngo 1.16\n' >"$httpauth/go.mod"
   cat >"$httpauth/fork.go" <<'GO'
@@ -431,10 +435,8 @@ GO
 # which the three packages that import that library are reduced to stubs holding only the
 # controller names the configuration defaults list: cert-manager without the Venafi issuer.
 cert_manager_module() {
-  local src copy="$SRC_ROOT/cert-manager-$CERT_MANAGER_VERSION/module" dir
-  src="$(moddir "github.com/cert-manager/cert-manager@$CERT_MANAGER_VERSION")"
-  [[ -d "$src" ]] || { echo "build.sh: cannot download github.com/cert-manager/cert-manager@$CERT_MANAGER_VERSION" >&2; return 1; }
-  rm -rf "$copy" && mkdir -p "${copy%/*}" && cp -r "$src" "$copy" && chmod -R u+w "$copy"
+  local copy="$SRC_ROOT/cert-manager-$CERT_MANAGER_VERSION/module" dir
+  module_copy "github.com/cert-manager/cert-manager@$CERT_MANAGER_VERSION" "$copy"
   for dir in pkg/issuer/venafi pkg/controller/certificaterequests/venafi pkg/controller/certificatesigningrequests/venafi; do
     rm -rf "${copy:?}/$dir" && mkdir -p "$copy/$dir"
   done
