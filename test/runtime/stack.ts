@@ -167,7 +167,7 @@ function synthesizeForNode(spec: StackSpec, env: EnvironmentName, dir: string, o
  * applyStack for a stack whose namespace does not exist yet, in one kubectl call: the Namespace, the
  * Secrets as ops/apply.ts makes them (ops/secrets.ts) and every object whose API is in `served`.
  * ops/apply.ts's other steps act on a running stack (stateful changes, rotated passwords, the prune)
- * and have nothing to do here, but cost seven more kubectl processes: for the fifty cases of the
+ * and have nothing to do here, but cost six more kubectl processes: for the fifty cases of the
  * corpus, more CPU than their pods' own programs. Stacks whose Secrets come from a store or a sealed
  * file go through applyStack.
  */
